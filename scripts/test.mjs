@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// The test command: runs the compiled tests with node's test runner.
+//
+//   node scripts/test.mjs [unit|integration|all]   (default all; `npm test` builds first)
+//
+// Integration tests need Kafka and Redis. With KAFKA_BROKERS and REDIS_URL set they are used;
+// else, when a Docker engine answers, the tests start Testcontainers themselves; else this script
+// starts the local services (scripts/services.mjs), and stops them afterwards if it started them.
+// The last line printed is the summary: `N passed, N failed, N skipped`.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const services = join(root, "scripts/services.mjs");
+const suite = process.argv[2] ?? "all";
+const folders = { unit: ["unit"], integration: ["integration"], all: ["unit", "integration"] }[suite];
+if (!folders) {
+  process.stderr.write("usage: node scripts/test.mjs [unit|integration|all]\n");
+  process.exit(2);
+}
+
+function testFiles(folder) {
+  const dir = join(root, "dist/test", folder);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true })
+    .filter((f) => f.endsWith(".test.js"))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+function dockerAnswers() {
+  const result = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { timeout: 10_000, stdio: "ignore" });
+  return result.status === 0;
+}
+
+/** Starts local services unless the environment or Docker provides them; returns a stop function. */
+function provideServices(env) {
+  if (env.KAFKA_BROKERS && env.REDIS_URL) return () => {};
+  if (dockerAnswers()) return () => {};
+  const wasRunning = spawnSync(process.execPath, [services, "status"], { stdio: "ignore" }).status === 0;
+  const up = spawnSync(process.execPath, [services, "up"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  if (up.status !== 0) throw new Error("could not start the local Kafka and Redis (scripts/services.mjs up)");
+  for (const line of up.stdout.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return () => {
+    if (!wasRunning) spawnSync(process.execPath, [services, "down"], { stdio: "inherit" });
+  };
+}
+
+function summarise(tapFile) {
+  const tap = existsSync(tapFile) ? readFileSync(tapFile, "utf8") : "";
+  const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, "m").exec(tap)?.[1] ?? 0);
+  return {
+    passed: count("pass"),
+    failed: count("fail") + count("cancelled"),
+    skipped: count("skipped") + count("todo"),
+  };
+}
+
+const files = folders.flatMap(testFiles);
+if (files.length === 0) {
+  process.stderr.write("no compiled tests under dist/test: run `npm run build` first\n");
+  process.exit(1);
+}
+const env = { ...process.env };
+const stopServices = folders.includes("integration") ? provideServices(env) : () => {};
+const tapFile = join(mkdtempSync(join(tmpdir(), "sw-test-")), "report.tap");
+const runner = spawn(
+  process.execPath,
+  [
+    "--test",
+    "--test-reporter=spec",
+    "--test-reporter-destination=stdout",
+    "--test-reporter=tap",
+    `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ],
+  { env, stdio: "inherit" },
+);
+const exitCode = await new Promise((res) => runner.on("exit", (code, signal) => res(code ?? (signal ? 1 : 0))));
+stopServices();
+const { passed, failed, skipped } = summarise(tapFile);
+process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+process.exit(exitCode !== 0 || failed > 0 || passed === 0 ? 1 : 0);

@@ -1,0 +1,265 @@
+/**
+ * The one configuration schema. Defaults and descriptions live here and nowhere else: the types
+ * come from `z.infer`, the environment variables and flags are derived from the field paths, and
+ * the README's configuration reference is generated from this file (`npm run docs`).
+ *
+ * Field metadata beyond zod's own: `env` lists extra environment variable names accepted for the
+ * field (besides the derived `SW_...` one); `secret` marks values that `config` prints redacted.
+ */
+import { z } from "zod";
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().positive();
+
+const kafkaSsl = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe("Connect to the brokers over TLS."),
+    caFile: z.string().optional().describe("PEM file with the CA certificates to trust (default: the system's)."),
+    certFile: z.string().optional().describe("PEM client certificate for mutual TLS."),
+    keyFile: z.string().optional().meta({ secret: true }).describe("PEM private key of the client certificate."),
+    rejectUnauthorized: z
+      .boolean()
+      .default(true)
+      .describe("Verify the brokers' certificates; turn off only for a test cluster."),
+  })
+  .prefault({});
+
+const kafkaSasl = z
+  .strictObject({
+    mechanism: z
+      .enum(["none", "plain", "scram-sha-256", "scram-sha-512"])
+      .default("none")
+      .describe("SASL mechanism; `none` disables SASL."),
+    username: z.string().optional().describe("SASL user name."),
+    password: z.string().optional().meta({ secret: true }).describe("SASL password."),
+  })
+  .prefault({});
+
+const kafka = z
+  .strictObject({
+    brokers: z
+      .array(z.string().regex(/^[^\s:]+:\d+$/, "expected host:port"))
+      .default([])
+      .meta({ env: ["KAFKA_BROKERS"] })
+      .describe("Bootstrap brokers as host:port, comma-separated in the environment."),
+    clientId: z.string().min(1).default("sentiment-worker").describe("Client id sent to the brokers (quotas, logs)."),
+    groupId: z.string().min(1).default("sentiment-worker").describe("Consumer group of the live worker."),
+    inputTopics: z.array(z.string().min(1)).default([]).describe("Topics to consume (names)."),
+    inputPattern: z
+      .string()
+      .optional()
+      .describe("Regular expression of topics to consume, instead of or besides `inputTopics`."),
+    outputTopic: z.string().min(1).default("sentiment.v1").describe("Topic that receives the `sentiment.v1` events."),
+    deadLetterTopic: z
+      .string()
+      .min(1)
+      .default("sentiment.dead-letter")
+      .describe("Topic that receives records that cannot be processed, with the reason in headers."),
+    delivery: z
+      .enum(["exactly-once", "at-least-once"])
+      .default("exactly-once")
+      .describe("Delivery mode: a transaction per batch with the offsets, or commit after acknowledgement."),
+    createTopics: z
+      .boolean()
+      .default(false)
+      .describe("Create missing output and dead-letter topics at start-up; off, a missing topic stops start-up."),
+    sessionTimeoutMs: positiveInt.default(30_000).describe("Consumer group session timeout."),
+    heartbeatIntervalMs: positiveInt
+      .default(3_000)
+      .describe("Consumer heartbeat interval; must be below the session timeout."),
+    transactionTimeoutMs: positiveInt.default(60_000).describe("Producer transaction timeout (exactly-once mode)."),
+    ssl: kafkaSsl,
+    sasl: kafkaSasl,
+  })
+  .prefault({});
+
+const input = z
+  .strictObject({
+    source: z
+      .enum(["file", "kafka"])
+      .default("file")
+      .describe("Where `run` reads from: a JSONL file or stdin (no broker), or Kafka."),
+    path: z.string().default("-").describe("Input file for the `file` source; `-` is stdin."),
+    format: z.enum(["json", "text"]).default("json").describe("Record values are JSON objects, or plain UTF-8 text."),
+    idField: z.string().min(1).default("id").describe("Dotted path of the message id in a JSON value."),
+    textField: z.string().min(1).default("text").describe("Dotted path of the text in a JSON value."),
+    idFromKey: z
+      .boolean()
+      .default(false)
+      .describe("Take the message id from the record key; with no id at all, a hash of the text is used."),
+    passthrough: z.boolean().default(false).describe("Copy the input JSON object into the event's `input` field."),
+    maxTextBytes: positiveInt
+      .default(65_536)
+      .describe("Texts longer than this many UTF-8 bytes go to the dead letters (TOO_LARGE)."),
+  })
+  .prefault({});
+
+const output = z
+  .strictObject({
+    path: z.string().default("-").describe("Output file of the `file` source's events; `-` is stdout."),
+  })
+  .prefault({});
+
+const dedup = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe("Skip messages whose id was already tagged by the same model revision."),
+    redisUrl: z
+      .string()
+      .url()
+      .default("redis://127.0.0.1:6379")
+      .meta({ env: ["REDIS_URL"], secret: "url" })
+      .describe("Redis for de-duplication with the `kafka` source (the `file` source de-duplicates in memory)."),
+    keyPrefix: z
+      .string()
+      .default("sw:seen:")
+      .describe("Prefix of the de-duplication keys (then model revision and message id)."),
+    ttlSeconds: positiveInt.default(7 * 24 * 3600).describe("How long an id is remembered."),
+    onRedisUnavailable: z
+      .enum(["fail", "bypass"])
+      .default("fail")
+      .describe("`fail` pauses consumption until Redis answers; `bypass` goes on without de-duplication."),
+    resultCache: z
+      .boolean()
+      .default(false)
+      .describe("Reuse the result of an identical normalised text seen within the TTL instead of running the model."),
+  })
+  .prefault({});
+
+const model = z
+  .strictObject({
+    id: z
+      .string()
+      .min(1)
+      .default("lxyuan/distilbert-base-multilingual-cased-sentiments-student")
+      .describe("Hugging Face repo id of the model, fetched once into `cacheDir`."),
+    revision: z
+      .string()
+      .min(1)
+      .default("main")
+      .describe("Hub revision (branch, tag or commit); part of the de-duplication key."),
+    dir: z.string().optional().describe("Local model directory; when set, the hub is not used."),
+    cacheDir: z.string().default(".cache/sentiment-worker/models").describe("Where hub downloads are kept."),
+    variant: z
+      .enum(["fp32", "int8"])
+      .default("fp32")
+      .describe("Which ONNX file to run: `model.onnx` or the int8 `model_quantized.onnx`."),
+    hubUrl: z.string().url().default("https://huggingface.co").describe("Base URL of the model hub (or a mirror)."),
+    offline: z.boolean().default(false).describe("Never contact the hub; use the cache or `dir` only."),
+    maxLength: positiveInt
+      .max(512)
+      .default(512)
+      .describe("Tokens per text, longer texts are truncated (flagged in the event)."),
+  })
+  .prefault({});
+
+const batching = z
+  .strictObject({
+    maxBatchSize: positiveInt.default(32).describe("Most messages in one inference batch (hundreds on a GPU)."),
+    maxBatchTokens: positiveInt
+      .default(4096)
+      .describe("Most padded tokens (longest item x count) in one batch; at least `model.maxLength`."),
+    maxWaitMs: z.number().int().min(0).default(5).describe("Longest a message waits for its batch to fill."),
+    queueCapacity: positiveInt.default(2048).describe("Messages queued for inference before consumption pauses."),
+  })
+  .prefault({});
+
+const runtime = z
+  .strictObject({
+    executionProviders: z
+      .array(z.enum(["cpu", "cuda", "dml", "coreml"]))
+      .min(1)
+      .default(["cpu"])
+      .describe("ONNX Runtime execution providers, in order of preference."),
+    intraOpThreads: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe("Threads inside one operator; 0 lets ONNX Runtime use every core."),
+    interOpThreads: z
+      .number()
+      .int()
+      .min(0)
+      .default(1)
+      .describe("Threads across operators; 1 suits a sequential graph like DistilBERT."),
+  })
+  .prefault({});
+
+const telemetry = z
+  .strictObject({
+    logLevel: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info")
+      .describe("Level of the JSON logs on stderr."),
+    httpPort: port.default(9464).describe("Port of `/metrics`, `/healthz` and `/readyz`; 0 disables the server."),
+    otlpEndpoint: z
+      .string()
+      .url()
+      .optional()
+      .describe("OTLP/HTTP endpoint for traces and metrics; unset, nothing is exported."),
+  })
+  .prefault({});
+
+export const configSchema = z
+  .strictObject({
+    kafka,
+    input,
+    output,
+    dedup,
+    model,
+    batching,
+    runtime,
+    telemetry,
+  })
+  .superRefine((c, ctx) => {
+    if (c.kafka.heartbeatIntervalMs >= c.kafka.sessionTimeoutMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["kafka", "heartbeatIntervalMs"],
+        message: `must be below kafka.sessionTimeoutMs (${c.kafka.sessionTimeoutMs}); a third of it is usual`,
+      });
+    }
+    if (c.batching.maxBatchTokens < c.model.maxLength) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["batching", "maxBatchTokens"],
+        message: `must be at least model.maxLength (${c.model.maxLength}) so the longest text fits a batch`,
+      });
+    }
+    if (c.input.source === "kafka") {
+      if (c.kafka.brokers.length === 0) {
+        ctx.addIssue({ code: "custom", path: ["kafka", "brokers"], message: "required when input.source is kafka" });
+      }
+      if (c.kafka.inputTopics.length === 0 && c.kafka.inputPattern === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["kafka", "inputTopics"],
+          message: "name at least one topic (or set kafka.inputPattern) when input.source is kafka",
+        });
+      }
+    }
+    if (c.kafka.sasl.mechanism !== "none" && (!c.kafka.sasl.username || !c.kafka.sasl.password)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["kafka", "sasl"],
+        message: `mechanism ${c.kafka.sasl.mechanism} needs both username and password`,
+      });
+    }
+    if (c.kafka.inputPattern !== undefined) {
+      try {
+        new RegExp(c.kafka.inputPattern);
+      } catch (e) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["kafka", "inputPattern"],
+          message: `not a regular expression: ${String(e)}`,
+        });
+      }
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

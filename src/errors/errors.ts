@@ -1,0 +1,31 @@
+/**
+ * One error hierarchy for the whole worker (after kafkajs's src/errors.js): every error we throw
+ * says whether retrying can help and keeps its cause. Classify with `instanceof`, never by name.
+ */
+export class SentimentWorkerError extends Error {
+  readonly retriable: boolean;
+
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** One invalid configuration field: where it is, why it is wrong and where the value came from. */
+export interface ConfigProblem {
+  path: string;
+  reason: string;
+  source?: string;
+}
+
+/** The configuration cannot be used; start-up stops with every problem listed. */
+export class ConfigError extends SentimentWorkerError {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[]) {
+    const lines = problems.map((p) => `  ${p.path || "(root)"}: ${p.reason}${p.source ? ` (from ${p.source})` : ""}`);
+    super(`invalid configuration:\n${lines.join("\n")}`);
+    this.problems = problems;
+  }
+}

@@ -1,0 +1,181 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { configFields, envNameFor } from "../../src/config/fields.js";
+import { loadConfig, redactConfig, withReference } from "../../src/config/index.js";
+import { ConfigError } from "../../src/errors/errors.js";
+
+const root = join(import.meta.dirname, "../../..");
+const cli = join(root, "dist/src/cli/main.js");
+
+function problemsOf(fn: () => unknown): ConfigError["problems"] {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+    return e.problems;
+  }
+  assert.fail("expected the configuration to be rejected");
+}
+
+function tempFile(name: string, text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "sw-config-")), name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe("configuration", () => {
+  it("has a default for every setting the worker needs", () => {
+    const config = loadConfig({ env: {} });
+    assert.equal(config.batching.maxBatchSize, 32);
+    assert.equal(config.kafka.delivery, "exactly-once");
+    assert.equal(config.dedup.onRedisUnavailable, "fail");
+    assert.equal(config.input.source, "file");
+    assert.deepEqual(config.runtime.executionProviders, ["cpu"]);
+  });
+
+  it("describes every field, and names an environment variable for it", () => {
+    for (const field of configFields()) {
+      assert.ok(field.description.length > 10, `${field.path} needs a description`);
+      assert.equal(field.env[0], envNameFor(field.path));
+    }
+    assert.equal(envNameFor("batching.maxBatchSize"), "SW_BATCHING_MAX_BATCH_SIZE");
+  });
+
+  it("rejects a negative batch size with the field's path, the reason and the source", () => {
+    const problems = problemsOf(() => loadConfig({ env: {}, flags: { "batching.maxBatchSize": "-1" } }));
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0]?.path, "batching.maxBatchSize");
+    assert.match(problems[0]?.reason ?? "", /too small/i);
+    assert.equal(problems[0]?.source, "flag --batching.maxBatchSize=-1");
+  });
+
+  it("reads the environment, typed by the schema, with aliases for the service URLs", () => {
+    const config = loadConfig({
+      env: {
+        KAFKA_BROKERS: "127.0.0.1:9092, 127.0.0.1:9093",
+        SW_KAFKA_SSL_ENABLED: "true",
+        SW_BATCHING_MAX_WAIT_MS: "12",
+        REDIS_URL: "redis://127.0.0.1:7777",
+      },
+    });
+    assert.deepEqual(config.kafka.brokers, ["127.0.0.1:9092", "127.0.0.1:9093"]);
+    assert.equal(config.kafka.ssl.enabled, true);
+    assert.equal(config.batching.maxWaitMs, 12);
+    assert.equal(config.dedup.redisUrl, "redis://127.0.0.1:7777");
+  });
+
+  it("lets flags override the environment, and the environment override the file", () => {
+    const file = tempFile("c.yaml", "batching:\n  maxBatchSize: 8\n  maxWaitMs: 40\nkafka:\n  clientId: from-file\n");
+    const config = loadConfig({
+      file,
+      env: { SW_BATCHING_MAX_BATCH_SIZE: "16", SW_KAFKA_CLIENT_ID: "from-env" },
+      flags: { "kafka.clientId": "from-flag" },
+    });
+    assert.equal(config.batching.maxBatchSize, 16);
+    assert.equal(config.batching.maxWaitMs, 40);
+    assert.equal(config.kafka.clientId, "from-flag");
+  });
+
+  it("reads JSON files too, and names the file in a problem", () => {
+    const file = tempFile("c.json", JSON.stringify({ batching: { maxWaitMs: -5 } }));
+    const problems = problemsOf(() => loadConfig({ file, env: {} }));
+    assert.deepEqual(
+      problems.map((p) => [p.path, p.source]),
+      [["batching.maxWaitMs", `file ${file}`]],
+    );
+  });
+
+  it("rejects unknown fields in a file, unknown SW_ variables and unknown flags", () => {
+    const file = tempFile("c.yaml", "batching:\n  maxBatchSise: 8\n");
+    const problems = problemsOf(() =>
+      loadConfig({ file, env: { SW_BATCHING_MAX_SIZE: "3", KAFKA_OTHER: "x" }, flags: { "batching.size": "1" } }),
+    );
+    const paths = problems.map((p) => p.path).sort();
+    assert.deepEqual(paths, ["SW_BATCHING_MAX_SIZE", "batching.maxBatchSise", "batching.size"]);
+  });
+
+  it("reports every wrong value at once, each with its own reason", () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        env: { SW_BATCHING_MAX_WAIT_MS: "soon", KAFKA_BROKERS: "127.0.0.1:9092,nohost", SW_KAFKA_DELIVERY: "maybe" },
+      }),
+    );
+    const byPath = new Map(problems.map((p) => [p.path, p]));
+    assert.match(byPath.get("batching.maxWaitMs")?.reason ?? "", /expected number/);
+    assert.equal(byPath.get("batching.maxWaitMs")?.source, "environment SW_BATCHING_MAX_WAIT_MS=soon");
+    assert.match(byPath.get("kafka.brokers.1")?.reason ?? "", /host:port/);
+    assert.equal(byPath.get("kafka.brokers.1")?.source, "environment KAFKA_BROKERS=127.0.0.1:9092,nohost");
+    assert.match(byPath.get("kafka.delivery")?.reason ?? "", /exactly-once/);
+  });
+
+  it("checks fields against each other and says how to fix it", () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        env: {},
+        flags: { "kafka.heartbeatIntervalMs": "30000", "batching.maxBatchTokens": "100", "input.source": "kafka" },
+      }),
+    );
+    const byPath = new Map(problems.map((p) => [p.path, p.reason]));
+    assert.match(byPath.get("kafka.heartbeatIntervalMs") ?? "", /below kafka.sessionTimeoutMs/);
+    assert.match(byPath.get("batching.maxBatchTokens") ?? "", /at least model.maxLength \(512\)/);
+    assert.match(byPath.get("kafka.brokers") ?? "", /required when input.source is kafka/);
+    assert.match(byPath.get("kafka.inputTopics") ?? "", /at least one topic/);
+  });
+
+  it("never shows a secret, in errors or in the printed configuration", () => {
+    const problems = problemsOf(() =>
+      loadConfig({ env: { SW_KAFKA_SASL_PASSWORD: "hunter2", SW_KAFKA_SASL_MECHANISM: "md5" } }),
+    );
+    assert.ok(!JSON.stringify(problems).includes("hunter2"));
+    const config = loadConfig({
+      env: { REDIS_URL: "redis://user:pw-123@127.0.0.1:6379/0" },
+      flags: { "kafka.sasl.mechanism": "plain", "kafka.sasl.username": "u", "kafka.sasl.password": "hunter2" },
+    });
+    const shown = JSON.stringify(redactConfig(config));
+    assert.ok(!shown.includes("hunter2") && !shown.includes("pw-123"), shown);
+    assert.match(shown, /redis:\/\/user:\*\*\*@127\.0\.0\.1:6379\/0/);
+    assert.equal(config.kafka.sasl.password, "hunter2", "redaction must not touch the live configuration");
+  });
+
+  it("keeps the README's configuration reference in step with the schema", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    assert.ok(readme === withReference(readme), "the README's reference is stale: run `npm run docs`");
+  });
+});
+
+describe("sentiment-worker config", () => {
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [cli, "config", ...args], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "", ...env },
+    });
+
+  it("prints the effective configuration, secrets redacted", () => {
+    const result = run(["--json", "--kafka.sasl.mechanism", "plain", "--kafka.sasl.username", "u"], {
+      SW_KAFKA_SASL_PASSWORD: "hunter2",
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const printed = JSON.parse(result.stdout) as { kafka: { sasl: { password: string } } };
+    assert.equal(printed.kafka.sasl.password, "***");
+  });
+
+  it("exits non-zero on a negative batch size, naming the field and the reason", () => {
+    const result = run(["--batching.maxBatchSize", "-1"]);
+    assert.equal(result.status, 78);
+    assert.equal(result.stdout, "");
+    assert.match(
+      result.stderr,
+      /batching\.maxBatchSize: Too small: expected number to be >0 \(from flag --batching\.maxBatchSize=-1\)/,
+    );
+  });
+
+  it("rejects a configuration file that does not exist", () => {
+    const result = run(["--config", "/nonexistent/sw.yaml"]);
+    assert.equal(result.status, 78);
+    assert.match(result.stderr, /cannot read configuration file: ENOENT.*\(from \/nonexistent\/sw\.yaml\)/);
+  });
+});
