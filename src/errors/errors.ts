@@ -29,3 +29,26 @@ export class ConfigError extends SentimentWorkerError {
     this.problems = problems;
   }
 }
+
+/** A model directory or download that cannot be used: missing or corrupt files, wrong inputs, no labels. */
+export class ModelError extends SentimentWorkerError {}
+
+/** The model hub could not be reached or answered wrongly; retriable when the network may recover. */
+export class HubError extends SentimentWorkerError {}
+
+/** The inference queue is at capacity: wait for room (backpressure) and submit again. */
+export class QueueFullError extends SentimentWorkerError {
+  constructor(capacity: number) {
+    super(`the inference queue is full (${capacity} items)`, { retriable: true });
+  }
+}
+
+/** The batcher was closed; no more work is accepted. */
+export class BatcherClosedError extends SentimentWorkerError {
+  constructor() {
+    super("the batcher is closed");
+  }
+}
+
+/** Running the model on a batch failed. */
+export class InferenceError extends SentimentWorkerError {}
