@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 /** The `sentiment-worker` command. */
 import { Command } from "commander";
-import { ConfigError } from "../errors/errors.js";
+import { ConfigError, SentimentWorkerError } from "../errors/errors.js";
+import { classifyCommand } from "./classify-command.js";
 import { configCommand } from "./config-command.js";
+import { modelCommand } from "./model-command.js";
+import { runCommand } from "./run-command.js";
 import { VERSION } from "./version.js";
 
 /** Exit status for an unusable configuration (EX_CONFIG from sysexits.h). */
@@ -11,6 +14,9 @@ const EXIT_CONFIG = 78;
 const program = new Command("sentiment-worker")
   .description("Tags multilingual social-feed messages with sentiment.")
   .version(VERSION)
+  .addCommand(runCommand())
+  .addCommand(classifyCommand())
+  .addCommand(modelCommand())
   .addCommand(configCommand());
 
 try {
@@ -19,6 +25,10 @@ try {
   if (e instanceof ConfigError) {
     process.stderr.write(`sentiment-worker: ${e.message}\n`);
     process.exitCode = EXIT_CONFIG;
+  } else if (e instanceof SentimentWorkerError) {
+    // Our own errors carry a message written for the user; a stack trace would bury it.
+    process.stderr.write(`sentiment-worker: ${e.message}\n`);
+    process.exitCode = 1;
   } else {
     throw e;
   }

@@ -83,6 +83,11 @@ const input = z
     format: z.enum(["json", "text"]).default("json").describe("Record values are JSON objects, or plain UTF-8 text."),
     idField: z.string().min(1).default("id").describe("Dotted path of the message id in a JSON value."),
     textField: z.string().min(1).default("text").describe("Dotted path of the text in a JSON value."),
+    langField: z
+      .string()
+      .min(1)
+      .default("lang")
+      .describe("Dotted path of an optional language code in a JSON value, copied into the event."),
     idFromKey: z
       .boolean()
       .default(false)
@@ -97,6 +102,10 @@ const input = z
 const output = z
   .strictObject({
     path: z.string().default("-").describe("Output file of the `file` source's events; `-` is stdout."),
+    deadLetterPath: z
+      .string()
+      .default("")
+      .describe("File for the `file` source's dead letters (JSON lines); empty writes them to stderr."),
   })
   .prefault({});
 
@@ -133,8 +142,10 @@ const model = z
     id: z
       .string()
       .min(1)
-      .default("lxyuan/distilbert-base-multilingual-cased-sentiments-student")
-      .describe("Hugging Face repo id of the model, fetched once into `cacheDir`."),
+      .default("Xenova/distilbert-base-multilingual-cased-sentiments-student")
+      .describe(
+        "Hugging Face repo id of an ONNX export, fetched once into `cacheDir` (the default is the ONNX export of lxyuan/distilbert-base-multilingual-cased-sentiments-student).",
+      ),
     revision: z
       .string()
       .min(1)

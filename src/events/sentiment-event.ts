@@ -1,0 +1,50 @@
+/**
+ * The output contract, `sentiment.v1`: one event per input message. The zod schema is the source;
+ * `schemas/sentiment.v1.json` is generated from it (`npm run docs`) for consumers in other languages.
+ */
+import { z } from "zod";
+
+export const SENTIMENT_EVENT_SCHEMA = "sentiment.v1";
+
+/** The labels of the model's config.json that a v1 event carries. */
+export const SENTIMENT_LABELS = ["positive", "neutral", "negative"] as const;
+
+const probability = z.number().min(0).max(1);
+
+export const sentimentEventSchema = z
+  .strictObject({
+    schema: z.literal(SENTIMENT_EVENT_SCHEMA),
+    id: z.string().min(1).describe("The message id: from the input's id field or key, else a hash of the text."),
+    source: z
+      .strictObject({
+        topic: z.string().describe("Input topic; for the file source `file:<path>` or `stdin`."),
+        partition: z.number().int().min(0),
+        offset: z
+          .string()
+          .describe("Offset of the input record (a decimal string, as Kafka's are); line number for files."),
+        timestamp: z.string().describe("Time of the input record, ISO 8601."),
+      })
+      .describe("Where the input came from."),
+    sentiment: z.strictObject({
+      label: z.enum(SENTIMENT_LABELS).describe("The most probable label."),
+      score: probability.describe("Its probability."),
+      scores: z
+        .strictObject({ positive: probability, neutral: probability, negative: probability })
+        .describe("Every label's probability; they sum to 1."),
+    }),
+    lang: z.string().optional().describe("The input's language field, when it has one (not detected)."),
+    truncated: z.boolean().describe("The text was longer than the model's maximum length and its end was not read."),
+    model: z.strictObject({ name: z.string(), revision: z.string() }).describe("The model that tagged the text."),
+    processedAt: z.string().describe("When the event was made, ISO 8601."),
+    input: z.record(z.string(), z.unknown()).optional().describe("The input JSON object, when passthrough is on."),
+  })
+  .describe("A sentiment-tagged message.");
+
+export type SentimentEvent = z.infer<typeof sentimentEventSchema>;
+
+export function sentimentEventJsonSchema(): Record<string, unknown> {
+  return {
+    $id: `https://sentiment-worker/schemas/${SENTIMENT_EVENT_SCHEMA}.json`,
+    ...z.toJSONSchema(sentimentEventSchema, { io: "output" }),
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * The inference engine as callers see it: text in, sentiment out. Tokenizes on submit (the token
+ * count prices the item in the batcher), batches across callers, runs the model, and hands each
+ * caller its own result.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Config } from "../config/index.js";
+import { type BatchStats, DynamicBatcher } from "./batcher.js";
+import { type ModelFiles, resolveModel } from "./model/index.js";
+import { type InferenceBackend, OnnxBackend } from "./onnx-backend.js";
+import { type PaddedBatch, padBatch } from "./padded-batch.js";
+import { type Sentiment, toSentiments } from "./postprocess.js";
+import { type EncodedText, TextTokenizer } from "./tokenizer.js";
+
+export interface Classified extends Sentiment {
+  truncated: boolean;
+  tokens: number;
+}
+
+export interface ClassifierOptions {
+  model: Config["model"];
+  batching: Config["batching"];
+  runtime: Config["runtime"];
+  onBatch?: (stats: BatchStats) => void;
+  log?: (message: string) => void;
+}
+
+export class SentimentClassifier {
+  private readonly batcher: DynamicBatcher<EncodedText, PaddedBatch, Classified>;
+
+  constructor(
+    readonly model: ModelFiles,
+    private readonly tokenizer: TextTokenizer,
+    private readonly backend: InferenceBackend,
+    batching: Config["batching"],
+    onBatch?: (stats: BatchStats) => void,
+  ) {
+    this.batcher = new DynamicBatcher<EncodedText, PaddedBatch, Classified>(
+      {
+        prepare: (items) => padBatch(items),
+        run: async (batch, items) => {
+          const sentiments = toSentiments(await backend.run(batch), model.labels);
+          return sentiments.map((s, i) => ({
+            ...s,
+            truncated: items[i]?.truncated ?? false,
+            tokens: items[i]?.tokens ?? 0,
+          }));
+        },
+      },
+      batching,
+      { onBatch },
+    );
+  }
+
+  /** Resolves the model (local directory or hub cache), loads the tokenizer and the session, warms up. */
+  static async load(options: ClassifierOptions): Promise<SentimentClassifier> {
+    const model = await resolveModel({ ...options.model, ...(options.log ? { log: options.log } : {}) });
+    const tokenizerConfig = join(model.dir, "tokenizer_config.json");
+    const tokenizer = TextTokenizer.fromFiles(
+      model.tokenizerPath,
+      existsSync(tokenizerConfig) ? tokenizerConfig : undefined,
+      model.maxLength,
+    );
+    const backend = await OnnxBackend.load(model.onnxPath, model.labels.length, options.runtime);
+    return new SentimentClassifier(model, tokenizer, backend, options.batching, options.onBatch);
+  }
+
+  encode(text: string): EncodedText {
+    return this.tokenizer.encode(text);
+  }
+
+  /** Queues an encoded text; rejects with QueueFullError when the queue is full (see `whenCapacity`). */
+  submit(encoded: EncodedText): Promise<Classified> {
+    return this.batcher.submit(encoded);
+  }
+
+  classify(text: string): Promise<Classified> {
+    return this.batcher.submit(this.encode(text));
+  }
+
+  /** Every text's result in the given order; waits for room in the queue instead of failing. */
+  classifyAll(texts: readonly string[]): Promise<Classified[]> {
+    return this.batcher.submitAll(texts.map((t) => this.encode(t)));
+  }
+
+  get hasCapacity(): boolean {
+    return this.batcher.hasCapacity;
+  }
+
+  whenCapacity(): Promise<void> {
+    return this.batcher.whenCapacity();
+  }
+
+  /** Finishes what is queued, then releases the session. */
+  async close(): Promise<void> {
+    await this.batcher.close();
+    await this.backend.close();
+  }
+}

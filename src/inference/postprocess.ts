@@ -1,0 +1,40 @@
+/** Logits to the result a caller sees: softmax over the labels of config.json, the full score map. */
+
+export interface Sentiment {
+  /** The most probable label. */
+  label: string;
+  score: number;
+  /** Every label's probability (they sum to 1). */
+  scores: Record<string, number>;
+}
+
+/** Softmax of one row of logits, shifted by the maximum so large logits cannot overflow. */
+export function softmax(logits: ArrayLike<number>, offset = 0, count = logits.length - offset): Float64Array {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < count; i++) max = Math.max(max, logits[offset + i] as number);
+  const out = new Float64Array(count);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    out[i] = Math.exp((logits[offset + i] as number) - max);
+    sum += out[i] as number;
+  }
+  for (let i = 0; i < count; i++) out[i] = (out[i] as number) / sum;
+  return out;
+}
+
+/** One `Sentiment` per row of a [rows x labels.length] logits matrix. */
+export function toSentiments(logits: Float32Array, labels: readonly string[]): Sentiment[] {
+  const rows = logits.length / labels.length;
+  const out: Sentiment[] = [];
+  for (let row = 0; row < rows; row++) {
+    const probs = softmax(logits, row * labels.length, labels.length);
+    const scores: Record<string, number> = {};
+    let best = 0;
+    for (let i = 0; i < labels.length; i++) {
+      scores[labels[i] as string] = probs[i] as number;
+      if ((probs[i] as number) > (probs[best] as number)) best = i;
+    }
+    out.push({ label: labels[best] as string, score: probs[best] as number, scores });
+  }
+  return out;
+}

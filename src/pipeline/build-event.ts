@@ -1,0 +1,35 @@
+/** A tagged message as its `sentiment.v1` event. */
+import type { SourceCoordinates } from "../events/dead-letter.js";
+import { SENTIMENT_EVENT_SCHEMA, type SentimentEvent } from "../events/sentiment-event.js";
+import type { Classified } from "../inference/classifier.js";
+import type { DecodedMessage } from "./decode.js";
+
+export interface ModelIdentity {
+  name: string;
+  revision: string;
+}
+
+export function buildEvent(
+  message: DecodedMessage,
+  source: SourceCoordinates,
+  result: Classified,
+  model: ModelIdentity,
+  processedAt: Date,
+): SentimentEvent {
+  const { positive = 0, neutral = 0, negative = 0 } = result.scores;
+  return {
+    schema: SENTIMENT_EVENT_SCHEMA,
+    id: message.id,
+    source,
+    sentiment: {
+      label: result.label as SentimentEvent["sentiment"]["label"],
+      score: result.score,
+      scores: { positive, neutral, negative },
+    },
+    ...(message.lang ? { lang: message.lang } : {}),
+    truncated: result.truncated,
+    model: { name: model.name, revision: model.revision },
+    processedAt: processedAt.toISOString(),
+    ...(message.input ? { input: message.input } : {}),
+  };
+}

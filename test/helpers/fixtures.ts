@@ -1,0 +1,29 @@
+/** Paths and readers for the committed model fixtures (made by tools/model; see its README). */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const REPO_ROOT = join(import.meta.dirname, "../../..");
+export const TINY_MODEL_DIR = join(REPO_ROOT, "test/fixtures/models/tiny");
+
+export interface ParityItem {
+  id: string;
+  lang: string;
+  text: string;
+  ids: number[];
+  truncated: boolean;
+  fullLength: number;
+  logits: [number, number, number];
+  quantizedLogits: [number, number, number];
+  probs: Record<string, number>;
+}
+
+export interface Parity {
+  maxLength: number;
+  labels: string[];
+  items: ParityItem[];
+}
+
+/** The Python reference's token ids and logits for the committed corpus, on the tiny model. */
+export function tinyParity(): Parity {
+  return JSON.parse(readFileSync(join(REPO_ROOT, "test/fixtures/parity/tiny.json"), "utf8")) as Parity;
+}

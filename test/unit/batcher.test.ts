@@ -1,0 +1,298 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { BatcherClosedError, InferenceError, QueueFullError } from "../../src/errors/errors.js";
+import { selectBatch } from "../../src/inference/batcher/select.js";
+import { type BatchLimits, type BatchRunner, type BatchStats, DynamicBatcher } from "../../src/inference/batcher.js";
+
+interface Item {
+  readonly id: number;
+  readonly tokens: number;
+}
+
+interface Recorded {
+  readonly ids: number[];
+  readonly tokens: number[];
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Records every batch and the order of prepare/run events; can be slowed or made to fail. */
+class FakeRunner implements BatchRunner<Item, Recorded, string> {
+  readonly batches: Recorded[] = [];
+  readonly events: string[] = [];
+  runMs = 0;
+  failRun: (items: readonly Item[]) => boolean = () => false;
+  failPrepare: (items: readonly Item[]) => boolean = () => false;
+
+  prepare(items: readonly Item[]): Recorded {
+    const n = this.batches.length;
+    this.events.push(`prepare ${n}`);
+    if (this.failPrepare(items)) throw new Error(`prepare failed for batch ${n}`);
+    const batch = { ids: items.map((i) => i.id), tokens: items.map((i) => i.tokens) };
+    this.batches.push(batch);
+    return batch;
+  }
+
+  async run(prepared: Recorded, items: readonly Item[]): Promise<string[]> {
+    const n = this.batches.indexOf(prepared);
+    this.events.push(`start ${n}`);
+    if (this.runMs > 0) await sleep(this.runMs);
+    this.events.push(`end ${n}`);
+    if (this.failRun(items)) throw new Error(`run failed for batch ${n}`);
+    return items.map((i) => `result ${i.id}`);
+  }
+}
+
+function setup(limits: Partial<BatchLimits> = {}, now?: () => number) {
+  const runner = new FakeRunner();
+  const stats: BatchStats[] = [];
+  const batcher = new DynamicBatcher(
+    runner,
+    { maxBatchSize: 8, maxBatchTokens: 512, maxWaitMs: 5, queueCapacity: 2048, ...limits },
+    { onBatch: (s) => stats.push(s), now },
+  );
+  return { runner, stats, batcher };
+}
+
+/** Seeded PRNG (mulberry32), so a failure can be reproduced. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Social-feed-like token lengths: log-normal around a median of 30, a tail past 128, 1% truncated at 512. */
+function feedLengths(count: number, seed: number): number[] {
+  const random = prng(seed);
+  return Array.from({ length: count }, () => {
+    if (random() < 0.01) return 512;
+    const z = Math.sqrt(-2 * Math.log(random() || 1e-9)) * Math.cos(2 * Math.PI * random());
+    return Math.max(3, Math.min(512, Math.round(30 * Math.exp(0.75 * z))));
+  });
+}
+
+const items = (lengths: readonly number[], firstId = 0): Item[] =>
+  lengths.map((tokens, i) => ({ id: firstId + i, tokens }));
+
+describe("selectBatch", () => {
+  const q = (lengths: number[]) => lengths.map((tokens) => ({ tokens }));
+  const limits = { maxBatchSize: 3, maxBatchTokens: 1000, minFillRatio: 0.5 };
+
+  it("takes the oldest item and its closest neighbours by length, sorted", () => {
+    const queue = q([40, 10, 100, 41, 39, 11, 200, 42]);
+    assert.deepEqual(
+      selectBatch(queue, limits).map((e) => e.tokens),
+      [40, 41, 42],
+    );
+  });
+
+  it("keeps an item out when padding would cost it more than its own length", () => {
+    assert.deepEqual(
+      selectBatch(q([100, 10, 20, 30]), limits).map((e) => e.tokens),
+      [100],
+    );
+    assert.deepEqual(
+      selectBatch(q([100, 10, 20, 30]), { ...limits, minFillRatio: 0 }).map((e) => e.tokens),
+      [20, 30, 100],
+    );
+  });
+
+  it("lets an item above the token budget run alone", () => {
+    assert.deepEqual(
+      selectBatch(q([2000, 2000, 5]), limits).map((e) => e.tokens),
+      [2000],
+    );
+  });
+});
+
+describe("DynamicBatcher", () => {
+  it("keeps every batch within maxBatchSize and maxBatchTokens; an oversize item runs alone", async () => {
+    const { runner, stats, batcher } = setup({ maxBatchSize: 8, maxBatchTokens: 256 });
+    const random = prng(7);
+    const lengths = Array.from({ length: 300 }, () => 3 + Math.floor(random() * 120));
+    lengths[50] = 300; // above maxBatchTokens
+    const results = await batcher.submitAll(items(lengths));
+    assert.equal(results.length, 300);
+    for (const batch of runner.batches) {
+      const longest = Math.max(...batch.tokens);
+      assert.ok(batch.ids.length <= 8, `batch of ${batch.ids.length}`);
+      if (batch.ids.length > 1) assert.ok(longest * batch.ids.length <= 256, `batch ${batch.tokens}`);
+      assert.deepEqual(
+        batch.tokens,
+        [...batch.tokens].sort((a, b) => a - b),
+        "prepare gets items sorted by length",
+      );
+    }
+    assert.ok(runner.batches.some((b) => b.ids.length === 1 && b.ids[0] === 50));
+    assert.equal(stats.length, runner.batches.length);
+    for (const s of stats) assert.ok(s.paddedTokens >= s.realTokens);
+  });
+
+  it("runs a lone item after about maxWaitMs, with reason wait", async () => {
+    const { stats, batcher } = setup({ maxWaitMs: 100 });
+    const started = performance.now();
+    assert.equal(await batcher.submit({ id: 1, tokens: 10 }), "result 1");
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 90, `ran after ${elapsed} ms`);
+    assert.ok(elapsed < 100 + 1000, `ran after ${elapsed} ms`);
+    assert.equal(stats[0]?.reason, "wait");
+    await batcher.close();
+  });
+
+  it("cuts on the oldest item's wait as the clock says (fake clock)", async () => {
+    let clock = 0;
+    const { stats, batcher } = setup({ maxWaitMs: 60_000 }, () => clock);
+    const first = batcher.submit({ id: 1, tokens: 10 });
+    await sleep(0); // the batcher sees the item (and arms its real timer, 60 s away) at clock 0
+    clock = 59_999;
+    void batcher.submit({ id: 2, tokens: 10 });
+    await sleep(5);
+    assert.equal(stats.length, 0, "not cut a millisecond early");
+    clock = 60_000;
+    const third = batcher.submit({ id: 3, tokens: 10 }); // wakes the batcher, as any submit does
+    assert.equal(await first, "result 1");
+    assert.deepEqual(stats[0], { size: 3, realTokens: 30, paddedTokens: 30, reason: "wait", queueWaitMs: 60_000 });
+    await third;
+    await batcher.close();
+  });
+
+  it("cuts a full batch without waiting: by size, by tokens, or at once with maxWaitMs 0", async () => {
+    const bySize = setup({ maxWaitMs: 60_000, maxBatchSize: 4 });
+    await bySize.batcher.submitAll(items([5, 5, 5, 5]));
+    assert.equal(bySize.stats[0]?.reason, "size");
+
+    const byTokens = setup({ maxWaitMs: 60_000, maxBatchSize: 32, maxBatchTokens: 100 });
+    await byTokens.batcher.submitAll(items([50, 50]));
+    assert.equal(byTokens.stats[0]?.reason, "tokens");
+
+    const noWait = setup({ maxWaitMs: 0 });
+    await noWait.batcher.submit({ id: 1, tokens: 5 });
+    assert.equal(noWait.stats[0]?.reason, "wait");
+    await Promise.all([bySize.batcher.close(), byTokens.batcher.close(), noWait.batcher.close()]);
+  });
+
+  it("rejects a submit beyond queueCapacity with QueueFullError and signals when there is room", async () => {
+    const { batcher } = setup({ queueCapacity: 4, maxBatchSize: 2, maxWaitMs: 0 });
+    const accepted = [1, 2, 3, 4].map((id) => batcher.submit({ id, tokens: 10 }));
+    assert.equal(batcher.queued, 4);
+    assert.equal(batcher.hasCapacity, false);
+    await assert.rejects(batcher.submit({ id: 5, tokens: 10 }), (e) => e instanceof QueueFullError && e.retriable);
+    await batcher.whenCapacity();
+    assert.ok(batcher.hasCapacity);
+    assert.ok(batcher.queued < 4);
+    assert.deepEqual(await Promise.all(accepted), ["result 1", "result 2", "result 3", "result 4"]);
+    await batcher.close();
+  });
+
+  it("completes submitAll of ten times the capacity, results in the caller's order", async () => {
+    const { runner, batcher } = setup({ queueCapacity: 16, maxBatchSize: 4, maxWaitMs: 1 });
+    runner.runMs = 1;
+    const lengths = feedLengths(160, 3);
+    const results = await batcher.submitAll(items(lengths));
+    assert.deepEqual(
+      results,
+      lengths.map((_, i) => `result ${i}`),
+    );
+    await batcher.close();
+  });
+
+  it("gives each caller its own result when the batcher reorders items by length", async () => {
+    const { runner, batcher } = setup({ maxBatchSize: 8, maxBatchTokens: 4096 });
+    const all = items(feedLengths(200, 11));
+    const results = await Promise.all(all.map(async (item) => [item.id, await batcher.submit(item)] as const));
+    for (const [id, result] of results) assert.equal(result, `result ${id}`);
+    assert.ok(
+      runner.batches.some((b) => b.ids.some((id, i) => i > 0 && id < (b.ids[i - 1] ?? 0))),
+      "some batch was reordered",
+    );
+    await batcher.close();
+  });
+
+  it("puts the oldest waiting item in the next batch however many shorter items arrive", async () => {
+    const { runner, batcher } = setup({ maxBatchSize: 4, maxBatchTokens: 4096, maxWaitMs: 1 });
+    runner.runMs = 2;
+    const random = prng(5);
+    let nextId = 0;
+    const pending: Promise<string>[] = [batcher.submit({ id: nextId++, tokens: 200 })];
+    for (let wave = 0; wave < 20; wave++) {
+      for (let i = 0; i < 6; i++) pending.push(batcher.submit({ id: nextId++, tokens: 5 + Math.floor(random() * 10) }));
+      await sleep(1);
+    }
+    await Promise.all(pending);
+    assert.deepEqual(runner.batches[0]?.ids, [0], "the long first item is not left behind");
+    // Ids grow with arrival, so the smallest id not yet batched was the oldest item in the queue.
+    const done = new Set<number>();
+    for (const batch of runner.batches) {
+      let oldest = 0;
+      while (done.has(oldest)) oldest++;
+      assert.ok(batch.ids.includes(oldest), `batch ${batch.ids} lacks the oldest item ${oldest}`);
+      for (const id of batch.ids) done.add(id);
+    }
+    await batcher.close();
+  });
+
+  it("prepares batch N+1 while batch N runs, and never more than one batch ahead", async () => {
+    const { runner, batcher } = setup({ maxBatchSize: 4, maxWaitMs: 0 });
+    runner.runMs = 15;
+    await batcher.submitAll(items(Array.from({ length: 20 }, () => 10)));
+    assert.equal(runner.batches.length, 5);
+    for (let n = 0; n + 1 < 5; n++) {
+      const at = (event: string) => runner.events.indexOf(event);
+      assert.ok(at(`start ${n}`) < at(`prepare ${n + 1}`), `batch ${n + 1} prepared after batch ${n} started`);
+      assert.ok(at(`prepare ${n + 1}`) < at(`end ${n}`), `batch ${n + 1} prepared while batch ${n} ran`);
+      assert.ok(at(`end ${n}`) < at(`start ${n + 1}`), "one batch runs at a time");
+      assert.ok(at(`end ${n}`) < at(`prepare ${n + 2}`) || at(`prepare ${n + 2}`) < 0, "at most one batch ahead");
+    }
+    await batcher.close();
+  });
+
+  it("pads little on a social-feed-like stream (real / padded tokens >= 0.85)", async (t) => {
+    const { stats, batcher } = setup({ maxBatchSize: 32, maxBatchTokens: 4096, maxWaitMs: 5, queueCapacity: 2048 });
+    const lengths = feedLengths(2000, 42);
+    const results = await batcher.submitAll(items(lengths));
+    assert.equal(results.length, 2000);
+    const real = stats.reduce((sum, s) => sum + s.realTokens, 0);
+    const padded = stats.reduce((sum, s) => sum + s.paddedTokens, 0);
+    assert.equal(
+      real,
+      lengths.reduce((a, b) => a + b, 0),
+    );
+    const ratio = real / padded;
+    t.diagnostic(`padding efficiency ${ratio.toFixed(4)} over ${stats.length} batches`);
+    assert.ok(ratio >= 0.85, `real/padded ${ratio}`);
+    await batcher.close();
+  });
+
+  it("fails only the batch whose run or prepare failed, with InferenceError keeping the cause", async () => {
+    const { runner, batcher } = setup({ maxBatchSize: 2, maxWaitMs: 0 });
+    runner.failRun = (batch) => batch.some((i) => i.id === 3);
+    runner.failPrepare = (batch) => batch.some((i) => i.id === 5);
+    const settled = await Promise.allSettled(items([10, 10, 20, 20, 30, 30, 40, 40]).map((i) => batcher.submit(i)));
+    const failed = settled.flatMap((s, id) => (s.status === "rejected" ? [id] : []));
+    assert.deepEqual(failed, [2, 3, 4, 5]);
+    for (const s of settled) {
+      if (s.status === "fulfilled") continue;
+      assert.ok(s.reason instanceof InferenceError);
+      assert.ok(s.reason.cause instanceof Error && /(run|prepare) failed/.test(s.reason.cause.message));
+    }
+    assert.equal(await batcher.submit({ id: 9, tokens: 10 }), "result 9", "the batcher keeps working");
+    await batcher.close();
+  });
+
+  it("close() runs what is queued, then rejects submits with BatcherClosedError", async () => {
+    const { runner, stats, batcher } = setup({ maxWaitMs: 60_000, maxBatchSize: 8 });
+    runner.runMs = 5;
+    const pending = items([10, 11, 12]).map((i) => batcher.submit(i));
+    await batcher.close();
+    assert.equal(runner.events.at(-1), "end 0", "close resolved after the work finished");
+    assert.deepEqual(await Promise.all(pending), ["result 0", "result 1", "result 2"]);
+    assert.equal(stats[0]?.reason, "close");
+    await assert.rejects(batcher.submit({ id: 4, tokens: 10 }), BatcherClosedError);
+    await assert.rejects(batcher.submitAll(items([10])), BatcherClosedError);
+    await batcher.whenCapacity(); // does not hang a paused consumer
+  });
+});
