@@ -1,10 +1,20 @@
 #!/usr/bin/env node
-// Regenerates the README's configuration reference from the schema (run after `npm run build`).
-import { readFileSync, writeFileSync } from "node:fs";
+// Regenerates what is generated from the code (run after `npm run build`): the README's
+// configuration reference and the JSON Schema of the output event. Unit tests fail when either is stale.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { withReference } from "../dist/src/config/reference.js";
+import { SENTIMENT_EVENT_SCHEMA, sentimentEventJsonSchema } from "../dist/src/events/sentiment-event.js";
 
-const readme = new URL("../README.md", import.meta.url);
-const before = readFileSync(readme, "utf8");
-const after = withReference(before);
-if (after !== before) writeFileSync(readme, after);
-process.stderr.write(after === before ? "README.md reference is up to date\n" : "README.md reference regenerated\n");
+function update(url, make) {
+  let before = "";
+  try {
+    before = readFileSync(url, "utf8");
+  } catch {}
+  const after = make(before);
+  if (after !== before) writeFileSync(url, after);
+  process.stderr.write(`${url.pathname.split("/").slice(-2).join("/")}: ${after === before ? "up to date" : "regenerated"}\n`);
+}
+
+update(new URL("../README.md", import.meta.url), withReference);
+mkdirSync(new URL("../schemas/", import.meta.url), { recursive: true });
+update(new URL(`../schemas/${SENTIMENT_EVENT_SCHEMA}.json`, import.meta.url), () => `${JSON.stringify(sentimentEventJsonSchema(), null, 2)}\n`);

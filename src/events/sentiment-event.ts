@@ -44,7 +44,7 @@ export type SentimentEvent = z.infer<typeof sentimentEventSchema>;
 
 export function sentimentEventJsonSchema(): Record<string, unknown> {
   return {
-    $id: `https://sentiment-worker/schemas/${SENTIMENT_EVENT_SCHEMA}.json`,
+    $id: `urn:sentiment-worker:schema:${SENTIMENT_EVENT_SCHEMA}`,
     ...z.toJSONSchema(sentimentEventSchema, { io: "output" }),
   };
 }

@@ -1,0 +1,165 @@
+/**
+ * `sentiment-worker classify` and `run` on the embedded default (JSONL in, events out, no broker),
+ * as a user runs them: the built CLI as a child process on the tiny fixture model.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { sentimentEventSchema } from "../../src/events/sentiment-event.js";
+import { REPO_ROOT, TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
+
+const cli = join(REPO_ROOT, "dist/src/cli/main.js");
+const parity = tinyParity();
+const byText = new Map(parity.items.map((item) => [item.text, item]));
+
+function sw(args: string[], input?: Buffer | string) {
+  const result = spawnSync(process.execPath, [cli, ...args, "--model.dir", TINY_MODEL_DIR], {
+    ...(input === undefined ? {} : { input: Buffer.from(input) }),
+    env: { PATH: process.env.PATH ?? "" },
+  });
+  return { status: result.status, stdout: result.stdout.toString("utf8"), stderr: result.stderr.toString("utf8") };
+}
+
+function assertScoresMatch(scores: Record<string, number>, text: string): void {
+  const expected = byText.get(text)?.probs;
+  assert.ok(expected, `no reference for ${text}`);
+  for (const label of parity.labels) {
+    const diff = Math.abs((scores[label] as number) - (expected[label] as number));
+    assert.ok(diff < 1e-5, `${label} of "${text.slice(0, 30)}" differs by ${diff}`);
+  }
+}
+
+describe("sentiment-worker classify", () => {
+  it("prints all three labels with scores, highest first, for each text given", () => {
+    const texts = parity.items
+      .filter((i) => ["en", "ar", "ja"].includes(i.lang))
+      .map((i) => i.text)
+      .slice(0, 3);
+    const result = sw(["classify", ...texts]);
+    assert.equal(result.status, 0, result.stderr);
+    const lines = result.stdout.trim().split("\n");
+    assert.equal(lines.length, texts.length);
+    lines.forEach((line, i) => {
+      const ranked = JSON.parse(line) as Array<{ label: string; score: number }>;
+      assert.deepEqual(ranked.map((r) => r.label).sort(), ["negative", "neutral", "positive"]);
+      assert.ok(
+        (ranked[0]?.score ?? 0) >= (ranked[1]?.score ?? 0) && (ranked[1]?.score ?? 0) >= (ranked[2]?.score ?? 0),
+      );
+      assertScoresMatch(Object.fromEntries(ranked.map((r) => [r.label, r.score])), texts[i] as string);
+    });
+  });
+
+  it("reads lines from stdin when no text is given, and answers in their order", () => {
+    const texts = parity.items
+      .filter((i) => !i.text.includes("\n") && i.text.trim() !== "")
+      .map((i) => i.text)
+      .slice(0, 80);
+    const result = sw(["classify"], `${texts.join("\n")}\n`);
+    assert.equal(result.status, 0, result.stderr);
+    const lines = result.stdout.trim().split("\n");
+    assert.equal(lines.length, texts.length);
+    lines.forEach((line, i) => {
+      const ranked = JSON.parse(line) as Array<{ label: string; score: number }>;
+      assertScoresMatch(Object.fromEntries(ranked.map((r) => [r.label, r.score])), texts[i] as string);
+    });
+  });
+
+  it("fails clearly when the model directory does not exist", () => {
+    const result = spawnSync(process.execPath, [cli, "classify", "hi", "--model.dir", "/nonexistent/model"], {
+      encoding: "utf8",
+    });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /the model directory \/nonexistent\/model does not exist/);
+  });
+});
+
+describe("sentiment-worker run (file source)", () => {
+  const good = parity.items.filter((i) => i.text.trim() !== "" && !i.text.includes("\n"));
+  const long = good.find((i) => i.truncated);
+
+  it("tags every good record once, in input order, and sends each bad one to the dead letters with its code", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sw-run-"));
+    const lines: Buffer[] = [];
+    const expectedIds: string[] = [];
+    good.slice(0, 120).forEach((item, n) => {
+      lines.push(Buffer.from(JSON.stringify({ id: item.id, text: item.text, lang: item.lang })));
+      expectedIds.push(item.id);
+      // Every tenth message comes again later with the same id: it must not be tagged twice.
+      if (n % 10 === 0) lines.push(Buffer.from(JSON.stringify({ id: item.id, text: "again" })));
+    });
+    const bad: Array<[string, Buffer]> = [
+      ["INVALID_JSON", Buffer.from('{"id": "x1", "text": ')],
+      ["INVALID_UTF8", Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0xff, 0xfe, 0x7d])],
+      ["SCHEMA", Buffer.from(JSON.stringify({ id: "x3", body: "no text field" }))],
+      ["EMPTY_TEXT", Buffer.from(JSON.stringify({ id: "x4", text: " \t " }))],
+      ["TOO_LARGE", Buffer.from(JSON.stringify({ id: "x5", text: "a".repeat(5000) }))],
+    ];
+    for (const [i, [, line]] of bad.entries()) lines.splice(7 + i * 13, 0, line);
+    const input = join(dir, "in.jsonl");
+    writeFileSync(input, Buffer.concat(lines.flatMap((l) => [l, Buffer.from("\n")])));
+    const dead = join(dir, "dead.jsonl");
+
+    const result = sw(["run", "--input.path", input, "--output.deadLetterPath", dead, "--input.maxTextBytes", "4096"]);
+    assert.equal(result.status, 0, result.stderr);
+
+    const events = result.stdout
+      .trim()
+      .split("\n")
+      .map((l) => sentimentEventSchema.parse(JSON.parse(l)));
+    assert.deepEqual(
+      events.map((e) => e.id),
+      expectedIds,
+      "one event per id, in input order",
+    );
+    for (const event of events) {
+      const item = good.find((i) => i.id === event.id);
+      assertScoresMatch(event.sentiment.scores, item?.text ?? "");
+      assert.equal(event.truncated, item?.truncated);
+      assert.equal(event.lang, item?.lang);
+      assert.equal(event.source.topic, `file:${input}`);
+      assert.equal(
+        lines[Number(event.source.offset)]?.toString(),
+        JSON.stringify({ id: item?.id, text: item?.text, lang: item?.lang }),
+      );
+      assert.equal(event.model.revision, `sha256:${readManifestSha().slice(0, 12)}`);
+    }
+
+    const letters = readFileSync(dead, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).deadLetter);
+    assert.deepEqual(
+      letters.map((l: { code: string }) => l.code),
+      bad.map(([code]) => code),
+    );
+    for (const [i, letter] of letters.entries()) {
+      assert.ok(
+        lines[Number(letter.source.offset)]?.equals(bad[i]?.[1] as Buffer),
+        "the offset points at the bad line",
+      );
+    }
+    const summary = JSON.parse(result.stderr.trim().split("\n").at(-1) ?? "{}").summary;
+    assert.equal(summary.records, lines.length);
+    assert.equal(summary.events, expectedIds.length);
+    assert.equal(summary.duplicatesSkipped, 12);
+    assert.equal(summary.deadLetters, bad.length);
+  });
+
+  it("flags a text longer than the model's maximum length as truncated", () => {
+    assert.ok(long, "the corpus has a long text");
+    const result = sw(["run"], `${JSON.stringify({ text: long.text })}\n`);
+    assert.equal(result.status, 0, result.stderr);
+    const event = sentimentEventSchema.parse(JSON.parse(result.stdout));
+    assert.equal(event.truncated, true);
+    assert.match(event.id, /^sha256:[0-9a-f]{32}$/, "no id: a hash of the text");
+    assertScoresMatch(event.sentiment.scores, long.text);
+  });
+});
+
+function readManifestSha(): string {
+  const manifest = JSON.parse(readFileSync(join(TINY_MODEL_DIR, "manifest.json"), "utf8"));
+  return manifest.files["model.onnx"].sha256 as string;
+}
