@@ -1,0 +1,1 @@
+"""Model tooling for sentiment-worker (export / quantize / fixture / parity)."""
