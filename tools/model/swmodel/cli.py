@@ -44,6 +44,8 @@ def main(argv=None) -> int:
 
     sub.add_parser("train-tokenizer", help="retrain the WordPiece vocab into tools/model/vocab/vocab.txt")
 
+    sub.add_parser("small-graphs", help="bench/fixtures/matmul.onnx and test/fixtures/models/wrong-inputs.onnx")
+
     a = ap.parse_args(argv)
     if a.cmd == "export":
         from .export import export
@@ -65,4 +67,7 @@ def main(argv=None) -> int:
         v = train_vocab()
         write_vocab_file(v)
         print(len(v), "tokens ->", VOCAB_FILE)
+    elif a.cmd == "small-graphs":
+        from .small_graphs import write_small_graphs
+        write_small_graphs()
     return 0
