@@ -25,6 +25,7 @@ import { resolveModel } from "../src/inference/model/index.js";
 import { OnnxBackend } from "../src/inference/onnx-backend.js";
 import { padBatch } from "../src/inference/padded-batch.js";
 import { type EncodedText, TextTokenizer } from "../src/inference/tokenizer.js";
+import { seededShuffle } from "../test/helpers/random.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const { values: args } = parseArgs({
@@ -74,16 +75,7 @@ async function repeated(fn: () => Promise<unknown>): Promise<number[]> {
 }
 
 /** A seeded sample keeps the data set's length distribution and makes runs comparable. */
-function sample(texts: string[], count: number, seed = 20261127): string[] {
-  const out = [...texts];
-  let state = seed;
-  for (let i = out.length - 1; i > 0; i--) {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    const j = state % (i + 1);
-    [out[i], out[j]] = [out[j] as string, out[i] as string];
-  }
-  return out.slice(0, count);
-}
+const sample = (texts: string[], count: number) => seededShuffle(texts, 20261127).slice(0, count);
 
 /** Multiply-accumulates ×2 of DistilBERT on one sequence of `t` tokens (attention included). */
 function modelFlops(config: { dim: number; n_layers: number; hidden_dim: number }, t: number): number {

@@ -168,9 +168,9 @@ const model = z
 
 const batching = z
   .strictObject({
-    maxBatchSize: positiveInt.default(32).describe("Most messages in one inference batch (hundreds on a GPU)."),
+    maxBatchSize: positiveInt.default(16).describe("Most messages in one inference batch (hundreds on a GPU)."),
     maxBatchTokens: positiveInt
-      .default(4096)
+      .default(2048)
       .describe("Most padded tokens (longest item x count) in one batch; at least `model.maxLength`."),
     maxWaitMs: z.number().int().min(0).default(5).describe("Longest a message waits for its batch to fill."),
     queueCapacity: positiveInt.default(2048).describe("Messages queued for inference before consumption pauses."),

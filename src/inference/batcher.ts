@@ -187,6 +187,9 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
     if (this.queue.length >= maxBatchSize) return "size";
     // The whole queue would not fit one batch: waiting cannot make the oldest item's batch bigger.
     if (this.queueMaxTokens * this.queue.length >= maxBatchTokens) return "tokens";
+    // Under load the next batch keeps filling while this one runs; cutting it on time now would
+    // freeze it at whatever arrived in the first few milliseconds.
+    if (this.running && !this.closing) return undefined;
     if (this.waitElapsed || this.now() - oldest.enqueuedAt >= maxWaitMs) return "wait";
     if (this.closing) return "close";
     return undefined;
@@ -249,10 +252,10 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
     }
   }
 
-  /** Only while nothing is prepared ahead: otherwise no batch could be cut when it fires. */
+  /** Only while the runner is idle: otherwise the end of the running batch decides (see cutReason). */
   private armTimer(): void {
     const oldest = this.queue[0];
-    if (this.timer || this.ahead || this.closing || oldest === undefined) return;
+    if (this.timer || this.ahead || this.running || this.closing || oldest === undefined) return;
     const delay = Math.max(0, oldest.enqueuedAt + this.limits.maxWaitMs - this.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;

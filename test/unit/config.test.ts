@@ -30,7 +30,7 @@ function tempFile(name: string, text: string): string {
 describe("configuration", () => {
   it("has a default for every setting the worker needs", () => {
     const config = loadConfig({ env: {} });
-    assert.equal(config.batching.maxBatchSize, 32);
+    assert.equal(config.batching.maxBatchSize, 16);
     assert.equal(config.kafka.delivery, "exactly-once");
     assert.equal(config.dedup.onRedisUnavailable, "fail");
     assert.equal(config.input.source, "file");

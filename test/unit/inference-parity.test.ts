@@ -11,6 +11,7 @@ import { padBatch } from "../../src/inference/padded-batch.js";
 import { softmax } from "../../src/inference/postprocess.js";
 import { type EncodedText, TextTokenizer } from "../../src/inference/tokenizer.js";
 import { TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
+import { seededShuffle } from "../helpers/random.js";
 
 const parity = tinyParity();
 const runtime = { executionProviders: ["cpu"], intraOpThreads: 1, interOpThreads: 1 };
@@ -26,18 +27,6 @@ before(async () => {
   backend = await OnnxBackend.load(join(TINY_MODEL_DIR, "model.onnx"), parity.labels.length, runtime);
 });
 after(async () => backend?.close());
-
-/** A seeded shuffle, so a failure can be replayed. */
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let state = seed;
-  for (let i = out.length - 1; i > 0; i--) {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    const j = state % (i + 1);
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-}
 
 describe("tokenizer parity with the Python reference", () => {
   it("has a corpus of 12 languages with at least 30 texts each, and special cases", () => {
@@ -93,7 +82,7 @@ describe("model parity with the Python reference (tiny fixture, fp32)", () => {
       [2, 32],
       [3, 64],
     ] as const) {
-      const order = shuffled(
+      const order = seededShuffle(
         encoded.map((e, i) => ({ e, i })),
         seed,
       );
