@@ -12,9 +12,14 @@ function update(url, make) {
   } catch {}
   const after = make(before);
   if (after !== before) writeFileSync(url, after);
-  process.stderr.write(`${url.pathname.split("/").slice(-2).join("/")}: ${after === before ? "up to date" : "regenerated"}\n`);
+  process.stderr.write(
+    `${url.pathname.split("/").slice(-2).join("/")}: ${after === before ? "up to date" : "regenerated"}\n`,
+  );
 }
 
 update(new URL("../README.md", import.meta.url), withReference);
 mkdirSync(new URL("../schemas/", import.meta.url), { recursive: true });
-update(new URL(`../schemas/${SENTIMENT_EVENT_SCHEMA}.json`, import.meta.url), () => `${JSON.stringify(sentimentEventJsonSchema(), null, 2)}\n`);
+update(
+  new URL(`../schemas/${SENTIMENT_EVENT_SCHEMA}.json`, import.meta.url),
+  () => `${JSON.stringify(sentimentEventJsonSchema(), null, 2)}\n`,
+);
