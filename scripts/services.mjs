@@ -7,7 +7,7 @@
 //   node scripts/services.mjs status  print the settings of what runs, exit 1 when nothing does
 //   node scripts/services.mjs fetch   download the Kafka jars into the cache only
 //
-// Use `eval "$(node scripts/services.mjs up)"` to export the settings into a shell.
+// Use `export $(node scripts/services.mjs up)` to export the settings into a shell.
 // State lives in $SW_SERVICES_DIR (default .cache/services); jars in .cache/kafka/<version>/libs.
 // Plain Node with no npm packages, so it runs before `npm ci` too.
 import { spawn, spawnSync } from "node:child_process";

@@ -30,9 +30,8 @@
 import { randomBytes } from "node:crypto";
 import { Redis, ReplyError } from "ioredis";
 import type { Config } from "../config/schema.js";
-import { SentimentWorkerError } from "../errors/errors.js";
+import { DedupUnavailableError, SentimentWorkerError } from "../errors/errors.js";
 import type { Deduplicator } from "./dedup.js";
-import { DedupUnavailableError } from "./dedup-unavailable-error.js";
 import { REDIS_DEDUP_DEFAULTS, type RedisDeduplicatorOptions } from "./redis-dedup-options.js";
 import {
   CLAIM_IN_FLIGHT,
@@ -142,15 +141,19 @@ export class RedisDeduplicator implements Deduplicator {
       : undefined;
   }
 
-  /** From the worker's configuration; `extra` adds what the config does not carry (callbacks, pending TTL). */
+  /**
+   * From the worker's configuration and the revision of the model actually loaded (a hub commit or
+   * a local export's hash, not the configured branch name); `extra` adds callbacks, pending TTL.
+   */
   static fromConfig(
     config: Config,
+    modelRevision: string,
     extra: Partial<Omit<RedisDeduplicatorOptions, "redisUrl" | "keyPrefix" | "modelRevision">> = {},
   ): RedisDeduplicator {
     return new RedisDeduplicator({
       redisUrl: config.dedup.redisUrl,
       keyPrefix: config.dedup.keyPrefix,
-      modelRevision: config.model.revision,
+      modelRevision,
       ttlSeconds: config.dedup.ttlSeconds,
       onRedisUnavailable: config.dedup.onRedisUnavailable,
       resultCache: config.dedup.resultCache,

@@ -52,3 +52,16 @@ export class BatcherClosedError extends SentimentWorkerError {
 
 /** Running the model on a batch failed. */
 export class InferenceError extends SentimentWorkerError {}
+
+/**
+ * Redis did not answer a de-duplication call (down, unreachable, timed out or refusing writes) in
+ * `fail` mode. Retriable: pause consumption, wait for Redis to answer again, then claim again.
+ */
+export class DedupUnavailableError extends SentimentWorkerError {
+  constructor(message: string, cause?: unknown) {
+    super(message, cause === undefined ? { retriable: true } : { cause, retriable: true });
+  }
+}
+
+/** This worker no longer owns an input partition: another initialised its transactional id. */
+export class FencedError extends SentimentWorkerError {}

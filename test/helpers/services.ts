@@ -12,7 +12,7 @@ export interface TestServices {
 
 export const MISSING_SERVICES_MESSAGE =
   "integration tests need Kafka and Redis: set KAFKA_BROKERS and REDIS_URL, or run " +
-  '`eval "$(node scripts/services.mjs up)"` to start local ones (`npm test` does this by itself), ' +
+  "`export $(node scripts/services.mjs up)` to start local ones (`npm test` does this by itself), " +
   "or start a Docker engine for Testcontainers";
 
 export function servicesFromEnv(env: NodeJS.ProcessEnv = process.env): TestServices | undefined {

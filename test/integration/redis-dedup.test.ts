@@ -4,18 +4,15 @@
  * back (a redis-server of our own on a free port, stopped and restarted by pid).
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { DedupUnavailableError } from "../../src/dedup/dedup-unavailable-error.js";
 import { RedisDeduplicator } from "../../src/dedup/redis-dedup.js";
 import type { RedisDeduplicatorOptions } from "../../src/dedup/redis-dedup-options.js";
 import { normaliseText, ResultCache, textHash } from "../../src/dedup/result-cache.js";
-import { SentimentWorkerError } from "../../src/errors/errors.js";
+import { DedupUnavailableError, SentimentWorkerError } from "../../src/errors/errors.js";
 import { uniqueName } from "../helpers/names.js";
+import { freePort, OwnRedis } from "../helpers/redis-server.js";
 import { type TestServices, testServices } from "../helpers/services.js";
 
 let services: TestServices;
@@ -167,61 +164,6 @@ describe("RedisDeduplicator TTLs", () => {
     assert.deepEqual(await d.claim(["slow"]), [false]);
   });
 });
-
-/** A redis-server of our own, so the test can stop and restart it. */
-class OwnRedis {
-  private child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(
-      "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      { stdio: "ignore" },
-    );
-    this.child = child;
-    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on("error", () => {});
-    try {
-      for (let i = 0; i < 50; i++) {
-        try {
-          await probe.connect();
-          await probe.ping();
-          return;
-        } catch {
-          probe.disconnect();
-          await sleep(100);
-        }
-      }
-      throw new Error(`redis-server on port ${this.port} did not start`);
-    } finally {
-      probe.disconnect();
-    }
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    child.kill("SIGKILL");
-    await once(child, "exit");
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 /** Resolves with the next availability change reported by the deduplicator. */
 function availability(): { onAvailabilityChange: (up: boolean) => void; next: (up: boolean) => Promise<void> } {

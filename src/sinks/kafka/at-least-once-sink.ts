@@ -1,0 +1,51 @@
+/**
+ * At-least-once: an idempotent producer writes the partition's events and dead letters; the input
+ * offset is committed only after the broker acknowledged them (acks from all in-sync replicas),
+ * so a crash can repeat outputs but never lose one.
+ */
+import type { Kafka, Producer, TopicMessages } from "kafkajs";
+import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
+
+export interface AtLeastOnceSinkOptions {
+  outputTopic: string;
+  deadLetterTopic: string;
+  /** Commits the consumer offset; the pipeline passes the source's, so the sink knows no source. */
+  commitOffset: (topic: string, partition: number, nextOffset: string) => Promise<void>;
+}
+
+export class AtLeastOnceSink implements PartitionSink {
+  private producer: Producer | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: AtLeastOnceSinkOptions,
+  ) {}
+
+  private async connected(): Promise<Producer> {
+    if (!this.producer) {
+      // One in flight: the idempotent producer could reorder on retry otherwise (kjs#598).
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      this.producer = producer;
+    }
+    return this.producer;
+  }
+
+  async acquire(): Promise<void> {}
+
+  async commit(output: PartitionOutput): Promise<void> {
+    const topicMessages: TopicMessages[] = [];
+    if (output.events.length) topicMessages.push({ topic: this.options.outputTopic, messages: output.events });
+    if (output.deadLetters.length)
+      topicMessages.push({ topic: this.options.deadLetterTopic, messages: output.deadLetters });
+    if (topicMessages.length) await (await this.connected()).sendBatch({ topicMessages, acks: -1 });
+    await this.options.commitOffset(output.topic, output.partition, output.nextOffset);
+  }
+
+  async release(): Promise<void> {}
+
+  async close(): Promise<void> {
+    await this.producer?.disconnect();
+    this.producer = undefined;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Exactly-once: per input partition, one transaction holds the partition's events, its dead
+ * letters and the consumer offset (sendOffsets), so read_committed readers see each output once
+ * whatever crashes. kafkajs's TxnOffsetCommit carries no group generation (KIP-447 is not
+ * there), so zombies are fenced the older way: one transactional id per input partition
+ * (`<groupId>-<topic>-<partition>`); whoever initialises it last bumps the producer epoch, and
+ * an earlier owner's next send or commit fails as fenced.
+ */
+import type { Kafka, Producer, TopicMessages } from "kafkajs";
+import { FencedError, SentimentWorkerError } from "../../errors/errors.js";
+import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
+
+export interface ExactlyOnceSinkOptions {
+  groupId: string;
+  outputTopic: string;
+  deadLetterTopic: string;
+  transactionTimeoutMs: number;
+}
+
+const FENCED = new Set(["INVALID_PRODUCER_EPOCH", "PRODUCER_FENCED", "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"]);
+
+function isFenced(error: unknown): boolean {
+  const e = error as { type?: string; message?: string; cause?: unknown } | undefined;
+  if (!e) return false;
+  // Brokers newer than kafkajs answer PRODUCER_FENCED (code 90), which kafkajs does not know by name.
+  return (e.type !== undefined && FENCED.has(e.type)) || /fenced|epoch/i.test(e.message ?? "") || isFenced(e.cause);
+}
+
+function isConcurrentTransactions(error: unknown): boolean {
+  const e = error as { type?: string; cause?: unknown } | undefined;
+  return e?.type === "CONCURRENT_TRANSACTIONS" || (e?.cause !== undefined && isConcurrentTransactions(e.cause));
+}
+
+export class ExactlyOnceSink implements PartitionSink {
+  private readonly producers = new Map<string, Producer>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: ExactlyOnceSinkOptions,
+  ) {}
+
+  private transactionalId(topic: string, partition: number): string {
+    return `${this.options.groupId}-${topic}-${partition}`;
+  }
+
+  private async producer(topic: string, partition: number): Promise<Producer> {
+    const id = this.transactionalId(topic, partition);
+    let producer = this.producers.get(id);
+    if (!producer) {
+      producer = this.kafka.producer({
+        transactionalId: id,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionTimeout: this.options.transactionTimeoutMs,
+      });
+      await producer.connect();
+      this.producers.set(id, producer);
+    }
+    return producer;
+  }
+
+  async acquire(topic: string, partition: number): Promise<void> {
+    // Beginning a transaction initialises the transactional id (InitProducerId): the broker
+    // completes or aborts the previous owner's open transaction and fences it. Nothing was added,
+    // so the abort sends nothing.
+    const transaction = await (await this.producer(topic, partition)).transaction();
+    await transaction.abort();
+  }
+
+  async commit(output: PartitionOutput): Promise<void> {
+    const producer = await this.producer(output.topic, output.partition);
+    const transaction = await producer.transaction();
+    try {
+      const topicMessages: TopicMessages[] = [];
+      if (output.events.length) topicMessages.push({ topic: this.options.outputTopic, messages: output.events });
+      if (output.deadLetters.length)
+        topicMessages.push({ topic: this.options.deadLetterTopic, messages: output.deadLetters });
+      if (topicMessages.length) await transaction.sendBatch({ topicMessages });
+      const offsets = {
+        consumerGroupId: this.options.groupId,
+        topics: [{ topic: output.topic, partitions: [{ partition: output.partition, offset: output.nextOffset }] }],
+      };
+      // kafkajs does not retry CONCURRENT_TRANSACTIONS inside sendOffsets (kjs#1068): the previous
+      // transaction's markers are still being written; a short wait is enough.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await transaction.sendOffsets(offsets);
+          break;
+        } catch (error) {
+          if (!isConcurrentTransactions(error) || attempt >= 20) throw error;
+          await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+        }
+      }
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => {});
+      if (isFenced(error)) {
+        await this.release(output.topic, output.partition);
+        throw new FencedError(`partition ${output.topic}[${output.partition}] belongs to another worker now`, {
+          cause: error,
+        });
+      }
+      throw new SentimentWorkerError(`the transaction for ${output.topic}[${output.partition}] failed`, {
+        cause: error,
+        retriable: true,
+      });
+    }
+  }
+
+  async release(topic: string, partition: number): Promise<void> {
+    const id = this.transactionalId(topic, partition);
+    const producer = this.producers.get(id);
+    this.producers.delete(id);
+    await producer?.disconnect().catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.producers.values()].map((p) => p.disconnect().catch(() => {})));
+    this.producers.clear();
+  }
+}

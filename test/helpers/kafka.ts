@@ -1,0 +1,93 @@
+/** Kafka helpers for integration tests: topics, producing, and reading a topic to its end. */
+import { type Admin, type IHeaders, Kafka, logLevel, type Message } from "kafkajs";
+import { uniqueName } from "./names.js";
+
+export interface ReadRecord {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: IHeaders;
+}
+
+export class KafkaTestClient {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+
+  constructor(brokers: string[]) {
+    this.kafka = new Kafka({ brokers, clientId: "sw-test", logLevel: logLevel.NOTHING });
+    this.admin = this.kafka.admin();
+  }
+
+  async connect(): Promise<void> {
+    await this.admin.connect();
+  }
+
+  async close(): Promise<void> {
+    await this.admin.disconnect();
+  }
+
+  async createTopic(prefix: string, numPartitions = 1): Promise<string> {
+    const topic = uniqueName(prefix);
+    await this.admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
+    return topic;
+  }
+
+  async produce(topic: string, messages: Message[]): Promise<void> {
+    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      for (let i = 0; i < messages.length; i += 500)
+        await producer.send({ topic, messages: messages.slice(i, i + 500) });
+    } finally {
+      await producer.disconnect();
+    }
+  }
+
+  /**
+   * Every record of `topic` from the start, as a read_committed reader sees it, once `count`
+   * arrived and nothing more came for `quietMs` (or the deadline passed).
+   */
+  async readAll(
+    topic: string,
+    options: { count: number; quietMs?: number; timeoutMs?: number },
+  ): Promise<ReadRecord[]> {
+    const consumer = this.kafka.consumer({ groupId: uniqueName("reader"), readUncommitted: false });
+    const records: ReadRecord[] = [];
+    const quietMs = options.quietMs ?? 1500;
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    let last = Date.now();
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        records.push({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          value: message.value,
+          headers: message.headers ?? {},
+        });
+        last = Date.now();
+      },
+    });
+    while (Date.now() < deadline && !(records.length >= options.count && Date.now() - last >= quietMs)) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await consumer.disconnect();
+    return records;
+  }
+
+  /** Waits until the group committed offsets reaching each partition's end. */
+  async waitForGroupAtEnd(groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ends = await this.admin.fetchTopicOffsets(topic);
+      const [committed] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+      const done = ends.every((e) => committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.high);
+      if (done) return;
+      if (Date.now() > deadline) throw new Error(`group ${groupId} did not reach the end of ${topic}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}

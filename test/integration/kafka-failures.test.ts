@@ -1,0 +1,227 @@
+/**
+ * The worker when things go wrong, against the real broker and Redis: a SIGKILL mid-stream, a
+ * worker leaving its group mid-stream, a fenced zombie, Redis going away in `fail` mode.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type Config, loadConfig } from "../../src/config/index.js";
+import { FencedError } from "../../src/errors/errors.js";
+import { startWorker, type Worker } from "../../src/pipeline/worker.js";
+import { ExactlyOnceSink } from "../../src/sinks/kafka/exactly-once-sink.js";
+import { REPO_ROOT, TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
+import { KafkaTestClient, type ReadRecord } from "../helpers/kafka.js";
+import { uniqueName } from "../helpers/names.js";
+import { startRedis } from "../helpers/redis-server.js";
+import { type TestServices, testServices } from "../helpers/services.js";
+
+const texts = tinyParity()
+  .items.filter((i) => i.text.trim() && !i.truncated)
+  .map((i) => i.text);
+const cli = join(REPO_ROOT, "dist/src/cli/main.js");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let services: TestServices;
+let client: KafkaTestClient;
+
+before(async () => {
+  services = await testServices();
+  client = new KafkaTestClient(services.kafkaBrokers);
+  await client.connect();
+});
+after(async () => {
+  await client?.close();
+  await services?.stop();
+});
+
+interface Setup {
+  input: string;
+  output: string;
+  dlq: string;
+  flags: Record<string, string>;
+}
+
+async function setup(partitions: number, extra: Record<string, string> = {}): Promise<Setup> {
+  const input = await client.createTopic("posts", partitions);
+  const output = await client.createTopic("sentiment", 3);
+  const dlq = await client.createTopic("dead-letters", 1);
+  const flags = {
+    "input.source": "kafka",
+    "kafka.brokers": services.kafkaBrokers.join(","),
+    "kafka.inputTopics": input,
+    "kafka.outputTopic": output,
+    "kafka.deadLetterTopic": dlq,
+    "kafka.groupId": uniqueName("worker"),
+    "kafka.sessionTimeoutMs": "10000",
+    "kafka.heartbeatIntervalMs": "1000",
+    "dedup.redisUrl": services.redisUrl,
+    "dedup.keyPrefix": `${uniqueName("seen")}:`,
+    "model.dir": TINY_MODEL_DIR,
+    "runtime.intraOpThreads": "1",
+    "batching.maxBatchSize": "8",
+    ...extra,
+  };
+  return { input, output, dlq, flags };
+}
+
+const configOf = (s: Setup, extra: Record<string, string> = {}): Config =>
+  loadConfig({ env: {}, flags: { ...s.flags, ...extra } });
+
+/** Produces ids `s-<from>` … `s-<to - 1>` in small bursts, as a live feed does. */
+async function feed(topic: string, to: number, from = 0, perBurst = 25, pauseMs = 40): Promise<void> {
+  for (let start = from; start < to; start += perBurst) {
+    const messages = Array.from({ length: Math.min(perBurst, to - start) }, (_, j) => {
+      const i = start + j;
+      return { key: `user-${i % 13}`, value: JSON.stringify({ id: `s-${i}`, text: texts[i % texts.length] }) };
+    });
+    await client.produce(topic, messages);
+    await sleep(pauseMs);
+  }
+}
+
+function spawnWorker(s: Setup): ChildProcess {
+  const args = Object.entries(s.flags).flatMap(([k, v]) => [`--${k}`, v]);
+  return spawn(process.execPath, [cli, "run", ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { PATH: process.env.PATH ?? "" },
+  });
+}
+
+async function waitForEvents(topic: string, atLeast: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const ends = await client.admin.fetchTopicOffsets(topic);
+    if (ends.reduce((sum, e) => sum + Number(e.high), 0) >= atLeast) return;
+    await sleep(100);
+  }
+  throw new Error(`fewer than ${atLeast} records reached ${topic}`);
+}
+
+function ids(records: ReadRecord[]): string[] {
+  return records.map((r) => (JSON.parse(String(r.value)) as { id: string }).id);
+}
+
+function assertEachOnce(found: string[], total: number): void {
+  const counts = new Map<string, number>();
+  for (const id of found) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const doubled = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
+  const missing = Array.from({ length: total }, (_, i) => `s-${i}`).filter((id) => !counts.has(id));
+  assert.deepEqual({ doubled, missing }, { doubled: [], missing: [] });
+}
+
+describe("the Kafka worker under failures", () => {
+  for (const delivery of ["exactly-once", "at-least-once"] as const) {
+    it(`loses nothing when SIGKILLed mid-stream and restarted (${delivery})`, async () => {
+      // De-duplication off: Redis would hide repeated outputs, and this is about the delivery mode
+      // alone (with it off, at-least-once does show doubles after a kill; exactly-once never).
+      const s = await setup(4, { "kafka.delivery": delivery, "dedup.enabled": "false" });
+      const total = 1200;
+      const feeding = feed(s.input, total);
+      const first = spawnWorker(s);
+      await waitForEvents(s.output, 150);
+      first.kill("SIGKILL");
+      await new Promise((r) => first.once("exit", r));
+      const second = spawnWorker(s);
+      try {
+        await feeding;
+        await client.waitForGroupAtEnd(s.flags["kafka.groupId"] as string, s.input, 90_000);
+      } finally {
+        second.kill("SIGTERM");
+        await new Promise((r) => second.once("exit", r));
+      }
+      const found = ids(await client.readAll(s.output, { count: total }));
+      if (delivery === "exactly-once") {
+        assertEachOnce(found, total);
+      } else {
+        const missing = Array.from({ length: total }, (_, i) => `s-${i}`).filter((id) => !found.includes(id));
+        assert.deepEqual(missing, []);
+      }
+    });
+  }
+
+  it("keeps each id once when one of two workers in a group stops mid-stream (exactly-once)", async () => {
+    const s = await setup(6);
+    const total = 900;
+    const a = await startWorker(configOf(s));
+    const b = await startWorker(configOf(s));
+    try {
+      const feeding = feed(s.input, total);
+      await waitForEvents(s.output, 200);
+      await a.stop();
+      await feeding;
+      await client.waitForGroupAtEnd(s.flags["kafka.groupId"] as string, s.input, 90_000);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+    assertEachOnce(ids(await client.readAll(s.output, { count: total })), total);
+  });
+
+  it("fences a zombie: after another owner takes the partition, the old one can neither publish nor commit", async () => {
+    const s = await setup(1);
+    const groupId = s.flags["kafka.groupId"] as string;
+    const options = { groupId, outputTopic: s.output, deadLetterTopic: s.dlq, transactionTimeoutMs: 30_000 };
+    const zombie = new ExactlyOnceSink(client.kafka, options);
+    const owner = new ExactlyOnceSink(client.kafka, options);
+    try {
+      await zombie.acquire(s.input, 0);
+      await owner.acquire(s.input, 0);
+      await assert.rejects(
+        zombie.commit({
+          topic: s.input,
+          partition: 0,
+          events: [{ value: "zombie" }],
+          deadLetters: [],
+          nextOffset: "5",
+        }),
+        (e: unknown) => e instanceof FencedError,
+      );
+      await owner.commit({
+        topic: s.input,
+        partition: 0,
+        events: [{ value: "owner" }],
+        deadLetters: [],
+        nextOffset: "3",
+      });
+    } finally {
+      await Promise.all([zombie.close(), owner.close()]);
+    }
+    const out = await client.readAll(s.output, { count: 1 });
+    assert.deepEqual(
+      out.map((r) => String(r.value)),
+      ["owner"],
+    );
+    const [committed] = await client.admin.fetchOffsets({ groupId, topics: [s.input] });
+    assert.equal(committed?.partitions[0]?.offset, "3");
+  });
+
+  it("pauses while Redis is down in fail mode, readiness false, then resumes with nothing lost or doubled", async () => {
+    const redis = await startRedis();
+    const s = await setup(2, { "dedup.redisUrl": redis.url, "dedup.onRedisUnavailable": "fail" });
+    let worker: Worker | undefined;
+    try {
+      worker = await startWorker(configOf(s));
+      const total = 400;
+      await feed(s.input, 100);
+      await waitForEvents(s.output, 100);
+      await redis.stop();
+      const feeding = feed(s.input, total, 100);
+      const deadline = Date.now() + 20_000;
+      while (worker.isReady() && Date.now() < deadline) await sleep(100);
+      assert.equal(worker.isReady(), false, "readiness goes false");
+      const pausedAt = worker.counters.events;
+      await sleep(1500);
+      assert.equal(worker.counters.events, pausedAt, "nothing is tagged without de-duplication");
+      await redis.start();
+      await feeding;
+      await client.waitForGroupAtEnd(s.flags["kafka.groupId"] as string, s.input, 90_000);
+      assert.equal(worker.isReady(), true);
+      const found = (await client.readAll(s.output, { count: total })).map((r) => JSON.parse(String(r.value)).id);
+      assert.equal(found.length, total);
+      assert.equal(new Set(found).size, total);
+    } finally {
+      await worker?.stop();
+      await redis.stop();
+    }
+  });
+});
