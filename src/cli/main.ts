@@ -11,6 +11,12 @@ import { VERSION } from "./version.js";
 /** Exit status for an unusable configuration (EX_CONFIG from sysexits.h). */
 const EXIT_CONFIG = 78;
 
+// A reader that went away (`| head`) ends the output; that is not an error worth a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
+
 const program = new Command("sentiment-worker")
   .description("Tags multilingual social-feed messages with sentiment.")
   .version(VERSION)

@@ -2,7 +2,7 @@
  * Start-up check of the topics the worker writes to: with `kafka.createTopics` off (the default) a
  * missing topic stops start-up with a clear error instead of failing on the first produce.
  */
-import type { Admin } from "kafkajs";
+import type { Admin, ITopicConfig } from "kafkajs";
 import { ConfigError } from "../errors/errors.js";
 
 export interface TopicRequirement {
@@ -28,5 +28,28 @@ export async function ensureTopics(
     );
   }
   // The broker's defaults decide partitions and replication; production clusters usually pre-create.
-  await admin.createTopics({ topics: missing.map((m) => ({ topic: m.topic })), waitForLeaders: true });
+  await createTopics(
+    admin,
+    missing.map((m) => ({ topic: m.topic })),
+  );
+}
+
+/**
+ * Creates topics and waits until every partition has a leader. kafkajs's own `waitForLeaders`
+ * gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers until the new topic reached
+ * its metadata cache, so the wait is ours.
+ */
+export async function createTopics(admin: Admin, topics: ITopicConfig[], timeoutMs = 30_000): Promise<void> {
+  await admin.createTopics({ topics, waitForLeaders: false });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+      if (found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      if ((error as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION" || Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${topics.map((t) => t.topic).join(", ")} have no leaders yet`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { type Admin, Kafka, logLevel } from "kafkajs";
+import { createTopics } from "../../src/kafka/topics.js";
 import { uniqueName } from "../helpers/names.js";
 import { type TestServices, testServices } from "../helpers/services.js";
 
@@ -28,7 +29,7 @@ after(async () => {
 
 async function createTopic(prefix: string, numPartitions: number): Promise<string> {
   const topic = uniqueName(prefix);
-  assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true }), true);
+  await createTopics(admin, [{ topic, numPartitions }]);
   return topic;
 }
 

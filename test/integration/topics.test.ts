@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import { ConfigError } from "../../src/errors/errors.js";
-import { ensureTopics } from "../../src/kafka/topics.js";
+import { createTopics, ensureTopics } from "../../src/kafka/topics.js";
 import { uniqueName } from "../helpers/names.js";
 import { type TestServices, testServices } from "../helpers/services.js";
 
@@ -34,7 +34,7 @@ describe("output topics at start-up", () => {
 
   it("creates missing topics when kafka.createTopics is on, and accepts existing ones", async () => {
     const [output, dlq] = [uniqueName("out"), uniqueName("dlq")];
-    await admin.createTopics({ topics: [{ topic: output }], waitForLeaders: true });
+    await createTopics(admin, [{ topic: output }]);
     const required = [
       { topic: output, field: "kafka.outputTopic" },
       { topic: dlq, field: "kafka.deadLetterTopic" },

@@ -14,20 +14,25 @@ export interface AtLeastOnceSinkOptions {
 }
 
 export class AtLeastOnceSink implements PartitionSink {
-  private producer: Producer | undefined;
+  /** The connecting or connected producer; a promise, so concurrent partitions share one. */
+  private producer: Promise<Producer> | undefined;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly options: AtLeastOnceSinkOptions,
   ) {}
 
-  private async connected(): Promise<Producer> {
-    if (!this.producer) {
+  private connected(): Promise<Producer> {
+    this.producer ??= (async () => {
       // One in flight: the idempotent producer could reorder on retry otherwise (kjs#598).
       const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
-      this.producer = producer;
-    }
+      return producer;
+    })();
+    // A failed connect is tried again by the next batch, not remembered.
+    this.producer.catch(() => {
+      this.producer = undefined;
+    });
     return this.producer;
   }
 
@@ -45,7 +50,8 @@ export class AtLeastOnceSink implements PartitionSink {
   async release(): Promise<void> {}
 
   async close(): Promise<void> {
-    await this.producer?.disconnect();
+    const producer = this.producer;
     this.producer = undefined;
+    await (await producer)?.disconnect();
   }
 }

@@ -32,7 +32,8 @@ function isConcurrentTransactions(error: unknown): boolean {
 }
 
 export class ExactlyOnceSink implements PartitionSink {
-  private readonly producers = new Map<string, Producer>();
+  /** Connecting or connected producers by transactional id (promises, so no id is connected twice). */
+  private readonly producers = new Map<string, Promise<Producer>>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -43,17 +44,22 @@ export class ExactlyOnceSink implements PartitionSink {
     return `${this.options.groupId}-${topic}-${partition}`;
   }
 
-  private async producer(topic: string, partition: number): Promise<Producer> {
+  private producer(topic: string, partition: number): Promise<Producer> {
     const id = this.transactionalId(topic, partition);
     let producer = this.producers.get(id);
     if (!producer) {
-      producer = this.kafka.producer({
-        transactionalId: id,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        transactionTimeout: this.options.transactionTimeoutMs,
-      });
-      await producer.connect();
+      producer = (async () => {
+        const created = this.kafka.producer({
+          transactionalId: id,
+          idempotent: true,
+          maxInFlightRequests: 1,
+          transactionTimeout: this.options.transactionTimeoutMs,
+        });
+        await created.connect();
+        return created;
+      })();
+      // A failed connect is tried again by the next batch, not remembered.
+      producer.catch(() => this.producers.delete(id));
       this.producers.set(id, producer);
     }
     return producer;
@@ -111,11 +117,12 @@ export class ExactlyOnceSink implements PartitionSink {
     const id = this.transactionalId(topic, partition);
     const producer = this.producers.get(id);
     this.producers.delete(id);
-    await producer?.disconnect().catch(() => {});
+    await (await producer?.catch(() => undefined))?.disconnect().catch(() => {});
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.producers.values()].map((p) => p.disconnect().catch(() => {})));
+    const producers = [...this.producers.values()];
     this.producers.clear();
+    await Promise.all(producers.map(async (p) => (await p.catch(() => undefined))?.disconnect().catch(() => {})));
   }
 }
