@@ -295,4 +295,26 @@ describe("DynamicBatcher", () => {
     await assert.rejects(batcher.submitAll(items([10])), BatcherClosedError);
     await batcher.whenCapacity(); // does not hang a paused consumer
   });
+
+  it("lets the next batch fill while one runs: a trickle during a slow run becomes one batch, not many small ones", async () => {
+    const { runner, stats, batcher } = setup({ maxBatchSize: 32, maxWaitMs: 2 });
+    runner.runMs = 150;
+    const first = batcher.submit({ id: 0, tokens: 10 });
+    await sleep(20); // the first batch (one item, cut by time) is running now
+    const trickle: Promise<string>[] = [];
+    for (let i = 1; i <= 6; i++) {
+      trickle.push(batcher.submit({ id: i, tokens: 10 }));
+      await sleep(10); // each waits longer than maxWaitMs, while the runner is busy
+    }
+    await Promise.all([first, ...trickle]);
+    assert.deepEqual(
+      runner.batches.map((b) => b.ids.length),
+      [1, 6],
+      "the six items that arrived during the run form one batch",
+    );
+    assert.deepEqual(
+      stats.map((s) => s.reason),
+      ["wait", "wait"],
+    );
+  });
 });
