@@ -93,7 +93,10 @@ export class KafkaPipeline implements SourceHandlers {
       const results = new Map<(typeof items)[number], Promise<Classified>>();
       for (const item of tagged) {
         if (!classifier.hasCapacity) await classifier.whenCapacity();
-        results.set(item, classifier.submit(classifier.encode((item.decoded as DecodedMessage).text)));
+        const result = classifier.submit(classifier.encode((item.decoded as DecodedMessage).text));
+        // Awaited in order below; a failed batch must not leave the later ones rejected unobserved.
+        result.catch(() => {});
+        results.set(item, result);
       }
       const events: Message[] = [];
       const deadLetters: Message[] = [];
