@@ -1,13 +1,18 @@
 #!/usr/bin/env node
-// Runs every compiled benchmark under dist/bench (each prints its own table), or the ones named:
-//   node scripts/bench.mjs [name ...]      e.g. `npm run bench -- inference`
+// Runs every compiled benchmark under dist/bench (each prints its own table), or the ones named,
+// passing the flags on to each:
+//   node scripts/bench.mjs [name ...] [--flag value ...]
+//   e.g. `npm run bench -- inference --data ../shared/data/umsab/test.jsonl`
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const dir = join(resolve(dirname(fileURLToPath(import.meta.url)), ".."), "dist/bench");
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+const firstFlag = args.findIndex((a) => a.startsWith("--"));
+const wanted = firstFlag < 0 ? args : args.slice(0, firstFlag);
+const flags = firstFlag < 0 ? [] : args.slice(firstFlag);
 const all = existsSync(dir)
   ? readdirSync(dir)
       .filter((f) => f.endsWith(".bench.js"))
@@ -20,6 +25,6 @@ if (chosen.length === 0) {
 }
 for (const file of chosen) {
   process.stderr.write(`== ${file}\n`);
-  const { status } = spawnSync(process.execPath, [join(dir, file)], { stdio: "inherit" });
+  const { status } = spawnSync(process.execPath, [join(dir, file), ...flags], { stdio: "inherit" });
   if (status !== 0) process.exit(status ?? 1);
 }
