@@ -3,10 +3,11 @@
  * model card's example prints them; one JSON line per text. With no text, reads lines from stdin.
  */
 import { Command } from "commander";
+import { byteLines } from "../consumers/file-source.js";
 import type { Classified } from "../inference/classifier.js";
+import { InOrder } from "../pipeline/in-order.js";
 import { classifierFromConfig } from "./classifier-from-config.js";
 import { configFromCommand, withConfigOptions } from "./config-options.js";
-import { readLines } from "./read-lines.js";
 
 export function formatScores(result: Classified): string {
   const ranked = Object.entries(result.scores)
@@ -28,20 +29,17 @@ export function classifyCommand(): Command {
         for (const result of await classifier.classifyAll(texts)) process.stdout.write(`${formatScores(result)}\n`);
         return;
       }
-      // Lines are submitted as they arrive, so stdin batches, and printed in their order.
-      const pending: Promise<Classified>[] = [];
-      let printed = 0;
-      const flush = async (all: boolean) => {
-        while (printed < pending.length && (all || pending.length - printed > config.batching.maxBatchSize * 2)) {
-          process.stdout.write(`${formatScores(await (pending[printed++] as Promise<Classified>))}\n`);
-        }
-      };
-      for await (const line of readLines("-")) {
+      // Lines are submitted as they arrive, so stdin batches, and each is printed as soon as it
+      // and the lines before it are done (the same ordered writer as `run`).
+      const output = new InOrder<Classified>(
+        (result) => void process.stdout.write(`${formatScores(result)}\n`),
+        config.batching.queueCapacity,
+      );
+      for await (const line of byteLines(process.stdin)) {
         if (!classifier.hasCapacity) await classifier.whenCapacity();
-        pending.push(classifier.classify(line));
-        await flush(false);
+        await output.push(classifier.classify(line.toString("utf8")));
       }
-      await flush(true);
+      await output.flush();
     } finally {
       await classifier.close();
     }
