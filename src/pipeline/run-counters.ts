@@ -1,4 +1,4 @@
-/** What a run did, for its summary line (and, later, its metrics). */
+/** What a run did, for its summary line and its metrics (counted when committed, not when read). */
 import type { DeadLetterCode } from "../events/dead-letter.js";
 
 export class RunCounters {
@@ -6,6 +6,8 @@ export class RunCounters {
   events = 0;
   duplicates = 0;
   tombstones = 0;
+  /** Messages answered from the result cache instead of the model. */
+  cacheHits = 0;
   readonly deadLetters: Partial<Record<DeadLetterCode, number>> = {};
   private readonly startedAt = performance.now();
 
@@ -23,6 +25,7 @@ export class RunCounters {
       deadLettersByCode: this.deadLetters,
       duplicatesSkipped: this.duplicates,
       tombstonesSkipped: this.tombstones,
+      resultCacheHits: this.cacheHits,
       elapsedSeconds: Number(elapsedS.toFixed(3)),
       recordsPerSecond: Math.round(this.records / Math.max(elapsedS, 1e-9)),
     };

@@ -1,0 +1,29 @@
+/**
+ * JSON logs on stderr (pino). Secrets never reach a log line: the configuration is logged only
+ * through `redactConfig`, and the paths below are censored in case an object carries them anyway.
+ */
+import { type Logger, pino } from "pino";
+import type { Config } from "../config/index.js";
+
+export type { Logger };
+
+const SECRET_PATHS = ["*.password", "*.key", "*.passphrase", "*.token", "*.redisUrl", "config.dedup.redisUrl"];
+
+export function createLogger(level: Config["telemetry"]["logLevel"], version: string): Logger {
+  return pino(
+    {
+      level,
+      base: { service: "sentiment-worker", version },
+      redact: { paths: SECRET_PATHS, censor: "[redacted]" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    // Synchronous: the last lines before an exit (summary, fatal error) must not be lost.
+    pino.destination({ dest: 2, sync: true }),
+  );
+}
+
+/** The `(message) => void` shape the inference and pipeline modules take. */
+export const logTo =
+  (logger: Logger) =>
+  (message: string): void =>
+    logger.info(message);

@@ -1,0 +1,151 @@
+/**
+ * The worker's metrics on the OpenTelemetry SDK: a Prometheus reader (served by our own HTTP
+ * server, not the exporter's) and an OTLP reader when an endpoint is configured. Counters are
+ * observed from the run's `RunCounters`, so the metrics equal what the summary says by
+ * construction: they count what was committed, not what was merely read.
+ */
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Attributes, Meter, ObservableResult } from "@opentelemetry/api";
+import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
+import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import type { Resource } from "@opentelemetry/resources";
+import { type IMetricReader, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import type { BatchStats } from "../inference/batcher.js";
+import type { RunCounters } from "../pipeline/run-counters.js";
+import { ATTRIBUTES, METRICS } from "./names.js";
+
+/** Latency buckets in seconds, from a fast batch to a stalled one. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+const RATIO_BUCKETS = [1, 1.05, 1.1, 1.25, 1.5, 2, 3, 5];
+
+export interface MetricsOptions {
+  resource: Resource;
+  /** OTLP/HTTP base URL; metrics go to `<url>/v1/metrics`. */
+  otlpEndpoint?: string | undefined;
+  otlpIntervalMs?: number;
+}
+
+export class WorkerMetrics {
+  private readonly provider: MeterProvider;
+  private readonly prometheus: PrometheusExporter;
+  private readonly meter: Meter;
+  private readonly lags = new Map<string, { attributes: Attributes; lag: number }>();
+  private readonly counterSets = new Set<RunCounters>();
+  private readiness: () => boolean = () => false;
+  private readonly batchSize;
+  private readonly paddedRatio;
+  private readonly inferenceTime;
+  private readonly latency;
+
+  constructor(options: MetricsOptions) {
+    this.prometheus = new PrometheusExporter({ preventServerStart: true });
+    const readers: IMetricReader[] = [this.prometheus];
+    if (options.otlpEndpoint) {
+      readers.push(
+        new PeriodicExportingMetricReader({
+          exporter: new OTLPMetricExporter({ url: `${options.otlpEndpoint.replace(/\/$/, "")}/v1/metrics` }),
+          exportIntervalMillis: options.otlpIntervalMs ?? 15_000,
+        }),
+      );
+    }
+    this.provider = new MeterProvider({ resource: options.resource, readers });
+    const meter = this.provider.getMeter("sentiment-worker");
+    this.meter = meter;
+    this.batchSize = meter.createHistogram(METRICS.batchSize, {
+      description: "Messages per inference batch.",
+      advice: { explicitBucketBoundaries: BATCH_SIZE_BUCKETS },
+    });
+    this.paddedRatio = meter.createHistogram(METRICS.paddedTokenRatio, {
+      description: "Padded tokens over real tokens per inference batch (1 = no padding).",
+      advice: { explicitBucketBoundaries: RATIO_BUCKETS },
+    });
+    this.inferenceTime = meter.createHistogram(METRICS.inferenceTime, {
+      description: "Time ONNX Runtime took for one inference batch.",
+      unit: "s",
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
+    });
+    this.latency = meter.createHistogram(METRICS.latency, {
+      description: "From the input record's timestamp to its output being committed.",
+      unit: "s",
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
+    });
+    this.observeCounters();
+    meter
+      .createObservableGauge(METRICS.lag, { description: "Records behind the partition's high watermark." })
+      .addCallback((result) => {
+        for (const { attributes, lag } of this.lags.values()) result.observe(lag, attributes);
+      });
+    meter
+      .createObservableGauge(METRICS.ready, { description: "1 while /readyz answers ready." })
+      .addCallback((result) => result.observe(this.readiness() ? 1 : 0));
+  }
+
+  /** The counters of a run (a worker, a replay) to report; several add up. */
+  track(counters: RunCounters): void {
+    this.counterSets.add(counters);
+  }
+
+  setReadiness(readiness: () => boolean): void {
+    this.readiness = readiness;
+  }
+
+  recordBatch(stats: BatchStats): void {
+    this.batchSize.record(stats.size);
+    if (stats.realTokens > 0) this.paddedRatio.record(stats.paddedTokens / stats.realTokens);
+  }
+
+  recordInference(ms: number): void {
+    this.inferenceTime.record(ms / 1000);
+  }
+
+  recordLatency(ms: number): void {
+    this.latency.record(Math.max(0, ms) / 1000);
+  }
+
+  setLag(topic: string, partition: number, lag: number): void {
+    this.lags.set(`${topic}:${partition}`, {
+      attributes: { [ATTRIBUTES.topic]: topic, [ATTRIBUTES.partition]: String(partition) },
+      lag,
+    });
+  }
+
+  /** A revoked partition's lag is another member's business now. */
+  forgetLag(topic: string, partition: number): void {
+    this.lags.delete(`${topic}:${partition}`);
+  }
+
+  /** Serves the Prometheus text format. */
+  serve(request: IncomingMessage, response: ServerResponse): void {
+    this.prometheus.getMetricsRequestHandler(request, response);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.provider.shutdown();
+  }
+
+  private observeCounters(): void {
+    const sum = (pick: (c: RunCounters) => number) => {
+      let total = 0;
+      for (const c of this.counterSets) total += pick(c);
+      return total;
+    };
+    const counter = (name: string, description: string, pick: (c: RunCounters) => number) =>
+      this.meter.createObservableCounter(name, { description }).addCallback((r) => r.observe(sum(pick)));
+    counter(METRICS.records, "Input records processed and committed (events, dead letters, skips).", (c) => c.records);
+    counter(METRICS.events, "sentiment.v1 events committed to the output topic.", (c) => c.events);
+    counter(METRICS.duplicates, "Messages skipped because Redis had already seen their id.", (c) => c.duplicates);
+    counter(METRICS.tombstones, "Tombstones (null values) skipped.", (c) => c.tombstones);
+    counter(METRICS.cacheHits, "Messages answered from the result cache without inference.", (c) => c.cacheHits);
+    this.meter
+      .createObservableCounter(METRICS.deadLetters, { description: "Dead letters committed, by code." })
+      .addCallback((result: ObservableResult) => {
+        const byCode = new Map<string, number>();
+        for (const c of this.counterSets) {
+          for (const [code, n] of Object.entries(c.deadLetters)) byCode.set(code, (byCode.get(code) ?? 0) + (n ?? 0));
+        }
+        for (const [code, n] of byCode) result.observe(n, { [ATTRIBUTES.deadLetterCode]: code });
+      });
+  }
+}

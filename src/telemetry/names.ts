@@ -1,0 +1,38 @@
+/**
+ * Metric, span and attribute names, written once (BullMQ-style constants). Metric names follow the
+ * OpenTelemetry style; the Prometheus endpoint shows them with `_` for `.` and `_total` on counters.
+ */
+export const METRICS = {
+  records: "sw.records",
+  events: "sw.events",
+  deadLetters: "sw.dead_letters",
+  duplicates: "sw.dedup.hits",
+  tombstones: "sw.tombstones",
+  cacheHits: "sw.result_cache.hits",
+  batchSize: "sw.batch.size",
+  paddedTokenRatio: "sw.batch.padded_token_ratio",
+  inferenceTime: "sw.inference.duration",
+  latency: "sw.end_to_end.latency",
+  lag: "sw.consumer.lag",
+  ready: "sw.ready",
+} as const;
+
+export const SPANS = {
+  batch: "sentiment-worker batch",
+  consume: "consume",
+  dedup: "dedup",
+  infer: "infer",
+  produce: "produce",
+} as const;
+
+export const ATTRIBUTES = {
+  topic: "messaging.destination.name",
+  partition: "messaging.destination.partition.id",
+  messageCount: "messaging.batch.message_count",
+  system: "messaging.system",
+  deadLetterCode: "code",
+  outcome: "sw.batch.outcome",
+  events: "sw.batch.events",
+  deadLetters: "sw.batch.dead_letters",
+  duplicates: "sw.batch.duplicates",
+} as const;
