@@ -23,6 +23,8 @@ export interface ClassifierOptions {
   batching: Config["batching"];
   runtime: Config["runtime"];
   onBatch?: (stats: BatchStats) => void;
+  /** Called after each inference batch with the time ONNX Runtime took (metrics). */
+  onInference?: (ms: number) => void;
   log?: (message: string) => void;
 }
 
@@ -34,13 +36,16 @@ export class SentimentClassifier {
     private readonly tokenizer: TextTokenizer,
     private readonly backend: InferenceBackend,
     batching: Config["batching"],
-    onBatch?: (stats: BatchStats) => void,
+    hooks: Pick<ClassifierOptions, "onBatch" | "onInference"> = {},
   ) {
     this.batcher = new DynamicBatcher<EncodedText, PaddedBatch, Classified>(
       {
         prepare: (items) => padBatch(items),
         run: async (batch, items) => {
-          const sentiments = toSentiments(await backend.run(batch), model.labels);
+          const started = performance.now();
+          const logits = await backend.run(batch);
+          hooks.onInference?.(performance.now() - started);
+          const sentiments = toSentiments(logits, model.labels);
           return sentiments.map((s, i) => ({
             ...s,
             truncated: items[i]?.truncated ?? false,
@@ -49,7 +54,7 @@ export class SentimentClassifier {
         },
       },
       batching,
-      { onBatch },
+      { onBatch: hooks.onBatch },
     );
   }
 
@@ -63,7 +68,7 @@ export class SentimentClassifier {
       model.maxLength,
     );
     const backend = await OnnxBackend.load(model.onnxPath, model.labels.length, options.runtime);
-    return new SentimentClassifier(model, tokenizer, backend, options.batching, options.onBatch);
+    return new SentimentClassifier(model, tokenizer, backend, options.batching, options);
   }
 
   encode(text: string): EncodedText {

@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { SentimentWorkerError } from "../errors/errors.js";
 import type { WorkerMetrics } from "./metrics.js";
 
 /** Named readiness checks; all must be true. */
@@ -36,7 +37,14 @@ export class HealthServer {
       }
     });
     await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
+      server.once("error", (error: NodeJS.ErrnoException) =>
+        reject(
+          new SentimentWorkerError(
+            `telemetry.httpPort: cannot listen on port ${port} (${error.code ?? error.message}); choose another port or 0 to disable the server`,
+            { cause: error },
+          ),
+        ),
+      );
       server.listen(port, host, () => resolve());
     });
     self = new HealthServer(server);

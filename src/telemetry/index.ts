@@ -1,6 +1,6 @@
 export type { HealthServer, ReadinessChecks } from "./health-server.js";
 export { createLogger, type Logger, logTo } from "./logger.js";
 export { WorkerMetrics } from "./metrics.js";
-export { ATTRIBUTES, METRICS, SPANS } from "./names.js";
+export { ATTRIBUTES, LABELS, METRICS, SPANS } from "./names.js";
 export { startTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry.js";
 export { type BatchTrace, WorkerTracing } from "./tracing.js";

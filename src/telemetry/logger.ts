@@ -7,7 +7,7 @@ import type { Config } from "../config/index.js";
 
 export type { Logger };
 
-const SECRET_PATHS = ["*.password", "*.key", "*.passphrase", "*.token", "*.redisUrl", "config.dedup.redisUrl"];
+const SECRET_PATHS = ["*.password", "*.*.password", "*.*.*.password", "*.token", "*.*.token"];
 
 export function createLogger(level: Config["telemetry"]["logLevel"], version: string): Logger {
   return pino(

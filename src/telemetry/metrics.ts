@@ -13,7 +13,7 @@ import type { Resource } from "@opentelemetry/resources";
 import { type IMetricReader, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import type { BatchStats } from "../inference/batcher.js";
 import type { RunCounters } from "../pipeline/run-counters.js";
-import { ATTRIBUTES, METRICS } from "./names.js";
+import { LABELS, METRICS } from "./names.js";
 
 /** Latency buckets in seconds, from a fast batch to a stalled one. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -106,7 +106,7 @@ export class WorkerMetrics {
 
   setLag(topic: string, partition: number, lag: number): void {
     this.lags.set(`${topic}:${partition}`, {
-      attributes: { [ATTRIBUTES.topic]: topic, [ATTRIBUTES.partition]: String(partition) },
+      attributes: { [LABELS.topic]: topic, [LABELS.partition]: String(partition) },
       lag,
     });
   }
@@ -145,7 +145,7 @@ export class WorkerMetrics {
         for (const c of this.counterSets) {
           for (const [code, n] of Object.entries(c.deadLetters)) byCode.set(code, (byCode.get(code) ?? 0) + (n ?? 0));
         }
-        for (const [code, n] of byCode) result.observe(n, { [ATTRIBUTES.deadLetterCode]: code });
+        for (const [code, n] of byCode) result.observe(n, { [LABELS.deadLetterCode]: code });
       });
   }
 }

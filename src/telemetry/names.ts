@@ -11,10 +11,17 @@ export const METRICS = {
   cacheHits: "sw.result_cache.hits",
   batchSize: "sw.batch.size",
   paddedTokenRatio: "sw.batch.padded_token_ratio",
-  inferenceTime: "sw.inference.duration",
-  latency: "sw.end_to_end.latency",
+  inferenceTime: "sw.inference.duration_seconds",
+  latency: "sw.end_to_end.latency_seconds",
   lag: "sw.consumer.lag",
   ready: "sw.ready",
+} as const;
+
+/** Metric labels (short, as Prometheus users write them). */
+export const LABELS = {
+  topic: "topic",
+  partition: "partition",
+  deadLetterCode: "code",
 } as const;
 
 export const SPANS = {
@@ -30,7 +37,6 @@ export const ATTRIBUTES = {
   partition: "messaging.destination.partition.id",
   messageCount: "messaging.batch.message_count",
   system: "messaging.system",
-  deadLetterCode: "code",
   outcome: "sw.batch.outcome",
   events: "sw.batch.events",
   deadLetters: "sw.batch.dead_letters",

@@ -1,0 +1,264 @@
+/**
+ * The worker as an operator sees it, against the real broker and Redis: the CLI worker's
+ * Prometheus endpoint counts what happened on the topics, its batch spans reach an OTLP receiver
+ * linked to the messages' trace context, and `/readyz` follows Redis in `fail` mode.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Message } from "kafkajs";
+import { SPANS } from "../../src/telemetry/names.js";
+import { REPO_ROOT, TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
+import { KafkaTestClient } from "../helpers/kafka.js";
+import { uniqueName } from "../helpers/names.js";
+import { freePort, startRedis } from "../helpers/redis-server.js";
+import { type TestServices, testServices } from "../helpers/services.js";
+
+const cli = join(REPO_ROOT, "dist/src/cli/main.js");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const texts = tinyParity()
+  .items.filter((i) => i.text.trim() && !i.truncated)
+  .map((i) => i.text);
+
+let services: TestServices;
+let client: KafkaTestClient;
+
+before(async () => {
+  services = await testServices();
+  client = new KafkaTestClient(services.kafkaBrokers);
+  await client.connect();
+});
+after(async () => {
+  await client?.close();
+  await services?.stop();
+});
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  links?: { traceId: string; spanId: string }[];
+}
+
+/** A minimal OTLP/HTTP receiver: keeps every span posted to /v1/traces (JSON encoding). */
+class OtlpReceiver {
+  readonly spans: OtlpSpan[] = [];
+  readonly problems: string[] = [];
+  private server: Server | undefined;
+
+  async start(): Promise<string> {
+    this.server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (c: Buffer) => chunks.push(c));
+      request.on("end", () => {
+        if (request.url === "/v1/traces") {
+          if (!String(request.headers["content-type"]).includes("json")) {
+            this.problems.push(`traces arrived as ${request.headers["content-type"]}`);
+          } else {
+            const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+            for (const rs of body.resourceSpans ?? [])
+              for (const ss of rs.scopeSpans ?? []) this.spans.push(...(ss.spans ?? []));
+          }
+        }
+        response.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    this.server.listen(0, "127.0.0.1");
+    await once(this.server, "listening");
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+}
+
+/** Prometheus text format to `name{labels}` -> value, labels sorted, the scope label left out. */
+function parseMetrics(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const match = /^([a-z_:][a-z0-9_:]*)(?:\{(.*)\})? (\S+)$/i.exec(line);
+    if (!match) continue;
+    const [, name, labels = "", value] = match;
+    const kept = (labels.match(/[a-z_]+="[^"]*"/gi) ?? []).filter((l) => !l.startsWith("otel_scope_")).sort();
+    values.set(kept.length ? `${name}{${kept.join(",")}}` : (name as string), Number(value));
+  }
+  return values;
+}
+
+async function get(url: string): Promise<{ status: number; body: string }> {
+  try {
+    const response = await fetch(url);
+    return { status: response.status, body: await response.text() };
+  } catch {
+    return { status: 0, body: "" };
+  }
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(200);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const traceparent = () => `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
+
+describe("telemetry of a running worker", () => {
+  let child: ChildProcess | undefined;
+  let stderr = "";
+  const receiver = new OtlpReceiver();
+
+  after(async () => {
+    if (child && child.exitCode === null) {
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    }
+    await receiver.stop();
+  });
+
+  it("counts on /metrics what happened on the topics, sends linked batch spans, and follows Redis on /readyz", async () => {
+    const redis = await startRedis();
+    try {
+      const input = await client.createTopic("posts", 2);
+      const output = await client.createTopic("sentiment", 1);
+      const dlq = await client.createTopic("dead-letters", 1);
+      const groupId = uniqueName("worker");
+      const httpPort = await freePort();
+      const base = `http://127.0.0.1:${httpPort}`;
+      const flags: Record<string, string> = {
+        "input.source": "kafka",
+        "kafka.brokers": services.kafkaBrokers.join(","),
+        "kafka.inputTopics": input,
+        "kafka.outputTopic": output,
+        "kafka.deadLetterTopic": dlq,
+        "kafka.groupId": groupId,
+        "dedup.redisUrl": redis.url,
+        "dedup.keyPrefix": `${uniqueName("seen")}:`,
+        "dedup.onRedisUnavailable": "fail",
+        "model.dir": TINY_MODEL_DIR,
+        "runtime.intraOpThreads": "1",
+        "telemetry.httpPort": String(httpPort),
+        "telemetry.otlpEndpoint": await receiver.start(),
+      };
+      child = spawn(process.execPath, [cli, "run", ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])], {
+        stdio: ["ignore", "ignore", "pipe"],
+        env: { PATH: process.env.PATH ?? "" },
+      });
+      child.stderr?.on("data", (d: Buffer) => {
+        stderr += d.toString("utf8");
+      });
+
+      await waitFor("/healthz", async () => (await get(`${base}/healthz`)).status === 200);
+      await waitFor("/readyz", async () => (await get(`${base}/readyz`)).status === 200);
+
+      // 60 messages with trace context, 10 of them again at later offsets, 7 bad records, 2 tombstones.
+      const parents = new Map<string, string>();
+      const good: Message[] = Array.from({ length: 60 }, (_, i) => {
+        const tp = traceparent();
+        parents.set(`m-${i}`, tp);
+        return {
+          key: `k-${i % 7}`,
+          value: JSON.stringify({ id: `m-${i}`, text: texts[i % texts.length] }),
+          headers: { traceparent: tp },
+        };
+      });
+      const again: Message[] = good.slice(0, 10).map((m) => ({ key: m.key ?? null, value: m.value ?? null }));
+      const bad: Message[] = [
+        ...["{not json", "[1", "{"].map((value, i) => ({ key: `bad-${i}`, value })),
+        { key: "utf8", value: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) },
+        { key: "empty", value: JSON.stringify({ id: "e-1", text: "   " }) },
+        { key: "schema", value: "[1, 2]" },
+        { key: "schema-id", value: JSON.stringify({ id: "", text: "hi" }) },
+      ];
+      const tombstones: Message[] = [
+        { key: "t-1", value: null },
+        { key: "t-2", value: null },
+      ];
+      await client.produce(input, [...good, ...bad, ...tombstones, ...again]);
+      const records = good.length + again.length + bad.length + tombstones.length;
+      await client.waitForGroupAtEnd(groupId, input);
+
+      const [events, deadLetters] = await Promise.all([
+        client.readAll(output, { count: 60 }),
+        client.readAll(dlq, { count: bad.length }),
+      ]);
+      assert.equal(events.length, 60);
+      const codes = new Map<string, number>();
+      for (const d of deadLetters) {
+        const code = String(d.headers["sw-error-code"]);
+        codes.set(code, (codes.get(code) ?? 0) + 1);
+      }
+      assert.deepEqual(
+        Object.fromEntries(codes),
+        { INVALID_JSON: 3, INVALID_UTF8: 1, EMPTY_TEXT: 1, SCHEMA: 2 },
+        "the dead letters on the topic",
+      );
+
+      const scraped = (await get(`${base}/metrics`)).body;
+      const metrics = parseMetrics(scraped);
+      if (process.env.SW_TEST_DEBUG) console.log(scraped);
+      assert.equal(metrics.get("sw_records_total"), records);
+      assert.equal(metrics.get("sw_events_total"), events.length);
+      assert.equal(metrics.get("sw_dedup_hits_total"), again.length);
+      assert.equal(metrics.get("sw_tombstones_total"), tombstones.length);
+      for (const [code, n] of codes) assert.equal(metrics.get(`sw_dead_letters_total{code="${code}"}`), n, code);
+      assert.equal(metrics.get("sw_end_to_end_latency_seconds_count"), events.length);
+      assert.equal(metrics.get("sw_batch_size_sum"), events.length, "every tagged message went through one batch");
+      assert.ok((metrics.get("sw_inference_duration_seconds_count") ?? 0) > 0);
+      assert.equal(metrics.get(`sw_consumer_lag{partition="0",topic="${input}"}`), 0);
+      assert.equal(metrics.get("sw_ready"), 1);
+
+      // The batch spans: linked to each message's incoming context, with the four stages as children.
+      await waitFor("the batch spans", async () => {
+        const linked = new Set(
+          receiver.spans.filter((s) => s.name === SPANS.batch).flatMap((s) => (s.links ?? []).map((l) => l.spanId)),
+        );
+        return [...parents.values()].every((tp) => linked.has(tp.split("-")[2] as string));
+      });
+      assert.deepEqual(receiver.problems, []);
+      const batches = receiver.spans.filter((s) => s.name === SPANS.batch);
+      for (const [id, tp] of parents) {
+        const [, traceId, spanId] = tp.split("-");
+        const link = batches.flatMap((b) => b.links ?? []).find((l) => l.spanId === spanId);
+        assert.equal(link?.traceId, traceId, `the link of ${id} names its trace`);
+      }
+      const byId = new Map(batches.map((b) => [b.spanId, b]));
+      const children = receiver.spans.filter((s) => s.parentSpanId && byId.has(s.parentSpanId));
+      for (const stage of [SPANS.consume, SPANS.dedup, SPANS.infer, SPANS.produce]) {
+        const spans = children.filter((s) => s.name === stage);
+        assert.ok(spans.length > 0, `${stage} spans are children of batch spans`);
+        for (const s of spans) assert.equal(s.traceId, byId.get(s.parentSpanId as string)?.traceId);
+      }
+
+      // Redis away in fail mode: not ready (and the gauge says so); back: ready again.
+      await redis.stop();
+      await client.produce(input, [{ key: "late", value: JSON.stringify({ id: "late-1", text: texts[0] }) }]);
+      await waitFor("/readyz to fail", async () => (await get(`${base}/readyz`)).status === 503, 30_000);
+      const notReady = JSON.parse((await get(`${base}/readyz`)).body);
+      assert.equal(notReady.checks.redis, false);
+      assert.equal(parseMetrics((await get(`${base}/metrics`)).body).get("sw_ready"), 0);
+      await redis.start();
+      await waitFor("/readyz to recover", async () => (await get(`${base}/readyz`)).status === 200, 60_000);
+      await client.waitForGroupAtEnd(groupId, input);
+      assert.equal(parseMetrics((await get(`${base}/metrics`)).body).get("sw_events_total"), 61);
+
+      child.kill("SIGTERM");
+      const [code] = await once(child, "exit");
+      assert.equal(code, 0, stderr);
+      const last = JSON.parse(stderr.trim().split("\n").at(-1) ?? "{}");
+      assert.equal(last.summary.events, 61);
+    } finally {
+      await redis.stop();
+    }
+  });
+});
