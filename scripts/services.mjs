@@ -3,6 +3,7 @@
 // demos and benchmarks use, each on a free loopback port. No Docker needed.
 //
 //   node scripts/services.mjs up      start what is not running; print KAFKA_BROKERS=... REDIS_URL=...
+//                                     (and the secured listeners: KAFKA_SASL_BROKERS, KAFKA_TLS_BROKERS, ...)
 //   node scripts/services.mjs down    stop exactly the processes `up` started (by process id)
 //   node scripts/services.mjs status  print the settings of what runs, exit 1 when nothing does
 //   node scripts/services.mjs fetch   download the Kafka jars into the cache only
@@ -25,6 +26,10 @@ const stateDir = resolve(process.env.SW_SERVICES_DIR ?? join(root, ".cache/servi
 const stateFile = join(stateDir, "state.json");
 const HOST = "127.0.0.1";
 const START_TIMEOUT_MS = 90_000;
+// The test user of the secured listeners (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 alike). A local
+// test broker's credentials, printed with the other settings so tests need not repeat them.
+const SASL_USER = "sw-test";
+const SASL_PASSWORD = "sw-test-secret";
 
 const log = (msg) => process.stderr.write(`services: ${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -128,12 +133,58 @@ function fetchKafka() {
   }
 }
 
+/**
+ * A self-signed certificate for 127.0.0.1 (keytool comes with the JDK): the broker's keystore and
+ * the PEM that clients trust as their CA.
+ */
+function makeTlsFiles(dir) {
+  const keystore = join(dir, "broker.p12");
+  const caFile = join(dir, "ca.pem");
+  const password = randomBytes(12).toString("hex");
+  const keytool = (args) => {
+    const result = spawnSync("keytool", args, { encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`keytool ${args[0]} failed:\n${result.stdout}${result.stderr}`);
+  };
+  keytool([
+    "-genkeypair",
+    "-alias",
+    "broker",
+    "-keyalg",
+    "RSA",
+    "-keysize",
+    "2048",
+    "-validity",
+    "3650",
+    "-dname",
+    "CN=localhost",
+    "-ext",
+    `SAN=IP:${HOST},DNS:localhost`,
+    "-keystore",
+    keystore,
+    "-storetype",
+    "PKCS12",
+    "-storepass",
+    password,
+    "-keypass",
+    password,
+  ]);
+  keytool(["-exportcert", "-rfc", "-alias", "broker", "-keystore", keystore, "-storepass", password, "-file", caFile]);
+  return { keystore, caFile, password };
+}
+
 async function startKafka() {
   fetchKafka();
-  const [port, controllerPort] = [await freePort(), await freePort()];
+  const [port, controllerPort, saslPort, tlsPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const dir = join(stateDir, "kafka");
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "data"), { recursive: true });
+  const tls = makeTlsFiles(dir);
+  const scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;";
   const props = join(dir, "server.properties");
   writeFileSync(
     props,
@@ -141,11 +192,21 @@ async function startKafka() {
       "process.roles=broker,controller",
       "node.id=1",
       `controller.quorum.voters=1@${HOST}:${controllerPort}`,
-      `listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://${HOST}:${port}`,
+      // Besides the plain listener the tests mostly use: SASL (PLAIN and SCRAM) and TLS ones, so
+      // the client's security settings are tested against a real broker.
+      `listeners=PLAINTEXT://${HOST}:${port},SASL_PLAINTEXT://${HOST}:${saslPort},SSL://${HOST}:${tlsPort},CONTROLLER://${HOST}:${controllerPort}`,
+      `advertised.listeners=PLAINTEXT://${HOST}:${port},SASL_PLAINTEXT://${HOST}:${saslPort},SSL://${HOST}:${tlsPort}`,
       "controller.listener.names=CONTROLLER",
-      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT",
       "inter.broker.listener.name=PLAINTEXT",
+      "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+      `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${SASL_USER}="${SASL_PASSWORD}";`,
+      `listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=${scram}`,
+      `listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=${scram}`,
+      "ssl.keystore.type=PKCS12",
+      `ssl.keystore.location=${tls.keystore}`,
+      `ssl.keystore.password=${tls.password}`,
+      `ssl.key.password=${tls.password}`,
       `log.dirs=${join(dir, "data")}`,
       // One node: every internal topic with one replica, so transactions and groups work.
       "offsets.topic.replication.factor=1",
@@ -174,13 +235,20 @@ async function startKafka() {
     classpath,
   ];
   const clusterId = randomBytes(16).toString("base64url");
-  const format = spawnSync("java", [...jvm, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", props], {
-    encoding: "utf8",
-  });
+  // SCRAM credentials live in the cluster metadata; KRaft takes them at format time.
+  const scramUsers = ["SCRAM-SHA-256", "SCRAM-SHA-512"].flatMap((m) => [
+    "--add-scram",
+    `${m}=[name=${SASL_USER},password=${SASL_PASSWORD}]`,
+  ]);
+  const format = spawnSync(
+    "java",
+    [...jvm, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", props, ...scramUsers],
+    { encoding: "utf8" },
+  );
   if (format.status !== 0) throw new Error(`kafka storage format failed:\n${format.stdout}${format.stderr}`);
   const logFile = join(dir, "kafka.log");
   const pid = startDetached("java", [...jvm, "kafka.Kafka", props], logFile);
-  const entry = { pid, port, controllerPort, version: KAFKA_VERSION, logFile };
+  const entry = { pid, port, controllerPort, saslPort, tlsPort, caFile: tls.caFile, version: KAFKA_VERSION, logFile };
   // The broker logs this once it serves clients; the port alone opens earlier.
   await waitFor(
     `Kafka ${KAFKA_VERSION}`,
@@ -223,6 +291,15 @@ async function startRedis() {
 function settings(state) {
   const lines = [];
   if (state.kafka) lines.push(`KAFKA_BROKERS=${HOST}:${state.kafka.port}`);
+  if (state.kafka?.saslPort) {
+    lines.push(
+      `KAFKA_SASL_BROKERS=${HOST}:${state.kafka.saslPort}`,
+      `KAFKA_SASL_USERNAME=${SASL_USER}`,
+      `KAFKA_SASL_PASSWORD=${SASL_PASSWORD}`,
+    );
+  }
+  if (state.kafka?.tlsPort)
+    lines.push(`KAFKA_TLS_BROKERS=${HOST}:${state.kafka.tlsPort}`, `KAFKA_TLS_CA=${state.kafka.caFile}`);
   if (state.redis) lines.push(`REDIS_URL=redis://${HOST}:${state.redis.port}`);
   return lines.map((l) => `${l}\n`).join("");
 }
