@@ -11,6 +11,7 @@
  * written last, so it only ever points at a snapshot that passed validation. A cached revision is never
  * looked up again: delete refs/<revision> (or the repo's directory) to pick up a moved branch.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -44,7 +45,8 @@ export async function cachedCommit(
 export async function writeRef(repoDir: string, revision: string, commit: string): Promise<void> {
   const ref = refPath(repoDir, revision);
   await mkdir(join(repoDir, "refs"), { recursive: true });
-  const temp = `${ref}.${process.pid}.part`;
+  // Not the pid alone: pods sharing a cache volume all run as pid 1.
+  const temp = `${ref}.${process.pid}.${randomBytes(6).toString("hex")}.part`;
   await writeFile(temp, commit);
   await rename(temp, ref);
 }
