@@ -53,9 +53,8 @@ ENV SW_RUNTIME_EXECUTION_PROVIDERS=cuda,cpu
 # hadolint ignore=DL3006
 FROM runtime-${VARIANT}
 ARG VARIANT
-# tini as PID 1: the worker installs its SIGTERM handler only once the model is loaded, and a
-# PID 1 without a handler ignores SIGTERM, so a pod stopped during a long model download would
-# wait for the whole grace period. Debian's security archive drops superseded versions, so the
+# tini as PID 1: it reaps children and forwards signals; a Node PID 1 ignores any signal it has
+# no handler for (SIGQUIT, SIGHUP), and `docker run` commands other than `run` install none. Debian's security archive drops superseded versions, so the
 # base image tag is the pin, not the package version.
 # hadolint ignore=DL3008
 RUN apt-get update \
