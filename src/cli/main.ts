@@ -5,6 +5,7 @@ import { ConfigError, SentimentWorkerError } from "../errors/errors.js";
 import { classifyCommand } from "./classify-command.js";
 import { configCommand } from "./config-command.js";
 import { modelCommand } from "./model-command.js";
+import { replayCommand } from "./replay-command.js";
 import { runCommand } from "./run-command.js";
 import { VERSION } from "./version.js";
 
@@ -21,6 +22,7 @@ const program = new Command("sentiment-worker")
   .description("Tags multilingual social-feed messages with sentiment.")
   .version(VERSION)
   .addCommand(runCommand())
+  .addCommand(replayCommand())
   .addCommand(classifyCommand())
   .addCommand(modelCommand())
   .addCommand(configCommand());

@@ -4,14 +4,13 @@
  * `input.source: kafka` it is the live worker until SIGTERM or SIGINT.
  */
 import { Command } from "commander";
-import type { Config } from "../config/index.js";
+import { type Config, redactConfig } from "../config/index.js";
 import { runFilePipeline } from "../pipeline/file-pipeline.js";
 import { checkSentimentLabels, startWorker } from "../pipeline/worker.js";
+import { startTelemetry } from "../telemetry/index.js";
 import { classifierFromConfig } from "./classifier-from-config.js";
 import { configFromCommand, withConfigOptions } from "./config-options.js";
 import { VERSION } from "./version.js";
-
-const log = (message: string) => process.stderr.write(`sentiment-worker: ${message}\n`);
 
 async function runFile(config: Config): Promise<void> {
   const classifier = await classifierFromConfig(config);
@@ -24,19 +23,41 @@ async function runFile(config: Config): Promise<void> {
   }
 }
 
+/**
+ * The live worker until SIGTERM/SIGINT. The HTTP server starts first, so `/healthz` answers and
+ * `/readyz` says "not ready" while the model loads; a consumer that died for good exits 1.
+ */
 async function runKafka(config: Config): Promise<void> {
-  const worker = await startWorker(config, { workerVersion: VERSION, log });
-  log("ready");
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      log(`${signal}: finishing in-flight batches`);
-      resolve();
-    };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
+  const telemetry = await startTelemetry(config.telemetry, { version: VERSION, serve: true });
+  const { logger } = telemetry;
+  let started = false;
+  // Handled from the first moment: during start-up nothing is in flight, so a stop exits at once
+  // instead of waiting for a model download to finish.
+  const signal = new Promise<string>((resolve) => {
+    for (const name of ["SIGTERM", "SIGINT"] as const) {
+      process.once(name, () => {
+        if (started) return resolve(name);
+        logger.info(`${name} during start-up: exiting`);
+        process.exit(0);
+      });
+    }
   });
-  await worker.stop();
-  process.stderr.write(`${JSON.stringify({ summary: worker.counters.summary() })}\n`);
+  try {
+    logger.info({ config: redactConfig(config) }, "starting");
+    const worker = await startWorker(config, { workerVersion: VERSION, telemetry });
+    started = true;
+    logger.info("ready");
+    try {
+      logger.info(`${await Promise.race([signal, worker.failed])}: finishing in-flight batches`);
+    } catch (error) {
+      logger.fatal({ err: error }, "the Kafka consumer stopped and will not restart");
+      process.exitCode = 1;
+    }
+    await worker.stop();
+    logger.info({ summary: worker.counters.summary() }, "stopped");
+  } finally {
+    await telemetry.shutdown();
+  }
 }
 
 export function runCommand(): Command {

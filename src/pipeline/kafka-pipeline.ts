@@ -8,12 +8,14 @@
  */
 import type { KafkaMessage, Message } from "kafkajs";
 import type { Config } from "../config/index.js";
-import type { KafkaSource, PartitionBatch, SourceHandlers, TopicPartition } from "../consumers/kafka-source.js";
+import type { PartitionBatch, PartitionSource, SourceHandlers, TopicPartition } from "../consumers/kafka-source.js";
 import type { RedisDeduplicator } from "../dedup/redis-dedup.js";
+import { type CachedResult, textHash } from "../dedup/result-cache.js";
 import { DedupUnavailableError, FencedError } from "../errors/errors.js";
 import type { Classified, SentimentClassifier } from "../inference/classifier.js";
 import type { PartitionSink } from "../sinks/kafka/partition-sink.js";
 import { deadLetterMessage, eventMessage } from "../sinks/kafka/records.js";
+import { ATTRIBUTES, type BatchTrace, SPANS, type Telemetry } from "../telemetry/index.js";
 import { buildEvent } from "./build-event.js";
 import { type DecodedMessage, decodeRecord } from "./decode.js";
 import type { RunCounters } from "./run-counters.js";
@@ -23,9 +25,10 @@ export interface KafkaPipelineParts {
   classifier: SentimentClassifier;
   dedup: RedisDeduplicator | undefined;
   sink: PartitionSink;
-  source: KafkaSource;
+  source: PartitionSource;
   counters: RunCounters;
   workerVersion: string;
+  telemetry: Telemetry;
   /** Readiness for the health endpoint: false while Redis is down in `fail` mode. */
   setReady?: (ready: boolean) => void;
 }
@@ -42,22 +45,33 @@ export class KafkaPipeline implements SourceHandlers {
 
   onAssignment(assigned: TopicPartition[]): void {
     const next = new Map(assigned.map((tp) => [key(tp), tp]));
-    for (const [k, tp] of this.owned) if (!next.has(k)) void this.parts.sink.release(tp.topic, tp.partition);
+    for (const [k, tp] of this.owned) {
+      if (next.has(k)) continue;
+      void this.parts.sink.release(tp.topic, tp.partition);
+      this.parts.telemetry.metrics.forgetLag(tp.topic, tp.partition);
+    }
     this.owned = next;
     this.unchecked = new Set(next.keys());
   }
 
   async handle(batch: PartitionBatch): Promise<"processed" | "abandoned"> {
-    const { config } = this.parts;
+    const { config, telemetry } = this.parts;
     if (config.kafka.delivery === "exactly-once" && this.unchecked.has(key(batch))) {
       if (!(await this.takeOver(batch))) return "abandoned";
     }
     const heartbeat = setInterval(() => void batch.heartbeat().catch(() => {}), config.kafka.heartbeatIntervalMs);
+    const trace = telemetry.tracing.batch(batch.topic, batch.partition, batch.messages);
     try {
-      return await this.process(batch);
+      const outcome = await this.process(batch, trace);
+      trace.end(outcome);
+      return outcome;
     } catch (error) {
       // Another worker owns the partition now: what we did is void; it reads from its own commit.
-      if (error instanceof FencedError) return "abandoned";
+      if (error instanceof FencedError) {
+        trace.end("fenced");
+        return "abandoned";
+      }
+      trace.end("failed", error);
       throw error;
     } finally {
       clearInterval(heartbeat);
@@ -81,25 +95,19 @@ export class KafkaPipeline implements SourceHandlers {
     return true;
   }
 
-  private async process(batch: PartitionBatch): Promise<"processed" | "abandoned"> {
-    const { classifier, counters } = this.parts;
-    const items = batch.messages.map((message) => this.decode(batch, message));
+  private async process(batch: PartitionBatch, trace: BatchTrace): Promise<"processed" | "abandoned"> {
+    const { counters, telemetry } = this.parts;
+    const items = await trace.stage(SPANS.consume, () => batch.messages.map((message) => this.decode(batch, message)));
     const messages = items.flatMap((item) => (item.decoded.kind === "message" ? [item] : []));
 
-    const tagged = await this.claim(batch, messages);
+    const tagged = await trace.stage(SPANS.dedup, () => this.claim(batch, messages));
     if (tagged === undefined) return "abandoned";
     const taggedIds = tagged.map((item) => (item.decoded as DecodedMessage).id);
     try {
-      const results = new Map<(typeof items)[number], Promise<Classified>>();
-      for (const item of tagged) {
-        if (!classifier.hasCapacity) await classifier.whenCapacity();
-        const result = classifier.submit(classifier.encode((item.decoded as DecodedMessage).text));
-        // Awaited in order below; a failed batch must not leave the later ones rejected unobserved.
-        result.catch(() => {});
-        results.set(item, result);
-      }
+      const { results, cacheHits, cacheWrites } = await trace.stage(SPANS.infer, () => this.infer(tagged));
       const events: Message[] = [];
       const deadLetters: Message[] = [];
+      const timestamps: number[] = [];
       for (const item of items) {
         const { decoded, message, source } = item;
         if (decoded.kind === "dead") {
@@ -111,35 +119,90 @@ export class KafkaPipeline implements SourceHandlers {
             ),
           );
         } else if (decoded.kind === "message" && results.has(item)) {
-          const result = await results.get(item);
-          if (result)
-            events.push(eventMessage(buildEvent(decoded, source, result, classifier.model, new Date()), message));
+          const result = results.get(item) as Classified;
+          events.push(
+            eventMessage(buildEvent(decoded, source, result, this.parts.classifier.model, new Date()), message),
+          );
+          timestamps.push(Number(message.timestamp));
         }
       }
       // A rebalance or seek made the batch obsolete; a shutdown does not: finishing it saves redoing it.
       if (batch.isStale()) throw new AbandonedBatch();
       const last = batch.messages[batch.messages.length - 1] as KafkaMessage;
-      await this.parts.sink.commit({
-        topic: batch.topic,
-        partition: batch.partition,
-        events,
-        deadLetters,
-        nextOffset: (BigInt(last.offset) + 1n).toString(),
-      });
-      await this.parts.dedup?.confirm(taggedIds);
+      await trace.stage(SPANS.produce, () =>
+        this.parts.sink.commit({
+          topic: batch.topic,
+          partition: batch.partition,
+          events,
+          deadLetters,
+          nextOffset: batch.nextOffset ?? (BigInt(last.offset) + 1n).toString(),
+          ...(batch.commitMetadata !== undefined ? { metadata: batch.commitMetadata } : {}),
+        }),
+      );
+      const committedAt = Date.now();
+      await Promise.all([this.parts.dedup?.confirm(taggedIds), this.parts.dedup?.results?.putCached(cacheWrites)]);
+      for (const timestamp of timestamps) telemetry.metrics.recordLatency(committedAt - timestamp);
+      telemetry.metrics.setLag(batch.topic, batch.partition, lagAfter(batch.highWatermark, last.offset));
       counters.records += items.length;
       counters.events += events.length;
       counters.duplicates += messages.length - tagged.length;
+      counters.cacheHits += cacheHits;
       for (const item of items) {
         if (item.decoded.kind === "dead") counters.deadLetter(item.decoded.code);
         if (item.decoded.kind === "tombstone") counters.tombstones++;
       }
+      trace.span.setAttributes({
+        [ATTRIBUTES.events]: events.length,
+        [ATTRIBUTES.deadLetters]: deadLetters.length,
+        [ATTRIBUTES.duplicates]: messages.length - tagged.length,
+      });
       return "processed";
     } catch (error) {
       await this.parts.dedup?.release(taggedIds);
       if (error instanceof AbandonedBatch) return "abandoned";
       throw error;
     }
+  }
+
+  /**
+   * Results for the messages to tag: from the result cache where an identical normalised text was
+   * tagged before (one MGET), from the shared batcher otherwise. Waiting for batcher capacity
+   * holds this partition's `eachBatch`, which is what stops kafkajs fetching: backpressure.
+   */
+  private async infer<T extends { decoded: { kind: string } }>(
+    tagged: T[],
+  ): Promise<{ results: Map<T, Classified>; cacheHits: number; cacheWrites: CachedResult<Classified>[] }> {
+    const { classifier } = this.parts;
+    const cache = this.parts.dedup?.results;
+    const texts = tagged.map((item) => (item.decoded as DecodedMessage).text);
+    const hashes = cache ? texts.map(textHash) : [];
+    const cached = cache ? await cache.getCached(hashes) : [];
+    const pending = new Map<T, Promise<Classified>>();
+    const results = new Map<T, Classified>();
+    let cacheHits = 0;
+    for (const [i, item] of tagged.entries()) {
+      const hit = cached[i];
+      if (hit !== undefined && isClassified(hit, classifier.model.labels)) {
+        results.set(item, hit);
+        cacheHits++;
+        continue;
+      }
+      // `while`: every waiting partition wakes at once, and the first to run may fill the queue again.
+      while (!classifier.hasCapacity) await classifier.whenCapacity();
+      const result = classifier.submit(classifier.encode(texts[i] as string));
+      // Awaited in order below; a failed batch must not leave the later ones rejected unobserved.
+      result.catch(() => {});
+      pending.set(item, result);
+    }
+    const cacheWrites: CachedResult<Classified>[] = [];
+    for (const [i, item] of tagged.entries()) {
+      const result = pending.get(item);
+      if (!result) continue;
+      const classified = await result;
+      results.set(item, classified);
+      if (cache) cacheWrites.push({ textHash: hashes[i] as string, result: classified });
+    }
+    return { results, cacheHits, cacheWrites };
   }
 
   private decode(batch: PartitionBatch, message: KafkaMessage) {
@@ -183,3 +246,22 @@ export class KafkaPipeline implements SourceHandlers {
 
 /** The batch became obsolete (rebalance, seek) before its commit. */
 class AbandonedBatch extends Error {}
+
+/** Records still to read after `lastOffset`, as the fetch's high watermark saw it. */
+function lagAfter(highWatermark: string, lastOffset: string): number {
+  return Math.max(0, Number(BigInt(highWatermark) - BigInt(lastOffset) - 1n));
+}
+
+/** A cached entry is trusted only if it has this model's shape (a cache is not a source of truth). */
+function isClassified(value: unknown, labels: readonly string[]): value is Classified {
+  const v = value as Partial<Classified> | null;
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof v.label === "string" &&
+    labels.includes(v.label) &&
+    typeof v.score === "number" &&
+    typeof v.scores === "object" &&
+    typeof v.truncated === "boolean"
+  );
+}

@@ -47,7 +47,9 @@ export class KafkaTestClient {
 
   /**
    * Every record of `topic` from the start, as a read_committed reader sees it, once `count`
-   * arrived and nothing more came for `quietMs` (or the deadline passed).
+   * arrived and nothing more came for `quietMs` (or the deadline passed). Each offset counts once:
+   * the reader's own group may rebalance under load and hand a record over again, which is the
+   * reader's doing, not a double on the topic.
    */
   async readAll(
     topic: string,
@@ -55,6 +57,7 @@ export class KafkaTestClient {
   ): Promise<ReadRecord[]> {
     const consumer = this.kafka.consumer({ groupId: uniqueName("reader"), readUncommitted: false });
     const records: ReadRecord[] = [];
+    const seen = new Set<string>();
     const quietMs = options.quietMs ?? 1500;
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     let last = Date.now();
@@ -62,6 +65,9 @@ export class KafkaTestClient {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ partition, message }) => {
+        last = Date.now();
+        if (seen.has(`${partition}:${message.offset}`)) return;
+        seen.add(`${partition}:${message.offset}`);
         records.push({
           partition,
           offset: message.offset,
@@ -69,14 +75,13 @@ export class KafkaTestClient {
           value: message.value,
           headers: message.headers ?? {},
         });
-        last = Date.now();
       },
     });
     while (Date.now() < deadline && !(records.length >= options.count && Date.now() - last >= quietMs)) {
       await new Promise((r) => setTimeout(r, 100));
     }
     await consumer.disconnect();
-    return records;
+    return records.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
   }
 
   /** Waits until the group committed offsets reaching each partition's end. */

@@ -60,6 +60,8 @@ async function setup(partitions: number, extra: Record<string, string> = {}): Pr
     "model.dir": TINY_MODEL_DIR,
     "runtime.intraOpThreads": "1",
     "batching.maxBatchSize": "8",
+    "telemetry.httpPort": "0",
+    "telemetry.logLevel": "warn",
     ...extra,
   };
   return { input, output, dlq, flags };

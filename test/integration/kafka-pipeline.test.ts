@@ -61,6 +61,8 @@ function workerConfig(t: Topics, flags: Record<string, string> = {}): Config {
       "dedup.keyPrefix": `${uniqueName("seen")}:`,
       "model.dir": TINY_MODEL_DIR,
       "runtime.intraOpThreads": "1",
+      "telemetry.httpPort": "0",
+      "telemetry.logLevel": "warn",
       ...flags,
     },
   });
@@ -145,6 +147,35 @@ describe("the Kafka worker", () => {
     const all = events(await client.readAll(t.output, { count: 80 }));
     assert.equal(all.length, 80);
     assert.equal(new Set(all.map((o) => o.event.model.revision)).size, 2);
+  });
+
+  it("answers an identical normalised text from the result cache, with the same scores, without running the model", async () => {
+    const t = await topics(1);
+    const texts = corpus.slice(0, 5).map((item) => item.text);
+    const post = (id: string, text: string) => ({ key: "k", value: JSON.stringify({ id, text }) });
+    await client.produce(
+      t.input,
+      texts.map((text, i) => post(`first-${i}`, text)),
+    );
+    const config = workerConfig(t, { "dedup.resultCache": "true" });
+    const worker = await run(config);
+    await client.waitForGroupAtEnd(config.kafka.groupId, t.input);
+    assert.equal(worker.counters.cacheHits, 0);
+    // New ids, the same texts up to whitespace: from the cache, each once more.
+    await client.produce(
+      t.input,
+      texts.flatMap((text, i) => [post(`again-${i}`, `  ${text.replace(/ /g, "   ")} `), post(`more-${i}`, text)]),
+    );
+    await client.waitForGroupAtEnd(config.kafka.groupId, t.input);
+    assert.equal(worker.counters.cacheHits, 10);
+    const out = events(await client.readAll(t.output, { count: 15 }));
+    assert.equal(out.length, 15);
+    for (const { event } of out) {
+      const text = texts[Number(event.id.split("-")[1])] as string;
+      for (const label of ["positive", "neutral", "negative"] as const) {
+        assert.ok(Math.abs(event.sentiment.scores[label] - (probsByText.get(text)?.[label] ?? -1)) < 1e-5, event.id);
+      }
+    }
   });
 
   it("sends each bad record to the dead letters with its code and original bytes, and tags the good ones around it", async () => {

@@ -5,12 +5,13 @@
  */
 import type { Kafka, Producer, TopicMessages } from "kafkajs";
 import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
+import { requestChunks } from "./request-chunks.js";
 
 export interface AtLeastOnceSinkOptions {
   outputTopic: string;
   deadLetterTopic: string;
   /** Commits the consumer offset; the pipeline passes the source's, so the sink knows no source. */
-  commitOffset: (topic: string, partition: number, nextOffset: string) => Promise<void>;
+  commitOffset: (topic: string, partition: number, nextOffset: string, metadata?: string) => Promise<void>;
 }
 
 export class AtLeastOnceSink implements PartitionSink {
@@ -43,8 +44,11 @@ export class AtLeastOnceSink implements PartitionSink {
     if (output.events.length) topicMessages.push({ topic: this.options.outputTopic, messages: output.events });
     if (output.deadLetters.length)
       topicMessages.push({ topic: this.options.deadLetterTopic, messages: output.deadLetters });
-    if (topicMessages.length) await (await this.connected()).sendBatch({ topicMessages, acks: -1 });
-    await this.options.commitOffset(output.topic, output.partition, output.nextOffset);
+    // Several requests when the outputs exceed what the broker takes in one, in order; the offset after all.
+    for (const request of requestChunks(topicMessages)) {
+      await (await this.connected()).sendBatch({ topicMessages: request, acks: -1 });
+    }
+    await this.options.commitOffset(output.topic, output.partition, output.nextOffset, output.metadata);
   }
 
   async release(): Promise<void> {}

@@ -6,9 +6,10 @@
  * (`<groupId>-<topic>-<partition>`); whoever initialises it last bumps the producer epoch, and
  * an earlier owner's next send or commit fails as fenced.
  */
-import type { Kafka, Producer, TopicMessages } from "kafkajs";
+import type { Kafka, PartitionOffset, Producer, TopicMessages } from "kafkajs";
 import { FencedError, SentimentWorkerError } from "../../errors/errors.js";
 import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
+import { requestChunks } from "./request-chunks.js";
 
 export interface ExactlyOnceSinkOptions {
   groupId: string;
@@ -81,10 +82,17 @@ export class ExactlyOnceSink implements PartitionSink {
       if (output.events.length) topicMessages.push({ topic: this.options.outputTopic, messages: output.events });
       if (output.deadLetters.length)
         topicMessages.push({ topic: this.options.deadLetterTopic, messages: output.deadLetters });
-      if (topicMessages.length) await transaction.sendBatch({ topicMessages });
+      // Several requests when the outputs exceed what the broker takes in one; one transaction still.
+      for (const request of requestChunks(topicMessages)) await transaction.sendBatch({ topicMessages: request });
+      // kafkajs sends a partition's `metadata` in TxnOffsetCommit although its types omit it.
+      const committed: PartitionOffset & { metadata?: string } = {
+        partition: output.partition,
+        offset: output.nextOffset,
+        ...(output.metadata !== undefined ? { metadata: output.metadata } : {}),
+      };
       const offsets = {
         consumerGroupId: this.options.groupId,
-        topics: [{ topic: output.topic, partitions: [{ partition: output.partition, offset: output.nextOffset }] }],
+        topics: [{ topic: output.topic, partitions: [committed] }],
       };
       // kafkajs does not retry CONCURRENT_TRANSACTIONS inside sendOffsets (kjs#1068): the previous
       // transaction's markers are still being written; a short wait is enough.

@@ -8,6 +8,8 @@ export interface PartitionOutput {
   deadLetters: Message[];
   /** Offset of the next input record to read: committed together with (or after) the outputs. */
   nextOffset: string;
+  /** Offset-commit metadata stored with the offset (a replay's plan); none by default. */
+  metadata?: string;
 }
 
 export interface PartitionSink {

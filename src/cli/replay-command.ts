@@ -1,0 +1,167 @@
+/**
+ * `sentiment-worker replay --topic T --from <time|offset|earliest> --to <time|offset|now>`: tags a
+ * bounded range of a topic again, in a consumer group of its own, with progress on stderr, and
+ * exits 0 once every partition reached its end. Interrupted (Ctrl-C, SIGTERM, even SIGKILL) and
+ * started again with the same arguments, it goes on where it stopped.
+ */
+import { Command, Option } from "commander";
+import type { Config } from "../config/index.js";
+import { type ProgressReporter, startProgressReporter } from "../replay/progress-reporter.js";
+import { planReplay, startReplay } from "../replay/replay.js";
+import type { ReplayPlan } from "../replay/replay-plan.js";
+import { totals } from "../replay/replay-plan.js";
+import { describeBound, parseReplaySpec, type ReplayArgs, type ReplaySpec } from "../replay/replay-spec.js";
+import { startTelemetry } from "../telemetry/index.js";
+import { configFromCommand, withConfigOptions } from "./config-options.js";
+import { VERSION } from "./version.js";
+
+interface ReplayOptions extends ReplayArgs {
+  dryRun?: boolean;
+  restart?: boolean;
+  progressInterval?: string;
+}
+
+/** Exit statuses of a replay stopped by a signal before its end (128 + the signal's number). */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+function planJson(plan: ReplayPlan, spec: ReplaySpec): Record<string, unknown> {
+  const { total, done } = totals(plan);
+  return {
+    group: plan.groupId,
+    topic: plan.topic,
+    from: describeBound(spec.from),
+    to: describeBound(spec.to),
+    stored: plan.stored,
+    plannedAt: plan.plannedAt.toISOString(),
+    partitions: plan.partitions.map((p) => ({
+      partition: p.partition,
+      start: p.start.toString(),
+      end: p.end.toString(),
+      records: Number(p.end - p.start),
+      done: Number(p.position - p.start),
+    })),
+    total: Number(total),
+    remaining: Number(total - done),
+  };
+}
+
+function printPlan(plan: ReplayPlan, spec: ReplaySpec): void {
+  const json = planJson(plan, spec);
+  if (!process.stdout.isTTY) {
+    process.stdout.write(`${JSON.stringify({ plan: json })}\n`);
+    return;
+  }
+  const rows = [["partition", "start", "end", "records", "done"]];
+  for (const p of plan.partitions) {
+    rows.push([
+      String(p.partition),
+      String(p.start),
+      String(p.end),
+      String(p.end - p.start),
+      String(p.position - p.start),
+    ]);
+  }
+  const { total, done } = totals(plan);
+  rows.push(["total", "", "", String(total), String(done)]);
+  const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  const state = plan.stored
+    ? `stored plan from ${plan.plannedAt.toISOString()}`
+    : "a new plan, resolved now (a real run stores it)";
+  process.stdout.write(`replay ${plan.groupId} of ${plan.topic} [${json.from}, ${json.to}): ${state}\n`);
+  for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padStart(widths[i] ?? 0)).join("  ")}\n`);
+}
+
+async function runReplay(config: Config, spec: ReplaySpec, opts: ReplayOptions): Promise<void> {
+  const stderr = process.stderr;
+  let reporter: ProgressReporter | undefined;
+  const log = (message: string) => {
+    const line = `sentiment-worker: ${message}`;
+    if (reporter) reporter.log(line);
+    else stderr.write(`${line}\n`);
+  };
+  const telemetry = await startTelemetry(config.telemetry, { version: VERSION });
+  try {
+    const replay = await startReplay(config, spec, {
+      workerVersion: VERSION,
+      telemetry,
+      log,
+      ...(opts.restart ? { restart: true } : {}),
+    });
+    const { plan } = replay;
+    const { total, done } = totals(plan);
+    if (plan.stored && done === total) {
+      log(`replay ${plan.groupId} is complete (planned ${plan.plannedAt.toISOString()}); --restart replays it again`);
+    } else {
+      log(
+        `replay ${plan.groupId}: ${plan.stored ? `resuming the plan of ${plan.plannedAt.toISOString()}` : "new plan"}, ` +
+          `${plan.partitions.length} partitions, ${total - done} of ${total} records to go`,
+      );
+    }
+    const intervalMs = Math.max(100, Number(opts.progressInterval ?? "5") * 1000);
+    reporter = startProgressReporter(() => replay.progress.snapshot(), { stream: stderr, intervalMs });
+    let signalled: string | undefined;
+    const signal = new Promise<string>((resolve) => {
+      const on = (name: string) => {
+        if (signalled !== undefined) process.exit(SIGNAL_EXIT[name] ?? 1); // a second signal: stop now
+        signalled = name;
+        resolve(name);
+      };
+      process.on("SIGINT", () => on("SIGINT"));
+      process.on("SIGTERM", () => on("SIGTERM"));
+    });
+    let failure: unknown;
+    try {
+      const outcome = await Promise.race([replay.finished.then(() => "finished"), signal]);
+      if (outcome !== "finished") log(`${outcome}: finishing the batches in flight; the same command resumes`);
+    } catch (error) {
+      failure = error;
+    }
+    await replay.stop();
+    const final = replay.progress.snapshot();
+    reporter.stop(final);
+    reporter = undefined;
+    const complete = failure === undefined && signalled === undefined;
+    const summary = {
+      ...replay.counters.summary(),
+      replay: { group: plan.groupId, topic: plan.topic, complete, done: final.done, total: final.total },
+    };
+    stderr.write(`${JSON.stringify({ summary })}\n`);
+    if (failure !== undefined) throw failure;
+    if (signalled !== undefined) process.exitCode = SIGNAL_EXIT[signalled] ?? 1;
+  } finally {
+    await telemetry.shutdown();
+  }
+}
+
+export function replayCommand(): Command {
+  const command = new Command("replay")
+    .description(
+      "tag a bounded range of a topic again (backfill), in a consumer group of its own, with progress; resumable",
+    )
+    .requiredOption("--topic <topic>", "the topic to replay")
+    .requiredOption("--from <from>", "start of the range, inclusive: an ISO time, an offset, or earliest")
+    .requiredOption("--to <to>", "end of the range, exclusive: an ISO time, an offset, or now")
+    .option("--partitions <list>", "only these partitions (comma-separated); default all")
+    .option("--output-topic <topic>", "where the events go (default kafka.outputTopic)")
+    .option("--rate <n>", "read at most n records per second")
+    .option("--retag", "ignore the dedup keys of earlier runs (tag again even with the same model revision)")
+    .option("--dry-run", "print the plan (per partition start, end, records) and exit")
+    .option("--restart", "forget an earlier run with the same arguments (plan and progress) and start over")
+    .addOption(
+      new Option(
+        "--progress-interval <seconds>",
+        "seconds between JSON progress lines when stderr is not a terminal",
+      ).default("5"),
+    );
+  withConfigOptions(command);
+  return command.action(async () => {
+    const opts = command.opts<ReplayOptions>();
+    const config = configFromCommand(command);
+    const spec = parseReplaySpec(opts, config);
+    if (opts.dryRun) {
+      printPlan(await planReplay(config, spec, { fresh: opts.restart === true }), spec);
+      return;
+    }
+    await runReplay(config, spec, opts);
+  });
+}

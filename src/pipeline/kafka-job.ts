@@ -1,0 +1,177 @@
+/**
+ * The assembly every Kafka job shares — the live worker (`startWorker`) and a replay
+ * (`startReplay`): the classifier, Redis de-duplication, the Kafka client, the output topics
+ * check, the sink of the delivery mode and the pipeline, around a source the caller builds on the
+ * job's consumer (the consumer group source, or the bounded replay reader). The consumer joins
+ * `config.kafka.groupId`; the sink commits that group's offsets and derives its transactional ids
+ * from it.
+ */
+import { type Admin, type Consumer, Kafka } from "kafkajs";
+import type { Config } from "../config/index.js";
+import type { PartitionSource, SourceHandlers, TopicPartition } from "../consumers/kafka-source.js";
+import { RedisDeduplicator } from "../dedup/redis-dedup.js";
+import { ModelError } from "../errors/errors.js";
+import { SENTIMENT_LABELS } from "../events/sentiment-event.js";
+import { SentimentClassifier } from "../inference/classifier.js";
+import { kafkaClientConfig } from "../kafka/client-config.js";
+import { connectAdmin } from "../kafka/connect.js";
+import { ensureTopics } from "../kafka/topics.js";
+import { AtLeastOnceSink } from "../sinks/kafka/at-least-once-sink.js";
+import { ExactlyOnceSink } from "../sinks/kafka/exactly-once-sink.js";
+import type { PartitionSink } from "../sinks/kafka/partition-sink.js";
+import type { Telemetry } from "../telemetry/index.js";
+import type { ModelIdentity } from "./build-event.js";
+import { KafkaPipeline } from "./kafka-pipeline.js";
+import { RunCounters } from "./run-counters.js";
+
+/** What a job needs of its source: the pipeline's controls, plus starting, committing and stopping. */
+export interface JobSource extends PartitionSource {
+  /** Starts reading into the handlers; resolves once the consumer joined its group. */
+  start(handlers: SourceHandlers): Promise<void>;
+  /** Commits the next offset to read (at-least-once mode, after the outputs were acknowledged). */
+  commitOffset(tp: TopicPartition, nextOffset: string, metadata?: string): Promise<void>;
+  /** Waits for the batches in progress, then leaves the group. */
+  stop(): Promise<void>;
+}
+
+export interface KafkaJobOptions<S extends JobSource> {
+  workerVersion: string;
+  telemetry: Telemetry;
+  log: (message: string) => void;
+  /** Builds the source on the job's consumer once the model is loaded (it may refuse by throwing). */
+  createSource(parts: { consumer: Consumer; admin: Admin; model: ModelIdentity }): S;
+  /** The revision the de-duplication keys are made of; default the model's own. */
+  dedupRevision?: (modelRevision: string) => string;
+}
+
+export interface KafkaJob<S extends JobSource> {
+  readonly source: S;
+  readonly counters: RunCounters;
+  readonly model: ModelIdentity;
+  /** Redis answers, or de-duplication is off or bypassed. */
+  redisReady(): boolean;
+  /** Stops the source (in-flight batches finish or are abandoned), then closes everything. */
+  stop(): Promise<void>;
+}
+
+/** The model's labels must be the three of `sentiment.v1`. */
+/** Partitions processed at once: enough to fill a batch; each holds at most one fetch in memory. */
+export const PARTITION_CONCURRENCY = 8;
+
+/** The records of one partition handed to the pipeline at once: a fair share of the batcher's queue. */
+export function maxBatchRecords(config: Config): number {
+  return Math.max(1, Math.floor(config.batching.queueCapacity / PARTITION_CONCURRENCY));
+}
+
+export function checkSentimentLabels(labels: readonly string[]): void {
+  if ([...labels].sort().join() !== [...SENTIMENT_LABELS].sort().join()) {
+    throw new ModelError(
+      `sentiment.v1 events need the labels ${SENTIMENT_LABELS.join(", ")}; the model has ${labels.join(", ")}`,
+    );
+  }
+}
+
+export async function startKafkaJob<S extends JobSource>(
+  config: Config,
+  options: KafkaJobOptions<S>,
+): Promise<KafkaJob<S>> {
+  const { telemetry, log } = options;
+  // Closed in reverse order by stop(), or at once when start-up fails half-way (so the process can exit).
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await close().catch(() => {});
+  };
+  try {
+    const classifier = await SentimentClassifier.load({
+      model: config.model,
+      batching: config.batching,
+      runtime: config.runtime,
+      log,
+      onBatch: (stats) => telemetry.metrics.recordBatch(stats),
+      onInference: (ms) => telemetry.metrics.recordInference(ms),
+    });
+    closers.push(() => classifier.close());
+    checkSentimentLabels(classifier.model.labels);
+    let redisUp = true;
+    const revision = classifier.model.revision;
+    const dedup = config.dedup.enabled
+      ? RedisDeduplicator.fromConfig(config, options.dedupRevision?.(revision) ?? revision, {
+          onAvailabilityChange: (up) => {
+            // The first connection reports "up" too; only a change is news.
+            if (up !== redisUp) log(`Redis ${up ? "answers again" : "does not answer"}`);
+            redisUp = up;
+          },
+        })
+      : undefined;
+    if (dedup) closers.push(() => dedup.close());
+
+    const kafka = new Kafka(kafkaClientConfig(config.kafka));
+    const admin = await connectAdmin(kafka, config.kafka);
+    closers.push(() => admin.disconnect());
+    await ensureTopics(
+      admin,
+      [
+        { topic: config.kafka.outputTopic, field: "kafka.outputTopic" },
+        { topic: config.kafka.deadLetterTopic, field: "kafka.deadLetterTopic" },
+      ],
+      config.kafka.createTopics,
+    );
+    const consumer = kafka.consumer({
+      groupId: config.kafka.groupId,
+      sessionTimeout: config.kafka.sessionTimeoutMs,
+      heartbeatInterval: config.kafka.heartbeatIntervalMs,
+      // Outputs of aborted transactions upstream are not input.
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+    });
+    const source = options.createSource({ consumer, admin, model: classifier.model });
+    const sink: PartitionSink =
+      config.kafka.delivery === "exactly-once"
+        ? new ExactlyOnceSink(kafka, {
+            groupId: config.kafka.groupId,
+            outputTopic: config.kafka.outputTopic,
+            deadLetterTopic: config.kafka.deadLetterTopic,
+            transactionTimeoutMs: config.kafka.transactionTimeoutMs,
+          })
+        : new AtLeastOnceSink(kafka, {
+            outputTopic: config.kafka.outputTopic,
+            deadLetterTopic: config.kafka.deadLetterTopic,
+            commitOffset: (topic, partition, next, metadata) =>
+              source.commitOffset({ topic, partition }, next, metadata),
+          });
+    closers.push(() => sink.close());
+    const counters = new RunCounters();
+    telemetry.metrics.track(counters);
+    const pipeline = new KafkaPipeline({
+      config,
+      classifier,
+      dedup,
+      sink,
+      source,
+      counters,
+      telemetry,
+      workerVersion: options.workerVersion,
+      setReady: (ready) => {
+        redisUp = ready;
+      },
+    });
+    // The source stops first: its in-flight batches still need the sink, Redis and the model.
+    closers.push(() => source.stop());
+    await source.start(pipeline);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      source,
+      counters,
+      model: classifier.model,
+      redisReady: () => redisUp || !dedup || config.dedup.onRedisUnavailable === "bypass",
+      stop: () => {
+        stopping ??= closeAll();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The replay plan: per partition, the offsets `[start, end)` to process. It is resolved once, at a
+ * replay's first start (offsets by timestamp, the log's ends), and stored where the replay's
+ * progress is stored: as the metadata of the offsets its consumer group commits, in every commit
+ * (inside the output transaction in exactly-once mode). So a resumed replay reads back the same
+ * range (`--to now` does not move) together with how far it got, and the two can never disagree:
+ * whatever removes the progress (the group's offsets expiring, `--restart`) removes the plan too.
+ */
+import { randomBytes } from "node:crypto";
+import type { Admin } from "kafkajs";
+import { ConfigError, SentimentWorkerError } from "../errors/errors.js";
+import type { FromSpec, ReplaySpec, ToSpec } from "./replay-spec.js";
+
+export interface PlannedPartition {
+  partition: number;
+  /** First offset of the range. */
+  start: bigint;
+  /** First offset after the range (exclusive); equal to start for an empty range. */
+  end: bigint;
+  /** Next offset to process as the group's commits say: within [start, end]. */
+  position: bigint;
+}
+
+export interface ReplayPlan {
+  topic: string;
+  groupId: string;
+  /** Random per plan: names the `--retag` key namespace, so a `--restart` gets a fresh one. */
+  id: string;
+  plannedAt: Date;
+  /** Read back from the group's committed offsets (a resumed replay), or resolved now. */
+  stored: boolean;
+  /** The model revision a stored plan began with (undefined for a new plan). */
+  modelRevision: string | undefined;
+  partitions: PlannedPartition[];
+}
+
+/** What each committed offset of a replay group carries, as its metadata. */
+interface StoredRange {
+  id: string;
+  start: string;
+  end: string;
+  model: string;
+  at: number;
+}
+
+/** Marks our metadata (a group used by anything else has none of it) and its version. */
+const METADATA_PREFIX = "sw-replay/1 ";
+
+export function planMetadata(plan: ReplayPlan, partition: PlannedPartition, modelRevision: string): string {
+  const stored: StoredRange = {
+    id: plan.id,
+    start: partition.start.toString(),
+    end: partition.end.toString(),
+    model: modelRevision,
+    at: plan.plannedAt.getTime(),
+  };
+  return METADATA_PREFIX + JSON.stringify(stored);
+}
+
+export function parsePlanMetadata(metadata: string | null | undefined): StoredRange | undefined {
+  if (!metadata?.startsWith(METADATA_PREFIX)) return undefined;
+  try {
+    const v = JSON.parse(metadata.slice(METADATA_PREFIX.length)) as Partial<StoredRange>;
+    const isOffset = (s: unknown): s is string => typeof s === "string" && /^\d+$/.test(s);
+    if (typeof v.id !== "string" || !isOffset(v.start) || !isOffset(v.end) || typeof v.model !== "string") {
+      return undefined;
+    }
+    if (typeof v.at !== "number") return undefined;
+    return { id: v.id, start: v.start, end: v.end, model: v.model, at: v.at };
+  } catch {
+    return undefined;
+  }
+}
+
+const clamp = (value: bigint, low: bigint, high: bigint) => (value < low ? low : value > high ? high : value);
+
+/** The plan stored in the group's committed offsets, or undefined when there is none. */
+export async function readStoredPlan(admin: Admin, groupId: string, spec: ReplaySpec): Promise<ReplayPlan | undefined> {
+  const [entry] = await admin.fetchOffsets({ groupId, topics: [spec.topic] });
+  const stored = (entry?.partitions ?? []).flatMap((p) => {
+    const range = parsePlanMetadata(p.metadata);
+    return range ? [{ partition: p.partition, offset: p.offset, range }] : [];
+  });
+  const first = stored[0];
+  if (first === undefined) return undefined;
+  if (stored.some((s) => s.range.id !== first.range.id || s.range.model !== first.range.model)) {
+    throw new SentimentWorkerError(
+      `the stored plan of replay ${groupId} is inconsistent (partitions from different plans): run it with --restart`,
+    );
+  }
+  const missing = (spec.partitions ?? []).filter((p) => !stored.some((s) => s.partition === p));
+  if (missing.length > 0) {
+    throw new SentimentWorkerError(
+      `the stored plan of replay ${groupId} lacks partitions ${missing.join(", ")}: run it with --restart`,
+    );
+  }
+  return {
+    topic: spec.topic,
+    groupId,
+    id: first.range.id,
+    plannedAt: new Date(first.range.at),
+    stored: true,
+    modelRevision: first.range.model,
+    partitions: stored
+      .map(({ partition, offset, range }) => {
+        const start = BigInt(range.start);
+        const end = BigInt(range.end);
+        const committed = /^\d+$/.test(offset) ? BigInt(offset) : start;
+        return { partition, start, end, position: clamp(committed, start, end) };
+      })
+      .sort((a, b) => a.partition - b.partition),
+  };
+}
+
+async function offsetsOf(
+  admin: Admin,
+  topic: string,
+  bound: FromSpec | ToSpec,
+  ends: Map<number, { low: bigint; high: bigint }>,
+): Promise<Map<number, bigint>> {
+  switch (bound.kind) {
+    case "earliest":
+      return new Map([...ends].map(([p, e]) => [p, e.low]));
+    case "now":
+      // The high watermark as a read_committed reader sees it (the last stable offset).
+      return new Map([...ends].map(([p, e]) => [p, e.high]));
+    case "offset":
+      return new Map([...ends].map(([p]) => [p, bound.offset]));
+    case "time": {
+      // The first offset whose timestamp is at or after the time; the log's end when there is none.
+      const found = await admin.fetchTopicOffsetsByTimestamp(topic, bound.ms);
+      return new Map(found.map((o) => [o.partition, BigInt(o.offset)]));
+    }
+  }
+}
+
+/** Resolves the range of every selected partition now: offsets by timestamp, the ends of the log. */
+export async function resolvePlan(admin: Admin, groupId: string, spec: ReplaySpec): Promise<ReplayPlan> {
+  const topics = await admin.listTopics();
+  if (!topics.includes(spec.topic)) {
+    throw new ConfigError([{ path: "--topic", reason: `topic ${spec.topic} does not exist` }]);
+  }
+  const ends = new Map(
+    (await admin.fetchTopicOffsets(spec.topic)).map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]),
+  );
+  const selected = spec.partitions ?? [...ends.keys()].sort((a, b) => a - b);
+  const unknown = selected.filter((p) => !ends.has(p));
+  if (unknown.length > 0) {
+    throw new ConfigError([
+      {
+        path: "--partitions",
+        reason: `topic ${spec.topic} has partitions 0-${ends.size - 1}; no ${unknown.join(", ")}`,
+      },
+    ]);
+  }
+  const [from, to] = await Promise.all([
+    offsetsOf(admin, spec.topic, spec.from, ends),
+    offsetsOf(admin, spec.topic, spec.to, ends),
+  ]);
+  return {
+    topic: spec.topic,
+    groupId,
+    id: randomBytes(6).toString("hex"),
+    plannedAt: new Date(),
+    stored: false,
+    modelRevision: undefined,
+    partitions: selected.map((partition) => {
+      const { low, high } = ends.get(partition) as { low: bigint; high: bigint };
+      // Offsets outside the log are clamped to it; a range that ends before it starts is empty.
+      const start = clamp(from.get(partition) ?? high, low, high);
+      const end = clamp(to.get(partition) ?? high, start, high);
+      return { partition, start, end, position: start };
+    }),
+  };
+}
+
+/** The stored plan of a replay that began before, else a new one (not stored until the replay starts). */
+export async function loadPlan(admin: Admin, groupId: string, spec: ReplaySpec): Promise<ReplayPlan> {
+  return (await readStoredPlan(admin, groupId, spec)) ?? (await resolvePlan(admin, groupId, spec));
+}
+
+/** Forgets a replay (its plan and progress): deletes its consumer group. */
+export async function forgetReplay(admin: Admin, groupId: string): Promise<void> {
+  try {
+    await admin.deleteGroups([groupId]);
+  } catch (error) {
+    const groups = (error as { groups?: Array<{ error?: { type?: string } }> }).groups ?? [];
+    if (groups.length > 0 && groups.every((g) => g.error?.type === "GROUP_ID_NOT_FOUND")) return;
+    if (groups.some((g) => g.error?.type === "NON_EMPTY_GROUP")) {
+      throw new SentimentWorkerError(
+        `replay ${groupId} is running in another process (its group has members): stop it before --restart`,
+        { cause: error },
+      );
+    }
+    throw new SentimentWorkerError(`could not forget replay ${groupId}`, { cause: error, retriable: true });
+  }
+}
+
+export function totals(plan: ReplayPlan): { total: bigint; done: bigint } {
+  let total = 0n;
+  let done = 0n;
+  for (const p of plan.partitions) {
+    total += p.end - p.start;
+    done += p.position - p.start;
+  }
+  return { total, done };
+}
