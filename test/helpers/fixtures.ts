@@ -27,3 +27,10 @@ export interface Parity {
 export function tinyParity(): Parity {
   return JSON.parse(readFileSync(join(REPO_ROOT, "test/fixtures/parity/tiny.json"), "utf8")) as Parity;
 }
+
+/** The corpus texts a message can carry whole: not blank, not past the model's length. */
+export function tinyTexts(): string[] {
+  return tinyParity()
+    .items.filter((i) => i.text.trim() && !i.truncated)
+    .map((i) => i.text);
+}

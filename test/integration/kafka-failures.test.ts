@@ -10,15 +10,14 @@ import { type Config, loadConfig } from "../../src/config/index.js";
 import { FencedError } from "../../src/errors/errors.js";
 import { startWorker, type Worker } from "../../src/pipeline/worker.js";
 import { ExactlyOnceSink } from "../../src/sinks/kafka/exactly-once-sink.js";
-import { REPO_ROOT, TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
-import { KafkaTestClient, type ReadRecord } from "../helpers/kafka.js";
+import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
+import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import type { KafkaTestClient, ReadRecord } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 import { startRedis } from "../helpers/redis-server.js";
-import { type TestServices, testServices } from "../helpers/services.js";
+import type { TestServices } from "../helpers/services.js";
 
-const texts = tinyParity()
-  .items.filter((i) => i.text.trim() && !i.truncated)
-  .map((i) => i.text);
+const texts = tinyTexts();
 const cli = join(REPO_ROOT, "dist/src/cli/main.js");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -26,13 +25,10 @@ let services: TestServices;
 let client: KafkaTestClient;
 
 before(async () => {
-  services = await testServices();
-  client = new KafkaTestClient(services.kafkaBrokers);
-  await client.connect();
+  ({ services, client } = await openIntegration());
 });
 after(async () => {
-  await client?.close();
-  await services?.stop();
+  await closeIntegration({ services, client });
 });
 
 interface Setup {

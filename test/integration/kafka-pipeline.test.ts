@@ -9,9 +9,10 @@ import { type SentimentEvent, sentimentEventSchema } from "../../src/events/sent
 import { startWorker, type Worker } from "../../src/pipeline/worker.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
 import { TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
-import { KafkaTestClient, type ReadRecord } from "../helpers/kafka.js";
+import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import type { KafkaTestClient, ReadRecord } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
-import { type TestServices, testServices } from "../helpers/services.js";
+import type { TestServices } from "../helpers/services.js";
 
 const LANGS = ["en", "ar", "de", "es", "fr", "ja", "zh", "id", "hi", "it", "ms", "pt"];
 const parity = tinyParity();
@@ -23,14 +24,11 @@ let client: KafkaTestClient;
 const workers: Worker[] = [];
 
 before(async () => {
-  services = await testServices();
-  client = new KafkaTestClient(services.kafkaBrokers);
-  await client.connect();
+  ({ services, client } = await openIntegration());
 });
 after(async () => {
   await Promise.all(workers.map((w) => w.stop()));
-  await client?.close();
-  await services?.stop();
+  await closeIntegration({ services, client });
 });
 
 interface Topics {

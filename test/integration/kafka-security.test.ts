@@ -11,29 +11,25 @@ import { after, before, describe, it } from "node:test";
 import { type Config, loadConfig } from "../../src/config/index.js";
 import { ConfigError } from "../../src/errors/errors.js";
 import { startWorker } from "../../src/pipeline/worker.js";
-import { REPO_ROOT, TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
-import { KafkaTestClient } from "../helpers/kafka.js";
+import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
+import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import type { KafkaTestClient } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
-import { type TestServices, testServices } from "../helpers/services.js";
+import type { TestServices } from "../helpers/services.js";
 
 const env = process.env;
 const secured = env.KAFKA_SASL_BROKERS && env.KAFKA_TLS_BROKERS && env.KAFKA_TLS_CA;
 const skip = secured ? false : "the broker has no SASL/TLS listeners (scripts/services.mjs starts them)";
-const texts = tinyParity()
-  .items.filter((i) => i.text.trim())
-  .map((i) => i.text);
+const texts = tinyTexts();
 
 let services: TestServices;
 let client: KafkaTestClient;
 
 before(async () => {
-  services = await testServices();
-  client = new KafkaTestClient(services.kafkaBrokers);
-  await client.connect();
+  ({ services, client } = await openIntegration());
 });
 after(async () => {
-  await client?.close();
-  await services?.stop();
+  await closeIntegration({ services, client });
 });
 
 const sasl = (mechanism: string, password = env.KAFKA_SASL_PASSWORD ?? "") => ({

@@ -12,14 +12,13 @@ import type { SentimentEvent } from "../../src/events/sentiment-event.js";
 import { startWorker, type Worker } from "../../src/pipeline/worker.js";
 import type { ProgressSnapshot } from "../../src/replay/progress.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
-import { REPO_ROOT, TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
-import { KafkaTestClient, type ReadRecord } from "../helpers/kafka.js";
+import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
+import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import type { KafkaTestClient, ReadRecord } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
-import { type TestServices, testServices } from "../helpers/services.js";
+import type { TestServices } from "../helpers/services.js";
 
-const texts = tinyParity()
-  .items.filter((i) => i.text.trim() && !i.truncated)
-  .map((i) => i.text);
+const texts = tinyTexts();
 const cli = join(REPO_ROOT, "dist/src/cli/main.js");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PARTITIONS = 3;
@@ -33,16 +32,13 @@ const workers: Worker[] = [];
 const children = new Set<ChildProcess>();
 
 before(async () => {
-  services = await testServices();
-  client = new KafkaTestClient(services.kafkaBrokers);
-  await client.connect();
+  ({ services, client } = await openIntegration());
 });
 
 after(async () => {
   for (const child of children) child.kill("SIGKILL");
   await Promise.all(workers.map((w) => w.stop()));
-  await client?.close();
-  await services?.stop();
+  await closeIntegration({ services, client });
 });
 
 interface Setup {

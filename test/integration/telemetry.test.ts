@@ -13,29 +13,25 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Message } from "kafkajs";
 import { SPANS } from "../../src/telemetry/names.js";
-import { REPO_ROOT, TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
-import { KafkaTestClient } from "../helpers/kafka.js";
+import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
+import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import type { KafkaTestClient } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 import { freePort, startRedis } from "../helpers/redis-server.js";
-import { type TestServices, testServices } from "../helpers/services.js";
+import type { TestServices } from "../helpers/services.js";
 
 const cli = join(REPO_ROOT, "dist/src/cli/main.js");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const texts = tinyParity()
-  .items.filter((i) => i.text.trim() && !i.truncated)
-  .map((i) => i.text);
+const texts = tinyTexts();
 
 let services: TestServices;
 let client: KafkaTestClient;
 
 before(async () => {
-  services = await testServices();
-  client = new KafkaTestClient(services.kafkaBrokers);
-  await client.connect();
+  ({ services, client } = await openIntegration());
 });
 after(async () => {
-  await client?.close();
-  await services?.stop();
+  await closeIntegration({ services, client });
 });
 
 interface OtlpSpan {
