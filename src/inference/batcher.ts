@@ -121,8 +121,11 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
     });
   }
 
-  /** Queues every item, waiting for room instead of failing; results come in the order of `items`. */
-  async submitAll(items: readonly T[]): Promise<R[]> {
+  /**
+   * Queues every item, waiting for room instead of failing; results come in the order of `items`.
+   * An iterable is read one item at a time, as the queue takes them.
+   */
+  async submitAll(items: Iterable<T>): Promise<R[]> {
     const results: Promise<R>[] = [];
     for (const item of items) {
       while (!this.closing && !this.hasCapacity) await this.whenCapacity();

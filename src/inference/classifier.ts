@@ -8,7 +8,8 @@ import { join } from "node:path";
 import type { Config } from "../config/index.js";
 import { type BatchStats, DynamicBatcher } from "./batcher.js";
 import { type ModelFiles, resolveModel } from "./model/index.js";
-import { type InferenceBackend, OnnxBackend } from "./onnx-backend.js";
+import type { InferenceBackend } from "./onnx-backend.js";
+import { ThreadedOnnxBackend } from "./onnx-thread.js";
 import { type PaddedBatch, padBatch } from "./padded-batch.js";
 import { type Sentiment, toSentiments } from "./postprocess.js";
 import { type EncodedText, TextTokenizer } from "./tokenizer.js";
@@ -67,7 +68,8 @@ export class SentimentClassifier {
       existsSync(tokenizerConfig) ? tokenizerConfig : undefined,
       model.maxLength,
     );
-    const backend = await OnnxBackend.load(model.onnxPath, model.labels.length, options.runtime);
+    // In a thread of its own: onnxruntime-node runs a batch synchronously on the calling thread.
+    const backend = await ThreadedOnnxBackend.load(model.onnxPath, model.labels.length, options.runtime);
     return new SentimentClassifier(model, tokenizer, backend, options.batching, options);
   }
 
@@ -84,9 +86,17 @@ export class SentimentClassifier {
     return this.batcher.submit(this.encode(text));
   }
 
-  /** Every text's result in the given order; waits for room in the queue instead of failing. */
+  /**
+   * Every text's result in the given order; waits for room in the queue instead of failing. Each
+   * text is tokenized only when the queue takes it, so tokenizing overlaps the model's runs.
+   */
   classifyAll(texts: readonly string[]): Promise<Classified[]> {
-    return this.batcher.submitAll(texts.map((t) => this.encode(t)));
+    const encode = (text: string) => this.encode(text);
+    return this.batcher.submitAll(
+      (function* () {
+        for (const text of texts) yield encode(text);
+      })(),
+    );
   }
 
   get hasCapacity(): boolean {

@@ -3,11 +3,13 @@
  * truncation. Tokenization is @huggingface/tokenizers (pure JS, the tokenizer of transformers.js);
  * truncation is ours because that library has none: the text's own tokens are cut to the length
  * budget and the special tokens of the post-processor ([CLS] … [SEP]) are put around them, which
- * is what `truncation=True, max_length=N` does for a single sequence.
+ * is what `truncation=True, max_length=N` does for a single sequence. Its WordPiece step is
+ * replaced by an equivalent faster one (`word-pieces.ts`).
  */
 import { readFileSync } from "node:fs";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { ModelError } from "../errors/errors.js";
+import { speedUpWordPieces } from "./word-pieces.js";
 
 export interface EncodedText {
   /** Token ids including the special tokens, at most `maxLength` of them. */
@@ -23,7 +25,7 @@ interface SpecialTokens {
   suffix: number[];
 }
 
-type TokenizerJson = Record<string, unknown> & { post_processor?: PostProcessor | null };
+type TokenizerJson = Record<string, unknown> & { post_processor?: PostProcessor | null; model?: { type?: string } };
 type PostProcessor = {
   type?: string;
   single?: Array<{ SpecialToken?: { id: string }; Sequence?: { id: string } }>;
@@ -67,6 +69,7 @@ export class TextTokenizer {
 
   private constructor(json: TokenizerJson, config: Record<string, unknown>, maxLength: number) {
     this.tokenizer = new Tokenizer(json, config);
+    if (json.model?.type === "WordPiece" && this.tokenizer.model) speedUpWordPieces(this.tokenizer.model);
     this.special = specialTokensOf(json.post_processor);
     this.maxLength = maxLength;
     this.budget = maxLength - this.special.prefix.length - this.special.suffix.length;

@@ -1,0 +1,83 @@
+/**
+ * What the end-to-end benchmark runs, one row each: something that consumes the input topic and
+ * writes `sentiment.v1` events to the output topic. The live worker in its two delivery modes is
+ * here; `replay` (a bounded run over a topic) becomes another entry of `MODES`, measured by the
+ * same backlog run (`live: false` skips the paced runs, which need an always-on consumer).
+ */
+import { loadConfig } from "../../src/config/index.js";
+import { startWorker } from "../../src/pipeline/worker.js";
+
+export interface RunTopics {
+  input: string;
+  output: string;
+  deadLetter: string;
+}
+
+export interface ModeContext {
+  brokers: readonly string[];
+  redisUrl: string;
+  modelDir: string;
+  /** ONNX Runtime intra-op threads, as in the inference-only measurement. */
+  threads: number;
+  topics: RunTopics;
+  /** Unique per run: consumer group, transactional ids and de-duplication keys never meet another run's. */
+  runId: string;
+  /** Extra configuration flags (field path → value), e.g. from `--set`. */
+  flags: Readonly<Record<string, string>>;
+}
+
+export interface RunningMode {
+  /** Finishes and closes everything (the benchmark calls it once every event was read). */
+  stop(): Promise<void>;
+}
+
+export interface BenchMode {
+  /** Row label. */
+  name: string;
+  /** An always-on consumer, measured at paced rates as well; a bounded run (replay) is not. */
+  live: boolean;
+  /** Starts consuming `topics.input` from its beginning; resolves when consumption begins. */
+  start(context: ModeContext): Promise<RunningMode>;
+}
+
+/** The worker's configuration for a run, as a user would set it (tests build theirs the same way). */
+export function workerFlags(context: ModeContext, delivery: "exactly-once" | "at-least-once"): Record<string, string> {
+  return {
+    "input.source": "kafka",
+    "kafka.brokers": context.brokers.join(","),
+    "kafka.inputTopics": context.topics.input,
+    "kafka.outputTopic": context.topics.output,
+    "kafka.deadLetterTopic": context.topics.deadLetter,
+    "kafka.groupId": `sw-e2e-${context.runId}`,
+    "kafka.delivery": delivery,
+    "dedup.enabled": "true",
+    "dedup.redisUrl": context.redisUrl,
+    "dedup.keyPrefix": `sw-e2e:${context.runId}:`,
+    // The keys are of no use after the run.
+    "dedup.ttlSeconds": "900",
+    "model.dir": context.modelDir,
+    "runtime.intraOpThreads": String(context.threads),
+    // No HTTP server: runs follow each other, and other processes may hold the default port.
+    "telemetry.httpPort": "0",
+    "telemetry.logLevel": "warn",
+    ...context.flags,
+  };
+}
+
+function workerMode(delivery: "exactly-once" | "at-least-once"): BenchMode {
+  return {
+    name: `worker, ${delivery}`,
+    live: true,
+    async start(context) {
+      const config = loadConfig({ env: {}, flags: workerFlags(context, delivery) });
+      const worker = await startWorker(config, { fromBeginning: true });
+      return { stop: () => worker.stop() };
+    },
+  };
+}
+
+/** By the name used in `--modes`. */
+export const MODES: Readonly<Record<string, BenchMode>> = {
+  "exactly-once": workerMode("exactly-once"),
+  "at-least-once": workerMode("at-least-once"),
+};
