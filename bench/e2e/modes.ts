@@ -1,11 +1,13 @@
 /**
  * What the end-to-end benchmark runs, one row each: something that consumes the input topic and
- * writes `sentiment.v1` events to the output topic. The live worker in its two delivery modes is
- * here; `replay` (a bounded run over a topic) becomes another entry of `MODES`, measured by the
- * same backlog run (`live: false` skips the paced runs, which need an always-on consumer).
+ * writes `sentiment.v1` events to the output topic: the live worker in its two delivery modes, and
+ * `replay` (a bounded run over the whole topic), measured by the same backlog run (`live: false`
+ * skips the paced runs, which need an always-on consumer).
  */
 import { loadConfig } from "../../src/config/index.js";
 import { startWorker } from "../../src/pipeline/worker.js";
+import { startReplay } from "../../src/replay/replay.js";
+import { parseReplaySpec } from "../../src/replay/replay-spec.js";
 
 export interface RunTopics {
   input: string;
@@ -76,8 +78,24 @@ function workerMode(delivery: "exactly-once" | "at-least-once"): BenchMode {
   };
 }
 
+/** `sentiment-worker replay --from earliest --to now` over the pre-loaded backlog. */
+function replayMode(delivery: "exactly-once" | "at-least-once"): BenchMode {
+  return {
+    name: `replay, ${delivery}`,
+    live: false,
+    async start(context) {
+      const config = loadConfig({ env: {}, flags: workerFlags(context, delivery) });
+      const spec = parseReplaySpec({ topic: context.topics.input, from: "earliest", to: "now" }, config);
+      const replay = await startReplay(config, spec, { workerVersion: "bench" });
+      return { stop: () => replay.stop() };
+    },
+  };
+}
+
 /** By the name used in `--modes`. */
 export const MODES: Readonly<Record<string, BenchMode>> = {
   "exactly-once": workerMode("exactly-once"),
   "at-least-once": workerMode("at-least-once"),
+  "replay-exactly-once": replayMode("exactly-once"),
+  "replay-at-least-once": replayMode("at-least-once"),
 };
