@@ -39,6 +39,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const workerVersion = options.workerVersion ?? "dev";
   const telemetry = options.telemetry ?? (await startTelemetry(config.telemetry, { version: workerVersion }));
   const log = options.log ?? logTo(telemetry.logger);
+  // A failed start must not leave our own telemetry (and an OTLP export timer) behind.
+  const ownTelemetry = options.telemetry ? undefined : telemetry;
   const job = await startKafkaJob(config, {
     workerVersion,
     telemetry,
@@ -52,6 +54,9 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         maxBatchRecords: maxBatchRecords(config),
         fromBeginning: options.fromBeginning ?? true,
       }),
+  }).catch(async (error: unknown) => {
+    await ownTelemetry?.shutdown();
+    throw error;
   });
   const { source, counters } = job;
   log(
@@ -73,7 +78,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     stop: () => {
       stopping ??= (async () => {
         await job.stop();
-        if (!options.telemetry) await telemetry.shutdown();
+        await ownTelemetry?.shutdown();
       })();
       return stopping;
     },
