@@ -63,7 +63,24 @@ const kafka = z
       .boolean()
       .default(false)
       .describe("Create missing output and dead-letter topics at start-up; off, a missing topic stops start-up."),
-    sessionTimeoutMs: positiveInt.default(30_000).describe("Consumer group session timeout."),
+    sessionTimeoutMs: z
+      .number()
+      .int()
+      .min(6_000, "must be at least 6000: brokers refuse a join below group.min.session.timeout.ms (6000 by default)")
+      .max(
+        1_800_000,
+        "must be at most 1800000: brokers refuse a join above group.max.session.timeout.ms (1800000 by default)",
+      )
+      .default(30_000)
+      .describe("Consumer group session timeout; the broker's group.min/max.session.timeout.ms bound it."),
+    rebalanceTimeoutMs: positiveInt
+      .default(60_000)
+      .describe("How long the group waits for this member to rejoin during a rebalance before removing it."),
+    drainTimeoutMs: positiveInt
+      .default(15_000)
+      .describe(
+        "After a stop (SIGTERM) or a rebalance begins, how long batches in flight may still run before they are abandoned uncommitted and read again later; below `rebalanceTimeoutMs`.",
+      ),
     heartbeatIntervalMs: positiveInt
       .default(3_000)
       .describe("Consumer heartbeat interval; must be below the session timeout."),
@@ -96,6 +113,15 @@ const input = z
     maxTextBytes: positiveInt
       .default(65_536)
       .describe("Texts longer than this many UTF-8 bytes go to the dead letters (TOO_LARGE)."),
+    maxIdBytes: z
+      .number()
+      .int()
+      .min(16)
+      .max(4096)
+      .default(512)
+      .describe(
+        "Ids longer than this many UTF-8 bytes are replaced by `sha256:` and the 64 hex digits of their SHA-256, so a hostile id cannot fill Redis.",
+      ),
   })
   .prefault({});
 
@@ -130,6 +156,11 @@ const dedup = z
       .enum(["fail", "bypass"])
       .default("fail")
       .describe("`fail` pauses consumption until Redis answers; `bypass` goes on without de-duplication."),
+    memoryMaxBytes: positiveInt
+      .default(64 * 1024 * 1024)
+      .describe(
+        "Most bytes of ids the `file` source remembers in memory for de-duplication; the oldest are forgotten first.",
+      ),
     resultCache: z
       .boolean()
       .default(false)
@@ -210,6 +241,7 @@ const telemetry = z
       .string()
       .url()
       .optional()
+      .meta({ secret: "url" })
       .describe("OTLP/HTTP endpoint for traces and metrics; unset, nothing is exported."),
   })
   .prefault({});
@@ -231,6 +263,13 @@ export const configSchema = z
         code: "custom",
         path: ["kafka", "heartbeatIntervalMs"],
         message: `must be below kafka.sessionTimeoutMs (${c.kafka.sessionTimeoutMs}); a third of it is usual`,
+      });
+    }
+    if (c.kafka.drainTimeoutMs >= c.kafka.rebalanceTimeoutMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["kafka", "drainTimeoutMs"],
+        message: `must be below kafka.rebalanceTimeoutMs (${c.kafka.rebalanceTimeoutMs}), or the group removes this member while it drains`,
       });
     }
     if (c.batching.maxBatchTokens < c.model.maxLength) {

@@ -2,9 +2,11 @@
  * The embedded default source: a JSONL (or text) file, or stdin, one record per line. Lines are
  * split as bytes, so a line that is not UTF-8 reaches the decoder as it is (INVALID_UTF8) instead
  * of being repaired with replacement characters. Coordinates stand in for Kafka's: topic
- * `file:<path>` or `stdin`, partition 0, offset = line number from 0. Blank lines are skipped.
+ * `file:<path>` or `stdin`, partition 0, offset = line number from 0, timestamp = when the line was
+ * read. Blank lines are skipped.
  */
 import { createReadStream } from "node:fs";
+import { recordTimestamp } from "../events/record-timestamp.js";
 import type { InputRecord } from "../pipeline/decode.js";
 
 const NEWLINE = 0x0a;
@@ -41,7 +43,7 @@ export async function* fileRecords(path: string): AsyncGenerator<InputRecord> {
     yield {
       key: null,
       value: line,
-      source: { topic, partition: 0, offset: String(lineNo), timestamp: new Date().toISOString() },
+      source: { topic, partition: 0, offset: String(lineNo), ...recordTimestamp(Date.now()) },
     };
   }
 }

@@ -6,6 +6,9 @@
  * acknowledged. The pipeline gets controls, never the client.
  */
 import type { Admin, Consumer, KafkaMessage } from "kafkajs";
+import { ConfigError, GroupJoinError } from "../errors/errors.js";
+import { batchControls } from "./batch-controls.js";
+import { Drain } from "./drain.js";
 
 export interface TopicPartition {
   topic: string;
@@ -21,6 +24,17 @@ export interface PartitionBatch extends TopicPartition {
   /** A rebalance or seek made this batch obsolete: abandon it uncommitted. */
   isStale(): boolean;
   isRunning(): boolean;
+  /**
+   * Aborts when the batch must be given up uncommitted: a stop or rebalance began and the drain
+   * timeout passed. Work that can wait (inference, Redis) races it.
+   */
+  signal: AbortSignal;
+  /**
+   * Commits the offset of the next record to read in the group's current generation (at-least-once,
+   * after the outputs were acknowledged). Unlike kafkajs's `consumer.commitOffsets` it still commits
+   * while the consumer is stopping, so a batch finished during a shutdown is not read again.
+   */
+  commitOffset(nextOffset: string, metadata?: string): Promise<void>;
   /** Offset to commit once the batch is processed; default: the last message's + 1 (a replay's end may lie past it). */
   nextOffset?: string;
   /** Offset-commit metadata to store with the commit (a replay keeps its plan there). */
@@ -50,16 +64,22 @@ export interface KafkaSourceOptions {
   concurrency: number;
   /**
    * Most records handed to the pipeline at once. A fetch of a backlog holds thousands of posts;
-   * bounded chunks keep each transaction (and each Redis claim) short and let one commit while
-   * the next is inferred.
+   * bounded chunks keep each transaction (and each Redis claim) short, let one commit while the
+   * next is inferred, and let a stop or rebalance end the batch after the chunk in flight.
    */
   maxBatchRecords: number;
   fromBeginning: boolean;
+  /** How long chunks in flight may run once a stop or rebalance began (`kafka.drainTimeoutMs`). */
+  drainTimeoutMs: number;
+  /** The settings a refused join is explained with. */
+  sessionTimeoutMs: number;
+  log?: ((message: string) => void) | undefined;
 }
 
 export class KafkaSource implements PartitionSource {
   private joined = false;
   private crashed: ((error: Error) => void) | undefined;
+  private readonly drain: Drain;
   /** Rejects when the consumer crashed for good (kafkajs gave up restarting it). */
   readonly failed = new Promise<never>((_, reject) => {
     this.crashed = reject;
@@ -70,35 +90,50 @@ export class KafkaSource implements PartitionSource {
     private readonly admin: Admin,
     private readonly options: KafkaSourceOptions,
   ) {
+    this.drain = new Drain(options.drainTimeoutMs);
     // Observed by whoever awaits it; never an unhandled rejection.
     this.failed.catch(() => {});
   }
 
-  /** Joins the group and starts consuming; resolves once the first assignment arrived. */
+  /**
+   * Joins the group and starts consuming; resolves once the first assignment arrived, rejects when
+   * the broker refuses the join (a setting it rejects, a missing ACL) instead of waiting for ever.
+   */
   async start(handlers: SourceHandlers): Promise<void> {
     const { consumer, options } = this;
     let joined: () => void = () => {};
     const firstJoin = new Promise<void>((resolve) => {
       joined = resolve;
     });
+    let lastCrash = "";
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       const assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
         partitions.map((partition) => ({ topic, partition })),
       );
+      this.drain.joined();
       handlers.onAssignment(assigned);
       this.joined = true;
+      lastCrash = "";
       joined();
     });
     consumer.on(consumer.events.REBALANCING, () => {
       this.joined = false;
+      this.drain.begin("rebalance");
     });
     consumer.on(consumer.events.STOP, () => {
       this.joined = false;
     });
     consumer.on(consumer.events.CRASH, (event) => {
       this.joined = false;
+      const { error, restart } = event.payload;
       // kafkajs restarts after retriable errors; otherwise the worker is dead and must say so.
-      if (!event.payload.restart) this.crashed?.(event.payload.error);
+      if (!restart) {
+        this.crashed?.(explainJoinError(error, options));
+        return;
+      }
+      // Said once per distinct reason, so a broker that stays away does not flood the logs.
+      if (error.message !== lastCrash) options.log?.(`the Kafka consumer failed and restarts: ${error.message}`);
+      lastCrash = error.message;
     });
     await consumer.connect();
     const topics: (string | RegExp)[] = [...options.topics];
@@ -108,18 +143,22 @@ export class KafkaSource implements PartitionSource {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: options.concurrency,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isStale, isRunning }) => {
+      eachBatch: async (payload) => {
+        const { batch, resolveOffset } = payload;
+        const generation = this.drain.current;
+        const controls = batchControls(payload, this.drain);
         const { messages } = batch;
         for (let i = 0; i < messages.length; i += options.maxBatchRecords) {
+          // A stop or a rebalance ends the batch after the chunk in flight, not after the whole fetch.
+          if (i > 0) await controls.heartbeat().catch(() => {});
+          if (!this.drain.mayContinue(generation) || !controls.isRunning() || controls.isStale()) return;
           const chunk = messages.slice(i, i + options.maxBatchRecords);
           const outcome = await handlers.handle({
             topic: batch.topic,
             partition: batch.partition,
             messages: chunk,
             highWatermark: batch.highWatermark,
-            heartbeat,
-            isStale,
-            isRunning,
+            ...controls,
           });
           if (outcome !== "processed") return;
           // Moves kafkajs's read position only (what is committed is the sink's business): should a
@@ -128,7 +167,7 @@ export class KafkaSource implements PartitionSource {
         }
       },
     });
-    await firstJoin;
+    await Promise.race([firstJoin, this.failed]);
   }
 
   /** In the group with an assignment (for readiness). */
@@ -143,17 +182,57 @@ export class KafkaSource implements PartitionSource {
     return offset === undefined || offset === "-1" ? undefined : offset;
   }
 
-  /** Commits the offset of the next record to read (at-least-once mode, after the outputs were acknowledged). */
-  commitOffset({ topic, partition }: TopicPartition, nextOffset: string, metadata?: string): Promise<void> {
-    return this.consumer.commitOffsets([{ topic, partition, offset: nextOffset, metadata: metadata ?? null }]);
-  }
-
   seek({ topic, partition }: TopicPartition, offset: string): void {
     this.consumer.seek({ topic, partition, offset });
   }
 
-  /** Waits for the batches in progress, then leaves the group. */
+  /** Ends each batch after its chunk in flight (abandoned after the drain timeout), then leaves the group. */
   async stop(): Promise<void> {
+    this.drain.begin("stop");
     await this.consumer.disconnect();
+  }
+}
+
+/** The first kafkajs error type found in an error or its causes. */
+function kafkaErrorType(error: unknown): string | undefined {
+  for (let e = error as { type?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; i++) {
+    if (typeof e.type === "string") return e.type;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+/** A consumer crash that kafkajs will not restart, said in terms of our settings where the cause is one. */
+export function explainJoinError(
+  error: Error,
+  options: Pick<KafkaSourceOptions, "groupId" | "topics" | "pattern" | "sessionTimeoutMs">,
+): Error {
+  const reason = error.message;
+  switch (kafkaErrorType(error)) {
+    case "INVALID_SESSION_TIMEOUT":
+      return new ConfigError([
+        {
+          path: "kafka.sessionTimeoutMs",
+          reason: `the broker refused ${options.sessionTimeoutMs} ms: it must lie within the broker's group.min.session.timeout.ms and group.max.session.timeout.ms (${reason})`,
+        },
+      ]);
+    case "GROUP_AUTHORIZATION_FAILED":
+      return new ConfigError([
+        {
+          path: "kafka.groupId",
+          reason: `not authorised to join group ${options.groupId}: grant this principal Read on the group (${reason})`,
+        },
+      ]);
+    case "TOPIC_AUTHORIZATION_FAILED":
+      return new ConfigError([
+        {
+          path: options.pattern && options.topics.length === 0 ? "kafka.inputPattern" : "kafka.inputTopics",
+          reason: `not authorised to read the input topics: grant this principal Read and Describe on them (${reason})`,
+        },
+      ]);
+    default:
+      return new GroupJoinError(`the Kafka consumer of group ${options.groupId} stopped: ${reason}`, {
+        cause: error,
+      });
   }
 }

@@ -13,7 +13,9 @@
  */
 import type { Admin, Consumer, KafkaMessage } from "kafkajs";
 import { SentimentWorkerError } from "../errors/errors.js";
-import type { PartitionBatch, PartitionSource, SourceHandlers, TopicPartition } from "./kafka-source.js";
+import { type BatchControls, batchControls } from "./batch-controls.js";
+import { Drain } from "./drain.js";
+import type { PartitionSource, SourceHandlers, TopicPartition } from "./kafka-source.js";
 
 export interface ReplayRange {
   partition: number;
@@ -49,6 +51,8 @@ export interface ReplaySourceOptions {
   log?: ((message: string) => void) | undefined;
   /** The read position of a partition moved (for progress). */
   onPosition?: (partition: number, position: bigint) => void;
+  /** How long chunks in flight may run once a stop or rebalance began (`kafka.drainTimeoutMs`). */
+  drainTimeoutMs: number;
 }
 
 interface RangeState extends ReplayRange {
@@ -61,12 +65,14 @@ export class ReplaySource implements PartitionSource {
   /** Every partition passed its end (resolves), or the replay cannot go on (rejects). */
   readonly finished: Promise<void>;
   private planStored: Promise<void> = Promise.resolve();
+  private readonly drain: Drain;
 
   constructor(
     private readonly consumer: Consumer,
     private readonly admin: Admin,
     private readonly options: ReplaySourceOptions,
   ) {
+    this.drain = new Drain(options.drainTimeoutMs);
     this.ranges = new Map(
       options.ranges.map((r) => [r.partition, { ...r, done: r.position >= r.end }] as [number, RangeState]),
     );
@@ -103,6 +109,7 @@ export class ReplaySource implements PartitionSource {
           ),
         );
       }
+      this.drain.joined();
       handlers.onAssignment(assigned);
       // Fetch nothing for partitions outside the plan or already past their end.
       const idle = [...mine].filter((p) => this.ranges.get(p)?.done !== false);
@@ -117,6 +124,7 @@ export class ReplaySource implements PartitionSource {
       const range = this.ranges.get(partition);
       if (range && !range.done) this.advance(range, BigInt(lastOffset) + 1n);
     });
+    consumer.on(consumer.events.REBALANCING, () => this.drain.begin("rebalance"));
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart) this.fail(event.payload.error);
     });
@@ -126,7 +134,8 @@ export class ReplaySource implements PartitionSource {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: options.concurrency,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isStale, isRunning }) => {
+      eachBatch: async (payload) => {
+        const { batch, resolveOffset } = payload;
         await this.planStored;
         const range = this.ranges.get(batch.partition);
         const first = batch.messages[0];
@@ -151,11 +160,12 @@ export class ReplaySource implements PartitionSource {
         }
         const inRange = batch.messages.filter((m) => BigInt(m.offset) < range.end);
         const reachesEnd = BigInt(batch.lastOffset()) >= range.end - 1n;
-        const control = { heartbeat, isStale, isRunning };
+        const control = batchControls(payload, this.drain);
         await this.process(handlers, range, batch.highWatermark, inRange, reachesEnd, control, resolveOffset);
       },
     });
-    await firstJoin;
+    // A refused join fails the replay (through `finished`) instead of waiting for ever.
+    await Promise.race([firstJoin, this.finished.then(() => firstJoin)]);
     try {
       if (options.storePlan) {
         // One OffsetCommit for every partition: the plan is stored whole or not at all.
@@ -185,13 +195,21 @@ export class ReplaySource implements PartitionSource {
     highWatermark: string,
     inRange: KafkaMessage[],
     reachesEnd: boolean,
-    control: Pick<PartitionBatch, "heartbeat" | "isStale" | "isRunning">,
+    control: BatchControls,
     resolveOffset: (offset: string) => void,
   ): Promise<void> {
+    const generation = this.drain.current;
     for (let i = 0; i < inRange.length; ) {
+      // A stop or a rebalance ends the batch after the chunk in flight, not after the whole fetch.
+      if (i > 0) await control.heartbeat().catch(() => {});
+      if (!this.drain.mayContinue(generation) || !control.isRunning() || control.isStale()) return;
       let n = Math.min(inRange.length - i, this.options.maxBatchRecords);
       if (this.options.admission) {
-        n = await this.options.admission.admit(n, control.heartbeat, () => control.isStale() || !control.isRunning());
+        n = await this.options.admission.admit(
+          n,
+          control.heartbeat,
+          () => control.isStale() || !control.isRunning() || !this.drain.mayContinue(generation),
+        );
         if (n === 0) return;
       }
       const messages = inRange.slice(i, i + n);
@@ -253,18 +271,13 @@ export class ReplaySource implements PartitionSource {
     return offset === undefined || offset === "-1" ? undefined : offset;
   }
 
-  /** Commits the next offset with the plan (at-least-once mode, after the outputs were acknowledged). */
-  commitOffset({ topic, partition }: TopicPartition, nextOffset: string, metadata?: string): Promise<void> {
-    const stored = metadata ?? this.ranges.get(partition)?.metadata ?? null;
-    return this.consumer.commitOffsets([{ topic, partition, offset: nextOffset, metadata: stored }]);
-  }
-
   seek({ topic, partition }: TopicPartition, offset: string): void {
     this.consumer.seek({ topic, partition, offset });
   }
 
-  /** Waits for the batches in progress, then leaves the group. */
+  /** Ends each batch after its chunk in flight (abandoned after the drain timeout), then leaves the group. */
   async stop(): Promise<void> {
+    this.drain.begin("stop");
     await this.consumer.disconnect();
   }
 }

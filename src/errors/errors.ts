@@ -65,3 +65,27 @@ export class DedupUnavailableError extends SentimentWorkerError {
 
 /** This worker no longer owns an input partition: another initialised its transactional id. */
 export class FencedError extends SentimentWorkerError {}
+
+/**
+ * The commit of a transaction (EndTxn) failed without an answer: the coordinator moved or the
+ * connection dropped. The outputs may or may not be committed; only the committed offset, read
+ * after fencing the transactional id again, says which.
+ */
+export class CommitOutcomeUnknownError extends SentimentWorkerError {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause, retriable: true });
+  }
+}
+
+/**
+ * The outputs were acknowledged but the input offset could not be committed (at-least-once): the
+ * records will be read again, and their outputs exist, so their de-duplication claims stand.
+ */
+export class OffsetCommitError extends SentimentWorkerError {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause, retriable: true });
+  }
+}
+
+/** The consumer group refused this member (a setting the broker rejects, a missing ACL). */
+export class GroupJoinError extends SentimentWorkerError {}

@@ -1,14 +1,24 @@
 /** What the worker says about a record it cannot process; the record itself travels unchanged. */
 
-export const DEAD_LETTER_CODES = ["INVALID_JSON", "INVALID_UTF8", "SCHEMA", "EMPTY_TEXT", "TOO_LARGE"] as const;
+export const DEAD_LETTER_CODES = [
+  "INVALID_JSON",
+  "INVALID_UTF8",
+  "SCHEMA",
+  "EMPTY_TEXT",
+  "TOO_LARGE",
+  // The event made of the record is larger than the output topic takes (passthrough of a large record, a huge key).
+  "OUTPUT_TOO_LARGE",
+] as const;
 export type DeadLetterCode = (typeof DEAD_LETTER_CODES)[number];
 
 export interface SourceCoordinates {
   topic: string;
   partition: number;
   offset: string;
-  /** ISO 8601. */
+  /** Time of the record, ISO 8601; "" when a Date cannot hold it (`timestampMs` still has it). */
   timestamp: string;
+  /** Time of the record in ms since the epoch, a decimal string as Kafka gives it; "-1" when missing. */
+  timestampMs: string;
 }
 
 export interface DeadLetter {

@@ -2,8 +2,11 @@
  * Start-up check of the topics the worker writes to: with `kafka.createTopics` off (the default) a
  * missing topic stops start-up with a clear error instead of failing on the first produce.
  */
-import type { Admin, ITopicConfig } from "kafkajs";
+import kafkajs, { type Admin, type ITopicConfig } from "kafkajs";
 import { ConfigError } from "../errors/errors.js";
+
+// kafkajs is CommonJS and this enum is not a named export Node can see.
+const { ConfigResourceTypes } = kafkajs;
 
 export interface TopicRequirement {
   topic: string;
@@ -52,4 +55,32 @@ export async function createTopics(admin: Admin, topics: ITopicConfig[], timeout
     if (Date.now() > deadline) throw new Error(`topics ${topics.map((t) => t.topic).join(", ")} have no leaders yet`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Kafka's default `max.message.bytes` of a topic (1 MiB plus a record batch's overhead). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+/**
+ * Each topic's `max.message.bytes`: the largest record batch the broker accepts on it, which no
+ * retry gets past. Unknown (no Describe permission on the configs) means the broker's default.
+ */
+export async function maxMessageBytes(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
+  const limits = new Map(topics.map((topic) => [topic, DEFAULT_MAX_MESSAGE_BYTES]));
+  try {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [...new Set(topics)].map((name) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ["max.message.bytes"],
+      })),
+    });
+    for (const resource of described.resources) {
+      const value = Number(resource.configEntries.find((e) => e.configName === "max.message.bytes")?.configValue);
+      if (Number.isSafeInteger(value) && value > 0) limits.set(resource.resourceName, value);
+    }
+  } catch {
+    // The defaults stand.
+  }
+  return limits;
 }

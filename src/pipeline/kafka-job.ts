@@ -8,28 +8,27 @@
  */
 import { type Admin, type Consumer, Kafka } from "kafkajs";
 import type { Config } from "../config/index.js";
-import type { PartitionSource, SourceHandlers, TopicPartition } from "../consumers/kafka-source.js";
+import type { PartitionSource, SourceHandlers } from "../consumers/kafka-source.js";
 import { RedisDeduplicator } from "../dedup/redis-dedup.js";
 import { ModelError } from "../errors/errors.js";
 import { SENTIMENT_LABELS } from "../events/sentiment-event.js";
 import { SentimentClassifier } from "../inference/classifier.js";
 import { kafkaClientConfig } from "../kafka/client-config.js";
 import { connectAdmin } from "../kafka/connect.js";
-import { ensureTopics } from "../kafka/topics.js";
+import { ensureTopics, maxMessageBytes } from "../kafka/topics.js";
 import { AtLeastOnceSink } from "../sinks/kafka/at-least-once-sink.js";
 import { ExactlyOnceSink } from "../sinks/kafka/exactly-once-sink.js";
 import type { PartitionSink } from "../sinks/kafka/partition-sink.js";
+import { MAX_REQUEST_BYTES } from "../sinks/kafka/request-chunks.js";
 import type { Telemetry } from "../telemetry/index.js";
 import type { ModelIdentity } from "./build-event.js";
-import { KafkaPipeline } from "./kafka-pipeline.js";
+import { KafkaPipeline, type OutputLimits } from "./kafka-pipeline.js";
 import { RunCounters } from "./run-counters.js";
 
 /** What a job needs of its source: the pipeline's controls, plus starting, committing and stopping. */
 export interface JobSource extends PartitionSource {
   /** Starts reading into the handlers; resolves once the consumer joined its group. */
   start(handlers: SourceHandlers): Promise<void>;
-  /** Commits the next offset to read (at-least-once mode, after the outputs were acknowledged). */
-  commitOffset(tp: TopicPartition, nextOffset: string, metadata?: string): Promise<void>;
   /** Waits for the batches in progress, then leaves the group. */
   stop(): Promise<void>;
 }
@@ -54,7 +53,6 @@ export interface KafkaJob<S extends JobSource> {
   stop(): Promise<void>;
 }
 
-/** The model's labels must be the three of `sentiment.v1`. */
 /** Partitions processed at once: enough to fill a batch; each holds at most one fetch in memory. */
 export const PARTITION_CONCURRENCY = 8;
 
@@ -63,6 +61,7 @@ export function maxBatchRecords(config: Config): number {
   return Math.max(1, Math.floor(config.batching.queueCapacity / PARTITION_CONCURRENCY));
 }
 
+/** The model's labels must be the three of `sentiment.v1`. */
 export function checkSentimentLabels(labels: readonly string[]): void {
   if ([...labels].sort().join() !== [...SENTIMENT_LABELS].sort().join()) {
     throw new ModelError(
@@ -116,9 +115,11 @@ export async function startKafkaJob<S extends JobSource>(
       ],
       config.kafka.createTopics,
     );
+    const limits = await outputLimits(admin, config);
     const consumer = kafka.consumer({
       groupId: config.kafka.groupId,
       sessionTimeout: config.kafka.sessionTimeoutMs,
+      rebalanceTimeout: config.kafka.rebalanceTimeoutMs,
       heartbeatInterval: config.kafka.heartbeatIntervalMs,
       // Outputs of aborted transactions upstream are not input.
       readUncommitted: false,
@@ -132,12 +133,12 @@ export async function startKafkaJob<S extends JobSource>(
             outputTopic: config.kafka.outputTopic,
             deadLetterTopic: config.kafka.deadLetterTopic,
             transactionTimeoutMs: config.kafka.transactionTimeoutMs,
+            maxRequestBytes: limits.requestBytes,
           })
         : new AtLeastOnceSink(kafka, {
             outputTopic: config.kafka.outputTopic,
             deadLetterTopic: config.kafka.deadLetterTopic,
-            commitOffset: (topic, partition, next, metadata) =>
-              source.commitOffset({ topic, partition }, next, metadata),
+            maxRequestBytes: limits.requestBytes,
           });
     closers.push(() => sink.close());
     const counters = new RunCounters();
@@ -151,6 +152,7 @@ export async function startKafkaJob<S extends JobSource>(
       counters,
       telemetry,
       workerVersion: options.workerVersion,
+      limits,
       setReady: (ready) => {
         redisUp = ready;
       },
@@ -174,4 +176,20 @@ export async function startKafkaJob<S extends JobSource>(
     await closeAll();
     throw error;
   }
+}
+
+/** What a record batch costs besides its records (its header), with room to spare. */
+const BATCH_OVERHEAD_BYTES = 512;
+
+/**
+ * The largest event and dead letter the output topics take, and the produce request size under
+ * both: a record over a topic's `max.message.bytes` is refused for ever, which would stop its
+ * input partition, so the pipeline dead-letters or cuts such outputs before sending.
+ */
+async function outputLimits(admin: Admin, config: Config): Promise<OutputLimits & { requestBytes: number }> {
+  const { outputTopic, deadLetterTopic } = config.kafka;
+  const limits = await maxMessageBytes(admin, [outputTopic, deadLetterTopic]);
+  const eventBytes = (limits.get(outputTopic) ?? 0) - BATCH_OVERHEAD_BYTES;
+  const deadLetterBytes = (limits.get(deadLetterTopic) ?? 0) - BATCH_OVERHEAD_BYTES;
+  return { eventBytes, deadLetterBytes, requestBytes: Math.min(MAX_REQUEST_BYTES, eventBytes, deadLetterBytes) };
 }

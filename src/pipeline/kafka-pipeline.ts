@@ -6,19 +6,34 @@
  * offset where it was, so the batch is read again: finished and committed, or abandoned
  * uncommitted, never half of each.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { KafkaMessage, Message } from "kafkajs";
 import type { Config } from "../config/index.js";
 import type { PartitionBatch, PartitionSource, SourceHandlers, TopicPartition } from "../consumers/kafka-source.js";
 import type { RedisDeduplicator } from "../dedup/redis-dedup.js";
 import { type CachedResult, textHash } from "../dedup/result-cache.js";
-import { DedupUnavailableError, FencedError } from "../errors/errors.js";
+import {
+  CommitOutcomeUnknownError,
+  DedupUnavailableError,
+  FencedError,
+  OffsetCommitError,
+} from "../errors/errors.js";
+import type { DeadLetterCode } from "../events/dead-letter.js";
+import { recordTimestamp } from "../events/record-timestamp.js";
 import type { Classified, SentimentClassifier } from "../inference/classifier.js";
 import type { PartitionSink } from "../sinks/kafka/partition-sink.js";
 import { deadLetterMessage, eventMessage } from "../sinks/kafka/records.js";
+import { messageBytes } from "../sinks/kafka/request-chunks.js";
 import { ATTRIBUTES, type BatchTrace, SPANS, type Telemetry } from "../telemetry/index.js";
 import { buildEvent } from "./build-event.js";
 import { type DecodedMessage, decodeRecord } from "./decode.js";
 import type { RunCounters } from "./run-counters.js";
+
+/** The largest record each output topic takes (its `max.message.bytes`, less a record batch's overhead). */
+export interface OutputLimits {
+  eventBytes: number;
+  deadLetterBytes: number;
+}
 
 export interface KafkaPipelineParts {
   config: Config;
@@ -29,12 +44,25 @@ export interface KafkaPipelineParts {
   counters: RunCounters;
   workerVersion: string;
   telemetry: Telemetry;
+  /** Default: unbounded (tests); the Kafka job reads them from the topics' configuration. */
+  limits?: OutputLimits;
   /** Readiness for the health endpoint: false while Redis is down in `fail` mode. */
   setReady?: (ready: boolean) => void;
 }
 
 const key = ({ topic, partition }: TopicPartition) => `${topic}:${partition}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What one chunk made, for the accounting after its commit. */
+interface Made {
+  items: ReturnType<KafkaPipeline["decode"]>[];
+  taggedIds: string[];
+  duplicates: number;
+  events: number;
+  deadLetters: DeadLetterCode[];
+  cacheHits: number;
+  cacheWrites: CachedResult<Classified>[];
+  timestamps: number[];
+}
 
 export class KafkaPipeline implements SourceHandlers {
   /** Partitions of the current generation not yet fenced and re-checked (exactly-once). */
@@ -56,9 +84,11 @@ export class KafkaPipeline implements SourceHandlers {
 
   async handle(batch: PartitionBatch): Promise<"processed" | "abandoned"> {
     const { config, telemetry } = this.parts;
-    if (config.kafka.delivery === "exactly-once" && this.unchecked.has(key(batch))) {
+    const exactlyOnce = config.kafka.delivery === "exactly-once";
+    if (exactlyOnce && this.unchecked.has(key(batch))) {
       if (!(await this.takeOver(batch))) return "abandoned";
     }
+    // The source's heartbeat notices a rebalance (and starts the drain); its error needs no answer here.
     const heartbeat = setInterval(() => void batch.heartbeat().catch(() => {}), config.kafka.heartbeatIntervalMs);
     const trace = telemetry.tracing.batch(batch.topic, batch.partition, batch.messages);
     try {
@@ -66,6 +96,9 @@ export class KafkaPipeline implements SourceHandlers {
       trace.end(outcome);
       return outcome;
     } catch (error) {
+      // Whatever failed, the partition is fenced again and its committed offset re-read before the
+      // next batch: a producer that failed half-way is gone, and the offset says what was committed.
+      if (exactlyOnce) this.unchecked.add(key(batch));
       // Another worker owns the partition now: what we did is void; it reads from its own commit.
       if (error instanceof FencedError) {
         trace.end("fenced");
@@ -79,14 +112,13 @@ export class KafkaPipeline implements SourceHandlers {
   }
 
   /**
-   * First batch of a newly assigned partition: fence earlier owners first (their open transaction
-   * is completed or aborted), then trust the committed offset only as read after that. kafkajs
-   * read it before, so a batch fetched from an older position is dropped and the reader moved.
+   * First batch of a partition in this generation (or after a failed commit): fence earlier owners
+   * first (their open transaction is completed or aborted), then trust the committed offset only as
+   * read after that. kafkajs read it before, so a batch fetched from another position is dropped
+   * and the reader moved.
    */
   private async takeOver(batch: PartitionBatch): Promise<boolean> {
-    await this.parts.sink.acquire(batch.topic, batch.partition);
-    const committed = await this.parts.source.committedOffset(batch);
-    this.unchecked.delete(key(batch));
+    const committed = await this.fenceAndReadOffset(batch);
     const first = batch.messages[0]?.offset;
     if (committed !== undefined && committed !== first) {
       this.parts.source.seek(batch, committed);
@@ -95,73 +127,151 @@ export class KafkaPipeline implements SourceHandlers {
     return true;
   }
 
+  private async fenceAndReadOffset(tp: TopicPartition): Promise<string | undefined> {
+    await this.parts.sink.acquire(tp.topic, tp.partition);
+    const committed = await this.parts.source.committedOffset(tp);
+    this.unchecked.delete(key(tp));
+    return committed;
+  }
+
   private async process(batch: PartitionBatch, trace: BatchTrace): Promise<"processed" | "abandoned"> {
-    const { counters, telemetry } = this.parts;
+    const { limits } = this.parts;
     const items = await trace.stage(SPANS.consume, () => batch.messages.map((message) => this.decode(batch, message)));
     const messages = items.flatMap((item) => (item.decoded.kind === "message" ? [item] : []));
 
     const tagged = await trace.stage(SPANS.dedup, () => this.claim(batch, messages));
     if (tagged === undefined) return "abandoned";
     const taggedIds = tagged.map((item) => (item.decoded as DecodedMessage).id);
+    const last = batch.messages[batch.messages.length - 1] as KafkaMessage;
+    const nextOffset = batch.nextOffset ?? (BigInt(last.offset) + 1n).toString();
+    let made: Made | undefined;
     try {
-      const { results, cacheHits, cacheWrites } = await trace.stage(SPANS.infer, () => this.infer(tagged));
+      const { results, cacheHits, cacheWrites } = await trace.stage(SPANS.infer, () =>
+        untilAborted(this.infer(tagged, batch.signal), batch.signal),
+      );
       const events: Message[] = [];
       const deadLetters: Message[] = [];
-      const timestamps: number[] = [];
+      made = {
+        items,
+        taggedIds,
+        duplicates: messages.length - tagged.length,
+        events: 0,
+        deadLetters: [],
+        cacheHits,
+        cacheWrites,
+        timestamps: [],
+      };
+      const deadLetter = (code: DeadLetterCode, reason: string, item: (typeof items)[number]) => {
+        deadLetters.push(
+          deadLetterMessage(
+            { code, message: reason, source: item.source },
+            item.message,
+            this.parts.workerVersion,
+            limits?.deadLetterBytes,
+          ),
+        );
+        made?.deadLetters.push(code);
+      };
       for (const item of items) {
         const { decoded, message, source } = item;
         if (decoded.kind === "dead") {
-          deadLetters.push(
-            deadLetterMessage(
-              { code: decoded.code, message: decoded.message, source },
-              message,
-              this.parts.workerVersion,
-            ),
-          );
+          deadLetter(decoded.code, decoded.message, item);
         } else if (decoded.kind === "message" && results.has(item)) {
           const result = results.get(item) as Classified;
-          events.push(
-            eventMessage(buildEvent(decoded, source, result, this.parts.classifier.model, new Date()), message),
-          );
-          timestamps.push(Number(message.timestamp));
+          const event = eventMessage(buildEvent(decoded, source, result, this.parts.classifier.model, new Date()), message);
+          const bytes = messageBytes(event);
+          if (limits && bytes > limits.eventBytes) {
+            // The broker would refuse it for ever (passthrough of a large record, a huge key).
+            deadLetter(
+              "OUTPUT_TOO_LARGE",
+              `the event would be ${bytes} bytes, more than the output topic takes (${limits.eventBytes}, from its max.message.bytes)`,
+              item,
+            );
+            continue;
+          }
+          events.push(event);
+          made.events++;
+          const time = Number(message.timestamp);
+          if (source.timestamp !== "" && time > 0) made.timestamps.push(time);
         }
       }
       // A rebalance or seek made the batch obsolete; a shutdown does not: finishing it saves redoing it.
       if (batch.isStale()) throw new AbandonedBatch();
-      const last = batch.messages[batch.messages.length - 1] as KafkaMessage;
       await trace.stage(SPANS.produce, () =>
         this.parts.sink.commit({
           topic: batch.topic,
           partition: batch.partition,
           events,
           deadLetters,
-          nextOffset: batch.nextOffset ?? (BigInt(last.offset) + 1n).toString(),
+          nextOffset,
           ...(batch.commitMetadata !== undefined ? { metadata: batch.commitMetadata } : {}),
+          commitOffset: batch.commitOffset,
         }),
       );
-      const committedAt = Date.now();
-      await Promise.all([this.parts.dedup?.confirm(taggedIds), this.parts.dedup?.results?.putCached(cacheWrites)]);
-      for (const timestamp of timestamps) telemetry.metrics.recordLatency(committedAt - timestamp);
-      telemetry.metrics.setLag(batch.topic, batch.partition, lagAfter(batch.highWatermark, last.offset));
-      counters.records += items.length;
-      counters.events += events.length;
-      counters.duplicates += messages.length - tagged.length;
-      counters.cacheHits += cacheHits;
-      for (const item of items) {
-        if (item.decoded.kind === "dead") counters.deadLetter(item.decoded.code);
-        if (item.decoded.kind === "tombstone") counters.tombstones++;
-      }
-      trace.span.setAttributes({
-        [ATTRIBUTES.events]: events.length,
-        [ATTRIBUTES.deadLetters]: deadLetters.length,
-        [ATTRIBUTES.duplicates]: messages.length - tagged.length,
-      });
-      return "processed";
     } catch (error) {
+      if (error instanceof OffsetCommitError && made) {
+        // At-least-once: the outputs exist, so their claims stand; the records are read again and
+        // skipped as seen (or, without de-duplication, written again: at least once).
+        await this.committed(batch, made, last.offset);
+        return "abandoned";
+      }
+      if (error instanceof CommitOutcomeUnknownError && made) {
+        return this.settleUnknownCommit(batch, made, nextOffset, last.offset, error);
+      }
       await this.parts.dedup?.release(taggedIds);
       if (error instanceof AbandonedBatch) return "abandoned";
       throw error;
     }
+    await this.committed(batch, made, last.offset);
+    trace.span.setAttributes({
+      [ATTRIBUTES.events]: made.events,
+      [ATTRIBUTES.deadLetters]: made.deadLetters.length,
+      [ATTRIBUTES.duplicates]: made.duplicates,
+    });
+    return "processed";
+  }
+
+  /**
+   * A transaction's commit got no answer (coordinator moved, connection dropped). Fencing the
+   * transactional id again completes or aborts it, and the committed offset then says which: the
+   * claims are confirmed or released accordingly, never released as if it failed when it did not.
+   * When even that cannot be learnt, the claims stay pending (they expire) and the error goes up.
+   */
+  private async settleUnknownCommit(
+    batch: PartitionBatch,
+    made: Made,
+    nextOffset: string,
+    lastOffset: string,
+    error: Error,
+  ): Promise<"processed" | "abandoned"> {
+    let committed: string | undefined;
+    try {
+      committed = await this.fenceAndReadOffset(batch);
+    } catch {
+      throw error;
+    }
+    if (committed !== undefined && BigInt(committed) >= BigInt(nextOffset)) {
+      await this.committed(batch, made, lastOffset);
+      return "processed";
+    }
+    await this.parts.dedup?.release(made.taggedIds);
+    if (committed !== undefined) this.parts.source.seek(batch, committed);
+    return "abandoned";
+  }
+
+  /** After the outputs were committed: confirm the claims, store the results, count and measure. */
+  private async committed(batch: PartitionBatch, made: Made, lastOffset: string): Promise<void> {
+    const { counters, telemetry } = this.parts;
+    const committedAt = Date.now();
+    await Promise.all([this.parts.dedup?.confirm(made.taggedIds), this.parts.dedup?.results?.putCached(made.cacheWrites)]);
+    for (const timestamp of made.timestamps) telemetry.metrics.recordLatency(committedAt - timestamp);
+    telemetry.metrics.setLag(batch.topic, batch.partition, lagAfter(batch.highWatermark, lastOffset));
+    counters.records += made.items.length;
+    counters.events += made.events;
+    counters.duplicates += made.duplicates;
+    counters.cacheHits += made.cacheHits;
+    for (const code of made.deadLetters) counters.deadLetter(code);
+    for (const item of made.items) if (item.decoded.kind === "tombstone") counters.tombstones++;
   }
 
   /**
@@ -171,6 +281,7 @@ export class KafkaPipeline implements SourceHandlers {
    */
   private async infer<T extends { decoded: { kind: string } }>(
     tagged: T[],
+    signal: AbortSignal,
   ): Promise<{ results: Map<T, Classified>; cacheHits: number; cacheWrites: CachedResult<Classified>[] }> {
     const { classifier } = this.parts;
     const cache = this.parts.dedup?.results;
@@ -188,7 +299,9 @@ export class KafkaPipeline implements SourceHandlers {
         continue;
       }
       // `while`: every waiting partition wakes at once, and the first to run may fill the queue again.
-      while (!classifier.hasCapacity) await classifier.whenCapacity();
+      // An abandoned batch submits nothing more.
+      while (!classifier.hasCapacity) await untilAborted(classifier.whenCapacity(), signal);
+      if (signal.aborted) throw new AbandonedBatch();
       const result = classifier.submit(classifier.encode(texts[i] as string));
       // Awaited in order below; a failed batch must not leave the later ones rejected unobserved.
       result.catch(() => {});
@@ -206,12 +319,8 @@ export class KafkaPipeline implements SourceHandlers {
   }
 
   private decode(batch: PartitionBatch, message: KafkaMessage) {
-    const source = {
-      topic: batch.topic,
-      partition: batch.partition,
-      offset: message.offset,
-      timestamp: new Date(Number(message.timestamp)).toISOString(),
-    };
+    // Any timestamp gives coordinates (a time outside a date's range keeps only its raw value).
+    const source = { topic: batch.topic, partition: batch.partition, offset: message.offset, ...recordTimestamp(message.timestamp) };
     const decoded = decodeRecord({ key: message.key, value: message.value, source }, this.parts.config.input);
     return { message, source, decoded };
   }
@@ -237,15 +346,34 @@ export class KafkaPipeline implements SourceHandlers {
         if (!(error instanceof DedupUnavailableError)) throw error;
         this.parts.setReady?.(false);
         await batch.heartbeat().catch(() => {});
-        if (batch.isStale() || !batch.isRunning()) return undefined;
+        if (batch.isStale() || !batch.isRunning() || batch.signal.aborted) return undefined;
         await sleep(500);
       }
     }
   }
 }
 
-/** The batch became obsolete (rebalance, seek) before its commit. */
+/** The batch became obsolete (rebalance, seek, drain timeout) before its commit. */
 class AbandonedBatch extends Error {}
+
+/** The promise's outcome, or AbandonedBatch as soon as the signal aborts (the work itself goes on, unobserved). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new AbandonedBatch());
+  return new Promise<T>((resolve, reject) => {
+    const abandon = () => reject(new AbandonedBatch());
+    signal.addEventListener("abort", abandon, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", abandon);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", abandon);
+        reject(error);
+      },
+    );
+  });
+}
 
 /** Records still to read after `lastOffset`, as the fetch's high watermark saw it. */
 function lagAfter(highWatermark: string, lastOffset: string): number {

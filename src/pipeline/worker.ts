@@ -53,6 +53,9 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         concurrency: PARTITION_CONCURRENCY,
         maxBatchRecords: maxBatchRecords(config),
         fromBeginning: options.fromBeginning ?? true,
+        drainTimeoutMs: config.kafka.drainTimeoutMs,
+        sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+        log,
       }),
   }).catch(async (error: unknown) => {
     await ownTelemetry?.shutdown();

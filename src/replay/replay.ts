@@ -114,6 +114,7 @@ export async function startReplay(config: Config, spec: ReplaySpec, options: Rep
           admission: spec.rate === undefined ? undefined : new TokenBucket(spec.rate),
           onPosition: (partition, position) => progress.advance(partition, position),
           log,
+          drainTimeoutMs: config.kafka.drainTimeoutMs,
         });
       },
     });

@@ -171,6 +171,7 @@ describe("the Kafka worker under failures", () => {
           events: [{ value: "zombie" }],
           deadLetters: [],
           nextOffset: "5",
+          commitOffset: inTransaction,
         }),
         (e: unknown) => e instanceof FencedError,
       );
@@ -180,6 +181,7 @@ describe("the Kafka worker under failures", () => {
         events: [{ value: "owner" }],
         deadLetters: [],
         nextOffset: "3",
+        commitOffset: inTransaction,
       });
     } finally {
       await Promise.all([zombie.close(), owner.close()]);
@@ -191,6 +193,35 @@ describe("the Kafka worker under failures", () => {
     );
     const [committed] = await client.admin.fetchOffsets({ groupId, topics: [s.input] });
     assert.equal(committed?.partitions[0]?.offset, "3");
+  });
+
+  it("fences on every acquisition: a worker that gets a partition back fences whoever held it in between", async () => {
+    const s = await setup(1);
+    const groupId = s.flags["kafka.groupId"] as string;
+    const options = { groupId, outputTopic: s.output, deadLetterTopic: s.dlq, transactionTimeoutMs: 30_000 };
+    const first = new ExactlyOnceSink(client.kafka, options);
+    const between = new ExactlyOnceSink(client.kafka, options);
+    const output = (value: string, nextOffset: string) => ({
+      topic: s.input,
+      partition: 0,
+      events: [{ value }],
+      deadLetters: [],
+      nextOffset,
+      commitOffset: inTransaction,
+    });
+    try {
+      await first.acquire(s.input, 0);
+      await first.commit(output("first", "1"));
+      await between.acquire(s.input, 0);
+      // The partition comes back to the first worker, whose producer for it still exists.
+      await first.acquire(s.input, 0);
+      await assert.rejects(between.commit(output("between", "2")), (e: unknown) => e instanceof FencedError);
+      await first.commit(output("first again", "2"));
+    } finally {
+      await Promise.all([first.close(), between.close()]);
+    }
+    const out = await client.readAll(s.output, { count: 2 });
+    assert.deepEqual(out.map((r) => String(r.value)).sort(), ["first", "first again"]);
   });
 
   it("pauses while Redis is down in fail mode, readiness false, then resumes with nothing lost or doubled", async () => {
@@ -223,3 +254,8 @@ describe("the Kafka worker under failures", () => {
     }
   });
 });
+
+/** The exactly-once sink commits the offset inside its transaction; this is never called. */
+async function inTransaction(): Promise<void> {
+  throw new Error("the exactly-once sink must not commit offsets outside its transaction");
+}

@@ -4,14 +4,15 @@
  * so a crash can repeat outputs but never lose one.
  */
 import type { Kafka, Producer, TopicMessages } from "kafkajs";
+import { OffsetCommitError } from "../../errors/errors.js";
 import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
-import { requestChunks } from "./request-chunks.js";
+import { MAX_REQUEST_BYTES, requestChunks } from "./request-chunks.js";
 
 export interface AtLeastOnceSinkOptions {
   outputTopic: string;
   deadLetterTopic: string;
-  /** Commits the consumer offset; the pipeline passes the source's, so the sink knows no source. */
-  commitOffset: (topic: string, partition: number, nextOffset: string, metadata?: string) => Promise<void>;
+  /** Most bytes of records in one produce request: under every output topic's `max.message.bytes`. */
+  maxRequestBytes?: number;
 }
 
 export class AtLeastOnceSink implements PartitionSink {
@@ -45,10 +46,17 @@ export class AtLeastOnceSink implements PartitionSink {
     if (output.deadLetters.length)
       topicMessages.push({ topic: this.options.deadLetterTopic, messages: output.deadLetters });
     // Several requests when the outputs exceed what the broker takes in one, in order; the offset after all.
-    for (const request of requestChunks(topicMessages)) {
+    for (const request of requestChunks(topicMessages, this.options.maxRequestBytes ?? MAX_REQUEST_BYTES)) {
       await (await this.connected()).sendBatch({ topicMessages: request, acks: -1 });
     }
-    await this.options.commitOffset(output.topic, output.partition, output.nextOffset, output.metadata);
+    try {
+      await output.commitOffset(output.nextOffset, output.metadata);
+    } catch (error) {
+      throw new OffsetCommitError(
+        `the outputs of ${output.topic}[${output.partition}] are written but its offset ${output.nextOffset} was not committed`,
+        error,
+      );
+    }
   }
 
   async release(): Promise<void> {}

@@ -6,16 +6,19 @@
  * (`<groupId>-<topic>-<partition>`); whoever initialises it last bumps the producer epoch, and
  * an earlier owner's next send or commit fails as fenced.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Kafka, PartitionOffset, Producer, TopicMessages } from "kafkajs";
-import { FencedError, SentimentWorkerError } from "../../errors/errors.js";
+import { CommitOutcomeUnknownError, FencedError, SentimentWorkerError } from "../../errors/errors.js";
 import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
-import { requestChunks } from "./request-chunks.js";
+import { MAX_REQUEST_BYTES, requestChunks } from "./request-chunks.js";
 
 export interface ExactlyOnceSinkOptions {
   groupId: string;
   outputTopic: string;
   deadLetterTopic: string;
   transactionTimeoutMs: number;
+  /** Most bytes of records in one produce request: under every output topic's `max.message.bytes`. */
+  maxRequestBytes?: number;
 }
 
 const FENCED = new Set(["INVALID_PRODUCER_EPOCH", "PRODUCER_FENCED", "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"]);
@@ -67,9 +70,12 @@ export class ExactlyOnceSink implements PartitionSink {
   }
 
   async acquire(topic: string, partition: number): Promise<void> {
-    // Beginning a transaction initialises the transactional id (InitProducerId): the broker
-    // completes or aborts the previous owner's open transaction and fences it. Nothing was added,
-    // so the abort sends nothing.
+    // Beginning a transaction on a new producer initialises the transactional id (InitProducerId):
+    // the broker completes or aborts the previous owner's open transaction and bumps the epoch,
+    // which fences that owner. kafkajs initialises a producer only once, so a partition this
+    // worker held before (and may have lost in between) gets a new producer: every acquisition
+    // fences. Nothing was added, so the abort sends nothing.
+    await this.release(topic, partition);
     const transaction = await (await this.producer(topic, partition)).transaction();
     await transaction.abort();
   }
@@ -77,13 +83,16 @@ export class ExactlyOnceSink implements PartitionSink {
   async commit(output: PartitionOutput): Promise<void> {
     const producer = await this.producer(output.topic, output.partition);
     const transaction = await producer.transaction();
+    let ending = false;
     try {
       const topicMessages: TopicMessages[] = [];
       if (output.events.length) topicMessages.push({ topic: this.options.outputTopic, messages: output.events });
       if (output.deadLetters.length)
         topicMessages.push({ topic: this.options.deadLetterTopic, messages: output.deadLetters });
       // Several requests when the outputs exceed what the broker takes in one; one transaction still.
-      for (const request of requestChunks(topicMessages)) await transaction.sendBatch({ topicMessages: request });
+      for (const request of requestChunks(topicMessages, this.options.maxRequestBytes ?? MAX_REQUEST_BYTES)) {
+        await transaction.sendBatch({ topicMessages: request });
+      }
       // kafkajs sends a partition's `metadata` in TxnOffsetCommit although its types omit it.
       const committed: PartitionOffset & { metadata?: string } = {
         partition: output.partition,
@@ -102,19 +111,25 @@ export class ExactlyOnceSink implements PartitionSink {
           break;
         } catch (error) {
           if (!isConcurrentTransactions(error) || attempt >= 20) throw error;
-          await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+          await sleep(50 * (attempt + 1));
         }
       }
+      ending = true;
       await transaction.commit();
     } catch (error) {
-      await transaction.abort().catch(() => {});
+      const where = `${output.topic}[${output.partition}]`;
+      // Before EndTxn an abort tells the broker at once; after a failed EndTxn kafkajs's producer is
+      // stuck half-way (every later transaction() throws). Either way this producer is dropped, and
+      // the next acquisition fences the transactional id again, which ends what is left open.
+      if (!ending) await transaction.abort().catch(() => {});
+      await this.release(output.topic, output.partition);
       if (isFenced(error)) {
-        await this.release(output.topic, output.partition);
-        throw new FencedError(`partition ${output.topic}[${output.partition}] belongs to another worker now`, {
-          cause: error,
-        });
+        throw new FencedError(`partition ${where} belongs to another worker now`, { cause: error });
       }
-      throw new SentimentWorkerError(`the transaction for ${output.topic}[${output.partition}] failed`, {
+      if (ending) {
+        throw new CommitOutcomeUnknownError(`the commit of the transaction for ${where} got no answer`, error);
+      }
+      throw new SentimentWorkerError(`the transaction for ${where} failed and was aborted`, {
         cause: error,
         retriable: true,
       });

@@ -10,15 +10,28 @@ export interface PartitionOutput {
   nextOffset: string;
   /** Offset-commit metadata stored with the offset (a replay's plan); none by default. */
   metadata?: string;
+  /**
+   * Commits the input offset in the consumer group's current generation (the source's control);
+   * the at-least-once sink calls it once the outputs are acknowledged. The exactly-once sink
+   * commits the offset inside its transaction instead.
+   */
+  commitOffset(nextOffset: string, metadata?: string): Promise<void>;
 }
 
 export interface PartitionSink {
   /**
-   * Takes over an input partition newly assigned to this worker, before its committed offset is
-   * trusted: in exactly-once mode this fences any earlier owner of the partition.
+   * Takes over an input partition, before its committed offset is trusted: in exactly-once mode
+   * this fences any earlier owner of the partition (and completes or aborts its open transaction),
+   * every time it is called — also for a partition this worker held before.
    */
   acquire(topic: string, partition: number): Promise<void>;
-  /** Makes the outputs durable and commits the input offset; never half of it in exactly-once mode. */
+  /**
+   * Makes the outputs durable and commits the input offset; never half of it in exactly-once mode.
+   * Rejects with FencedError (another worker owns the partition: nothing was committed),
+   * CommitOutcomeUnknownError (exactly-once: the commit may or may not have happened; acquire again
+   * and read the committed offset), OffsetCommitError (at-least-once: the outputs are durable, the
+   * offset is not), or another error (nothing was committed).
+   */
   commit(output: PartitionOutput): Promise<void>;
   /** The partition went to another worker. */
   release(topic: string, partition: number): Promise<void>;

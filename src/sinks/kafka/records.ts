@@ -6,6 +6,7 @@
 import type { IHeaders, Message } from "kafkajs";
 import type { DeadLetter } from "../../events/dead-letter.js";
 import type { SentimentEvent } from "../../events/sentiment-event.js";
+import { headerBytes, messageBytes } from "./request-chunks.js";
 
 /** Header names, written once (BullMQ-style constants). */
 export const HEADERS = {
@@ -16,7 +17,13 @@ export const HEADERS = {
   sourcePartition: "sw-source-partition",
   sourceOffset: "sw-source-offset",
   sourceTimestamp: "sw-source-timestamp",
+  sourceTimestampMs: "sw-source-timestamp-ms",
   workerVersion: "sw-worker-version",
+  /** What of the original record was cut to fit the dead-letter topic: `value`, `key`, `headers`, comma-separated. */
+  truncated: "sw-truncated",
+  /** The original value's and key's sizes in bytes, when either was cut. */
+  originalValueBytes: "sw-original-value-bytes",
+  originalKeyBytes: "sw-original-key-bytes",
 } as const;
 
 /** W3C trace context headers carried from input to output. */
@@ -37,19 +44,57 @@ export function eventMessage(event: SentimentEvent, original: OriginalRecord): M
   return { key: original.key, value: JSON.stringify(event), headers };
 }
 
-export function deadLetterMessage(letter: DeadLetter, original: OriginalRecord, workerVersion: string): Message {
-  return {
-    key: original.key,
-    value: original.value,
-    headers: {
-      ...original.headers,
-      [HEADERS.errorCode]: letter.code,
-      [HEADERS.errorMessage]: letter.message,
-      [HEADERS.sourceTopic]: letter.source.topic,
-      [HEADERS.sourcePartition]: String(letter.source.partition),
-      [HEADERS.sourceOffset]: letter.source.offset,
-      [HEADERS.sourceTimestamp]: letter.source.timestamp,
-      [HEADERS.workerVersion]: workerVersion,
-    },
+/**
+ * The dead letter of a record: the original unchanged when it fits `maxBytes` (the dead-letter
+ * topic's `max.message.bytes`, less a margin), else cut to fit, and the cut said in headers, since
+ * a dead letter the broker refuses would stop its partition for good: the original headers go
+ * first, then the key and the value are shortened.
+ */
+export function deadLetterMessage(
+  letter: DeadLetter,
+  original: OriginalRecord,
+  workerVersion: string,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Message {
+  const ours: IHeaders = {
+    [HEADERS.errorCode]: letter.code,
+    [HEADERS.errorMessage]: letter.message,
+    [HEADERS.sourceTopic]: letter.source.topic,
+    [HEADERS.sourcePartition]: String(letter.source.partition),
+    [HEADERS.sourceOffset]: letter.source.offset,
+    [HEADERS.sourceTimestamp]: letter.source.timestamp,
+    [HEADERS.sourceTimestampMs]: letter.source.timestampMs,
+    [HEADERS.workerVersion]: workerVersion,
   };
+  const whole: Message = { key: original.key, value: original.value, headers: { ...original.headers, ...ours } };
+  if (messageBytes(whole) <= maxBytes) return whole;
+
+  const cut: string[] = [];
+  const headers: IHeaders = { ...ours };
+  // Room for the bookkeeping headers added below.
+  let room = maxBytes - messageBytes({ key: null, value: null, headers }) - 128;
+  const originalHeaders = headerBytes(original.headers);
+  if (originalHeaders > 0) {
+    if (originalHeaders <= room / 4) {
+      Object.assign(headers, original.headers, ours);
+      room -= originalHeaders;
+    } else {
+      cut.push("headers");
+    }
+  }
+  let key = original.key;
+  if (key && key.length > room / 4) {
+    headers[HEADERS.originalKeyBytes] = String(key.length);
+    key = key.subarray(0, Math.max(0, Math.floor(room / 4)));
+    cut.push("key");
+  }
+  room -= key?.length ?? 0;
+  let value = original.value;
+  if (value && value.length > room) {
+    headers[HEADERS.originalValueBytes] = String(value.length);
+    value = value.subarray(0, Math.max(0, room));
+    cut.push("value");
+  }
+  if (cut.length > 0) headers[HEADERS.truncated] = cut.join(",");
+  return { key, value, headers };
 }

@@ -14,7 +14,7 @@ const RECORD_OVERHEAD_BYTES = 64;
 const size = (value: Buffer | string | null | undefined): number =>
   value == null ? 0 : typeof value === "string" ? Buffer.byteLength(value) : value.length;
 
-function headerBytes(headers: IHeaders | undefined): number {
+export function headerBytes(headers: IHeaders | undefined): number {
   let bytes = 0;
   for (const [name, value] of Object.entries(headers ?? {})) {
     bytes += Buffer.byteLength(name);

@@ -1,0 +1,55 @@
+/**
+ * The controls a Kafka source hands the pipeline with each batch, made from kafkajs's `eachBatch`
+ * payload: heartbeats that notice a rebalance, the drain signal, and an offset commit that works
+ * while the consumer stops. Shared by the group source and the replay reader.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import type { EachBatchPayload, PartitionOffset } from "kafkajs";
+import type { Drain } from "./drain.js";
+import { meansRejoin } from "./drain.js";
+import type { PartitionBatch } from "./kafka-source.js";
+
+export type BatchControls = Pick<PartitionBatch, "heartbeat" | "isStale" | "isRunning" | "signal" | "commitOffset">;
+
+/** Attempts of an offset commit that failed with a retriable error (a coordinator moving). */
+const COMMIT_ATTEMPTS = 4;
+
+export function batchControls(payload: EachBatchPayload, drain: Drain): BatchControls {
+  const { batch, heartbeat, isStale, isRunning, commitOffsetsIfNecessary } = payload;
+  return {
+    heartbeat: async () => {
+      try {
+        await heartbeat();
+      } catch (error) {
+        // The generation is over: hand out no more chunks, so kafkajs can rejoin in time.
+        if (meansRejoin(error)) drain.begin("rebalance");
+        throw error;
+      }
+    },
+    isStale,
+    isRunning,
+    signal: drain.signal,
+    // kafkajs's `consumer.commitOffsets` returns without committing once the consumer is stopping
+    // (at-least-once then repeated every batch finished after SIGTERM); the payload's own commit
+    // goes straight to the group coordinator with the current generation.
+    commitOffset: async (nextOffset, metadata) => {
+      // kafkajs sends a partition's `metadata` although its types omit it.
+      const partition: PartitionOffset & { metadata?: string } = {
+        partition: batch.partition,
+        offset: nextOffset,
+        ...(metadata !== undefined ? { metadata } : {}),
+      };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [partition] }] });
+          return;
+        } catch (error) {
+          if (meansRejoin(error)) drain.begin("rebalance");
+          const retriable = (error as { retriable?: unknown }).retriable === true;
+          if (!retriable || attempt >= COMMIT_ATTEMPTS) throw error;
+          await sleep(100 * 2 ** attempt);
+        }
+      }
+    },
+  };
+}
