@@ -1,0 +1,263 @@
+/**
+ * The Kafka pipeline's per-batch decisions with fakes around it: what happens to the claims, the
+ * read position and the fencing when a commit fails in each way the sinks report, when the drain
+ * signal aborts a batch, and with records whose outputs cannot be written as they are.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { KafkaMessage, Message } from "kafkajs";
+import { loadConfig } from "../../src/config/index.js";
+import type { PartitionBatch, PartitionSource, TopicPartition } from "../../src/consumers/kafka-source.js";
+import type { RedisDeduplicator } from "../../src/dedup/redis-dedup.js";
+import { CommitOutcomeUnknownError, FencedError, OffsetCommitError } from "../../src/errors/errors.js";
+import type { Classified, SentimentClassifier } from "../../src/inference/classifier.js";
+import { KafkaPipeline, type OutputLimits } from "../../src/pipeline/kafka-pipeline.js";
+import { RunCounters } from "../../src/pipeline/run-counters.js";
+import type { PartitionOutput, PartitionSink } from "../../src/sinks/kafka/partition-sink.js";
+import { HEADERS } from "../../src/sinks/kafka/records.js";
+import { startTelemetry, type Telemetry } from "../../src/telemetry/index.js";
+
+const config = loadConfig({
+  env: {},
+  flags: { "input.source": "kafka", "kafka.brokers": "127.0.0.1:9092", "kafka.inputTopics": "posts" },
+});
+let telemetry: Telemetry;
+before(async () => {
+  telemetry = await startTelemetry({ ...config.telemetry, httpPort: 0, logLevel: "silent" }, { version: "test" });
+});
+after(async () => {
+  await telemetry.shutdown();
+});
+
+const POSITIVE: Classified = {
+  label: "positive",
+  score: 0.9,
+  scores: { positive: 0.9, neutral: 0.05, negative: 0.05 },
+  truncated: false,
+  tokens: 3,
+};
+
+/** Answers every text at once, or holds every answer until `release()` (a slow model). */
+class FakeClassifier {
+  readonly model = { name: "fake", revision: "r1", labels: ["positive", "neutral", "negative"] };
+  readonly hasCapacity = true;
+  private held: Array<() => void> | undefined;
+  hold(): void {
+    this.held = [];
+  }
+  encode(text: string): string {
+    return text;
+  }
+  async whenCapacity(): Promise<void> {}
+  submit(): Promise<Classified> {
+    const held = this.held;
+    if (!held) return Promise.resolve(POSITIVE);
+    return new Promise((resolve) => held.push(() => resolve(POSITIVE)));
+  }
+}
+
+class FakeDedup {
+  readonly confirmed: string[] = [];
+  readonly released: string[] = [];
+  readonly results = undefined;
+  async claimDetailed(ids: readonly string[]): Promise<string[]> {
+    return ids.map(() => "new");
+  }
+  async confirm(ids: readonly string[]): Promise<void> {
+    this.confirmed.push(...ids);
+  }
+  async release(ids: readonly string[]): Promise<void> {
+    this.released.push(...ids);
+  }
+}
+
+class FakeSink implements PartitionSink {
+  acquired = 0;
+  readonly outputs: PartitionOutput[] = [];
+  fail: Error | undefined;
+  async acquire(): Promise<void> {
+    this.acquired++;
+  }
+  async commit(output: PartitionOutput): Promise<void> {
+    this.outputs.push(output);
+    const error = this.fail;
+    this.fail = undefined;
+    if (error) throw error;
+  }
+  async release(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+class FakeSource implements PartitionSource {
+  committed: string | undefined;
+  /** Answers for the next reads of the committed offset, before `committed` again. */
+  readonly next: string[] = [];
+  readonly seeks: string[] = [];
+  async committedOffset(): Promise<string | undefined> {
+    return this.next.shift() ?? this.committed;
+  }
+  seek(_: TopicPartition, offset: string): void {
+    this.seeks.push(offset);
+  }
+}
+
+function parts(delivery: "exactly-once" | "at-least-once" = "exactly-once", limits?: OutputLimits, passthrough = false) {
+  const classifier = new FakeClassifier();
+  const dedup = new FakeDedup();
+  const sink = new FakeSink();
+  const source = new FakeSource();
+  const counters = new RunCounters();
+  const pipeline = new KafkaPipeline({
+    config: { ...config, kafka: { ...config.kafka, delivery }, input: { ...config.input, passthrough } },
+    classifier: classifier as unknown as SentimentClassifier,
+    dedup: dedup as unknown as RedisDeduplicator,
+    sink,
+    source,
+    counters,
+    workerVersion: "test",
+    telemetry,
+    ...(limits ? { limits } : {}),
+  });
+  pipeline.onAssignment([{ topic: "posts", partition: 0 }]);
+  return { pipeline, classifier, dedup, sink, source, counters };
+}
+
+function message(offset: number, value: string | null, timestamp = "1767225600000"): KafkaMessage {
+  return {
+    key: Buffer.from("k"),
+    value: value === null ? null : Buffer.from(value),
+    offset: String(offset),
+    timestamp,
+    attributes: 0,
+    headers: {},
+  } as KafkaMessage;
+}
+
+const post = (offset: number, timestamp?: string) =>
+  message(offset, JSON.stringify({ id: `id-${offset}`, text: "good" }), timestamp);
+
+function batch(messages: KafkaMessage[], signal = new AbortController().signal): PartitionBatch {
+  return {
+    topic: "posts",
+    partition: 0,
+    messages,
+    highWatermark: String(Number(messages[messages.length - 1]?.offset ?? 0) + 1),
+    heartbeat: async () => {},
+    isStale: () => false,
+    isRunning: () => true,
+    signal,
+    commitOffset: async () => {},
+  };
+}
+
+describe("the Kafka pipeline's per-batch decisions", () => {
+  it("fences and re-checks the committed offset before the first batch of an assignment", async () => {
+    const { pipeline, sink, source } = parts();
+    source.committed = "5";
+    assert.equal(await pipeline.handle(batch([post(3), post(4), post(5)])), "abandoned");
+    assert.deepEqual(source.seeks, ["5"]);
+    assert.equal(sink.acquired, 1);
+    assert.equal(await pipeline.handle(batch([post(5), post(6)])), "processed");
+    assert.equal(sink.acquired, 1);
+    assert.equal(sink.outputs[0]?.nextOffset, "7");
+  });
+
+  it("a commit with no answer that did commit: claims confirmed, batch processed", async () => {
+    const { pipeline, sink, source, dedup } = parts();
+    source.committed = "0";
+    sink.fail = new CommitOutcomeUnknownError("no answer", new Error("Connection closed"));
+    // Read at the takeover, then after fencing again: here the commit went through.
+    source.next.push("0", "2");
+    assert.equal(await pipeline.handle(batch([post(0), post(1)])), "processed");
+    assert.deepEqual(dedup.confirmed, ["id-0", "id-1"]);
+    assert.deepEqual(dedup.released, []);
+    assert.equal(sink.acquired, 2);
+  });
+
+  it("a commit with no answer that did not commit: claims released, read again from the committed offset", async () => {
+    const { pipeline, sink, source, dedup, counters } = parts();
+    source.committed = "0";
+    sink.fail = new CommitOutcomeUnknownError("no answer", new Error("Connection closed"));
+    assert.equal(await pipeline.handle(batch([post(0), post(1)])), "abandoned");
+    assert.deepEqual(dedup.released, ["id-0", "id-1"]);
+    assert.deepEqual(dedup.confirmed, []);
+    assert.deepEqual(source.seeks, ["0"]);
+    assert.equal(sink.acquired, 2);
+    assert.equal(counters.events, 0);
+  });
+
+  it("a fenced commit: claims released, and the partition is fenced and re-checked before its next batch", async () => {
+    const { pipeline, sink, source, dedup } = parts();
+    source.committed = "0";
+    sink.fail = new FencedError("fenced");
+    assert.equal(await pipeline.handle(batch([post(0), post(1)])), "abandoned");
+    assert.deepEqual(dedup.released, ["id-0", "id-1"]);
+    assert.equal(sink.acquired, 1);
+    assert.equal(await pipeline.handle(batch([post(0), post(1)])), "processed");
+    assert.equal(sink.acquired, 2);
+  });
+
+  it("any other failed commit re-fences the partition before its next batch", async () => {
+    const { pipeline, sink, source } = parts();
+    source.committed = "0";
+    sink.fail = new Error("the transaction failed");
+    await assert.rejects(pipeline.handle(batch([post(0)])));
+    await pipeline.handle(batch([post(0)]));
+    assert.equal(sink.acquired, 2);
+  });
+
+  it("at-least-once: outputs written but the offset not committed keep their claims and read the batch again", async () => {
+    const { pipeline, sink, dedup, counters } = parts("at-least-once");
+    sink.fail = new OffsetCommitError("not committed", new Error("REBALANCE_IN_PROGRESS"));
+    assert.equal(await pipeline.handle(batch([post(0), post(1)])), "abandoned");
+    assert.deepEqual(dedup.confirmed, ["id-0", "id-1"]);
+    assert.deepEqual(dedup.released, []);
+    assert.equal(counters.events, 2);
+    assert.equal(sink.acquired, 0);
+  });
+
+  it("a batch still inferring when the drain signal aborts is abandoned uncommitted, its claims released", async () => {
+    const { pipeline, sink, source, classifier, dedup } = parts();
+    source.committed = "0";
+    classifier.hold();
+    const drain = new AbortController();
+    const handling = pipeline.handle(batch([post(0), post(1)], drain.signal));
+    setTimeout(() => drain.abort(), 50);
+    assert.equal(await handling, "abandoned");
+    assert.equal(sink.outputs.length, 0);
+    assert.deepEqual(dedup.released, ["id-0", "id-1"]);
+  });
+
+  it("any record timestamp gives an event: one a date cannot hold keeps its raw value", async () => {
+    const { pipeline, sink, source } = parts();
+    source.committed = "0";
+    assert.equal(await pipeline.handle(batch([post(0, "9000000000000000"), post(1, "-1"), post(2)])), "processed");
+    const events = (sink.outputs[0]?.events ?? []).map((m: Message) => JSON.parse(String(m.value)));
+    assert.deepEqual(
+      events.map((e) => e.source),
+      [
+        { topic: "posts", partition: 0, offset: "0", timestamp: "", timestampMs: "9000000000000000" },
+        { topic: "posts", partition: 0, offset: "1", timestamp: "", timestampMs: "-1" },
+        { topic: "posts", partition: 0, offset: "2", timestamp: "2026-01-01T00:00:00.000Z", timestampMs: "1767225600000" },
+      ],
+    );
+  });
+
+  it("an event larger than the output topic takes becomes an OUTPUT_TOO_LARGE dead letter; dead letters are cut to fit", async () => {
+    const { pipeline, sink, source, counters } = parts("exactly-once", { eventBytes: 1000, deadLetterBytes: 4000 }, true);
+    source.committed = "0";
+    const long = JSON.stringify({ id: "long", text: "good ".repeat(300) });
+    const huge = "{".repeat(8000);
+    assert.equal(await pipeline.handle(batch([post(0), message(1, long), message(2, huge)])), "processed");
+    const out = sink.outputs[0] as PartitionOutput;
+    assert.equal(out.events.length, 1);
+    const codes = out.deadLetters.map((d) => String(d.headers?.[HEADERS.errorCode]));
+    assert.deepEqual(codes, ["OUTPUT_TOO_LARGE", "INVALID_JSON"]);
+    assert.equal(String(out.deadLetters[0]?.value), long);
+    const cut = out.deadLetters[1] as Message;
+    assert.equal(String(cut.headers?.[HEADERS.truncated]), "value");
+    assert.equal(String(cut.headers?.[HEADERS.originalValueBytes]), "8000");
+    assert.ok((cut.value as Buffer).length < 4000);
+    assert.deepEqual(counters.deadLetters, { OUTPUT_TOO_LARGE: 1, INVALID_JSON: 1 });
+  });
+});
