@@ -39,10 +39,10 @@ import { Kafka, logLevel } from "kafkajs";
 import { loadConfig } from "../src/config/index.js";
 import { SentimentClassifier } from "../src/inference/classifier.js";
 import { createTopics } from "../src/kafka/topics.js";
+import { nullModelDir } from "../test/helpers/model-graphs.js";
 import { seededShuffle } from "../test/helpers/random.js";
 import { type CpuSplit, cpuWindow } from "./e2e/cpu.js";
 import { type BenchMode, MODES, type ModeContext, type RunTopics } from "./e2e/modes.js";
-import { nullModelDir } from "./e2e/null-model.js";
 import { inputMessage, Probe, type ProbeJob, type ProbeResult } from "./e2e/probe.js";
 
 const root = resolve(import.meta.dirname, "../..");

@@ -9,7 +9,12 @@
 import { setMaxListeners } from "node:events";
 
 /** The kafkajs error types that mean "this member's generation is over: rejoin". */
-const REJOIN_TYPES = new Set(["REBALANCE_IN_PROGRESS", "ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "FENCED_INSTANCE_ID"]);
+const REJOIN_TYPES = new Set([
+  "REBALANCE_IN_PROGRESS",
+  "ILLEGAL_GENERATION",
+  "UNKNOWN_MEMBER_ID",
+  "FENCED_INSTANCE_ID",
+]);
 
 export function meansRejoin(error: unknown): boolean {
   for (let e = error as { type?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; i++) {
@@ -67,6 +72,6 @@ export class Drain {
 
 /** Every chunk in flight listens to its generation's one signal: more than Node's default 10 is normal. */
 function listenable(controller: AbortController): AbortController {
-  setMaxListeners(1000, controller.signal);
+  setMaxListeners(0, controller.signal);
   return controller;
 }

@@ -50,6 +50,13 @@ export class BatcherClosedError extends SentimentWorkerError {
   }
 }
 
+/** The caller gave up on a queued item (its batch was abandoned) before it ran. */
+export class AbandonedItemError extends SentimentWorkerError {
+  constructor() {
+    super("the item was abandoned before it ran");
+  }
+}
+
 /** Running the model on a batch failed. */
 export class InferenceError extends SentimentWorkerError {}
 

@@ -5,7 +5,7 @@
  * (coalesced in a microtask, so a burst of submits is seen whole), when the wait timer fires, when
  * a batch finishes and on close.
  */
-import { BatcherClosedError, InferenceError, QueueFullError } from "../errors/errors.js";
+import { AbandonedItemError, BatcherClosedError, InferenceError, QueueFullError } from "../errors/errors.js";
 import { selectBatch } from "./batcher/select.js";
 
 export interface BatchLimits {
@@ -61,6 +61,8 @@ interface Entry<T, R> {
   readonly item: T;
   readonly tokens: number;
   readonly enqueuedAt: number;
+  /** The caller gave up on the item once this aborts: it leaves the queue unrun. */
+  readonly signal: AbortSignal | undefined;
   resolve(result: R): void;
   reject(error: unknown): void;
 }
@@ -93,6 +95,9 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
   private closing: Promise<void> | undefined;
   private drained: (() => void) | undefined;
   private capacityWaiters: (() => void)[] = [];
+  /** Signals listened to (once each, however many items carry one); weak, so a finished one is not kept. */
+  private readonly watched = new WeakSet<AbortSignal>();
+  private pruneScheduled = false;
 
   constructor(runner: BatchRunner<T, P, R>, limits: BatchLimits, hooks: BatcherHooks = {}) {
     this.runner = runner;
@@ -101,15 +106,25 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
     this.now = hooks.now ?? (() => performance.now());
   }
 
-  /** Queues one item; rejects with `QueueFullError` when the queue is full, `BatcherClosedError` after `close()`. */
-  submit(item: T): Promise<R> {
+  /**
+   * Queues one item; rejects with `QueueFullError` when the queue is full, `BatcherClosedError` after
+   * `close()`, and `AbandonedItemError` when `signal` aborts while the item still waits (an item
+   * already in a batch runs to the end). A rebalance abandons a whole fetch's worth this way
+   * instead of running it for nobody.
+   */
+  submit(item: T, signal?: AbortSignal): Promise<R> {
     if (this.closing) return Promise.reject(new BatcherClosedError());
+    if (signal?.aborted) return Promise.reject(new AbandonedItemError());
     if (!this.hasCapacity) return Promise.reject(new QueueFullError(this.limits.queueCapacity));
     if (!(Number.isInteger(item.tokens) && item.tokens > 0)) {
       return Promise.reject(new RangeError(`an item's tokens must be a positive integer, got ${item.tokens}`));
     }
+    if (signal && !this.watched.has(signal)) {
+      this.watched.add(signal);
+      signal.addEventListener("abort", () => this.schedulePrune(), { once: true });
+    }
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ item, tokens: item.tokens, enqueuedAt: this.now(), resolve, reject });
+      this.queue.push({ item, tokens: item.tokens, enqueuedAt: this.now(), signal, resolve, reject });
       this.queueMaxTokens = Math.max(this.queueMaxTokens, item.tokens);
       if (!this.pumpScheduled) {
         this.pumpScheduled = true;
@@ -162,6 +177,24 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
       this.pump();
     }
     return this.closing;
+  }
+
+  /** Drops the queued items whose caller gave up, once for a burst of aborts. */
+  private schedulePrune(): void {
+    if (this.pruneScheduled) return;
+    this.pruneScheduled = true;
+    queueMicrotask(() => {
+      this.pruneScheduled = false;
+      const kept = this.queue.filter((e) => !e.signal?.aborted);
+      if (kept.length === this.queue.length) return;
+      const dropped = this.queue.filter((e) => e.signal?.aborted);
+      this.queue = kept;
+      this.queueMaxTokens = kept.reduce((max, e) => Math.max(max, e.tokens), 0);
+      if (kept.length === 0) this.clearTimer();
+      for (const entry of dropped) entry.reject(new AbandonedItemError());
+      if (this.hasCapacity) this.wakeCapacityWaiters();
+      this.pump();
+    });
   }
 
   /** The single decision point: cut a batch when the slot ahead is free, start it when the runner is. */

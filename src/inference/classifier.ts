@@ -77,9 +77,12 @@ export class SentimentClassifier {
     return this.tokenizer.encode(text);
   }
 
-  /** Queues an encoded text; rejects with QueueFullError when the queue is full (see `whenCapacity`). */
-  submit(encoded: EncodedText): Promise<Classified> {
-    return this.batcher.submit(encoded);
+  /**
+   * Queues an encoded text; rejects with QueueFullError when the queue is full (see `whenCapacity`),
+   * and with AbandonedItemError when `signal` aborts before the text's batch was cut.
+   */
+  submit(encoded: EncodedText, signal?: AbortSignal): Promise<Classified> {
+    return this.batcher.submit(encoded, signal);
   }
 
   classify(text: string): Promise<Classified> {

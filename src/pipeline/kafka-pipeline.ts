@@ -12,12 +12,7 @@ import type { Config } from "../config/index.js";
 import type { PartitionBatch, PartitionSource, SourceHandlers, TopicPartition } from "../consumers/kafka-source.js";
 import type { RedisDeduplicator } from "../dedup/redis-dedup.js";
 import { type CachedResult, textHash } from "../dedup/result-cache.js";
-import {
-  CommitOutcomeUnknownError,
-  DedupUnavailableError,
-  FencedError,
-  OffsetCommitError,
-} from "../errors/errors.js";
+import { CommitOutcomeUnknownError, DedupUnavailableError, FencedError, OffsetCommitError } from "../errors/errors.js";
 import type { DeadLetterCode } from "../events/dead-letter.js";
 import { recordTimestamp } from "../events/record-timestamp.js";
 import type { Classified, SentimentClassifier } from "../inference/classifier.js";
@@ -178,7 +173,10 @@ export class KafkaPipeline implements SourceHandlers {
           deadLetter(decoded.code, decoded.message, item);
         } else if (decoded.kind === "message" && results.has(item)) {
           const result = results.get(item) as Classified;
-          const event = eventMessage(buildEvent(decoded, source, result, this.parts.classifier.model, new Date()), message);
+          const event = eventMessage(
+            buildEvent(decoded, source, result, this.parts.classifier.model, new Date()),
+            message,
+          );
           const bytes = messageBytes(event);
           if (limits && bytes > limits.eventBytes) {
             // The broker would refuse it for ever (passthrough of a large record, a huge key).
@@ -263,7 +261,10 @@ export class KafkaPipeline implements SourceHandlers {
   private async committed(batch: PartitionBatch, made: Made, lastOffset: string): Promise<void> {
     const { counters, telemetry } = this.parts;
     const committedAt = Date.now();
-    await Promise.all([this.parts.dedup?.confirm(made.taggedIds), this.parts.dedup?.results?.putCached(made.cacheWrites)]);
+    await Promise.all([
+      this.parts.dedup?.confirm(made.taggedIds),
+      this.parts.dedup?.results?.putCached(made.cacheWrites),
+    ]);
     for (const timestamp of made.timestamps) telemetry.metrics.recordLatency(committedAt - timestamp);
     telemetry.metrics.setLag(batch.topic, batch.partition, lagAfter(batch.highWatermark, lastOffset));
     counters.records += made.items.length;
@@ -302,7 +303,7 @@ export class KafkaPipeline implements SourceHandlers {
       // An abandoned batch submits nothing more.
       while (!classifier.hasCapacity) await untilAborted(classifier.whenCapacity(), signal);
       if (signal.aborted) throw new AbandonedBatch();
-      const result = classifier.submit(classifier.encode(texts[i] as string));
+      const result = classifier.submit(classifier.encode(texts[i] as string), signal);
       // Awaited in order below; a failed batch must not leave the later ones rejected unobserved.
       result.catch(() => {});
       pending.set(item, result);
@@ -320,7 +321,12 @@ export class KafkaPipeline implements SourceHandlers {
 
   private decode(batch: PartitionBatch, message: KafkaMessage) {
     // Any timestamp gives coordinates (a time outside a date's range keeps only its raw value).
-    const source = { topic: batch.topic, partition: batch.partition, offset: message.offset, ...recordTimestamp(message.timestamp) };
+    const source = {
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: message.offset,
+      ...recordTimestamp(message.timestamp),
+    };
     const decoded = decodeRecord({ key: message.key, value: message.value, source }, this.parts.config.input);
     return { message, source, decoded };
   }

@@ -1,6 +1,9 @@
 /**
- * A model directory whose ONNX graph does next to nothing, for the end-to-end benchmark's
- * "plumbing alone" row: the tiny fixture is not free (about 8 MFLOP per tweet, some 2,000 tweets/s
+ * Model directories with made-up ONNX graphs, written by hand (protobuf), so neither the
+ * benchmarks nor the tests need Python. Both take the real inputs and give real-shaped logits, and
+ * copy the tokenizer and labels from a real model directory, so the worker loads them like any other.
+ *
+ * The null model does next to nothing, for the end-to-end benchmark's "plumbing alone" row: the tiny fixture is not free (about 8 MFLOP per tweet, some 2,000 tweets/s
  * on 2 cores), so only a model that costs nothing shows what Kafka, Redis, tokenizing and batching
  * cost by themselves. The graph takes the real inputs (`input_ids`, `attention_mask`, int64
  * [batch, length]) and gives `logits` [batch, 3]: ReduceSum(Cast(ids)) + ReduceSum(Cast(mask)),
@@ -89,12 +92,55 @@ function nullModelBytes(numLabels: number): Uint8Array {
   return concat([int(1, 8), str(2, "sentiment-worker e2e bench"), graph, msg(8, str(1, ""), int(2, 13))]);
 }
 
-/** A temporary model directory: `from`'s tokenizer and labels, the null graph as model.onnx. */
-export function nullModelDir(from: string, numLabels = 3): string {
-  const dir = mkdtempSync(join(tmpdir(), "sw-null-model-"));
+/**
+ * The slow model costs about `layers` x 2 MFLOP per text whatever its length, like a model far
+ * larger than the tiny fixture on a CPU (tests of rebalances and shutdowns during a backlog need
+ * batches that take seconds): ReduceSum(Cast(ids)) broadcast to [batch, 1024], then `layers`
+ * MatMuls by one [1024, 1024] constant of 1/1024 (the values stay put), then a [1024, 3] MatMul.
+ */
+function slowModelBytes(numLabels: number, layers: number): Uint8Array {
+  const width = 1024;
+  const axes = new Uint8Array(new BigInt64Array([1n]).buffer);
+  const shape = new Uint8Array(new BigInt64Array([1n, BigInt(width)]).buffer);
+  const square = new Uint8Array(new Float32Array(width * width).fill(1 / width).buffer);
+  const head = new Uint8Array(new Float32Array(width * numLabels).map((_, i) => ((i % numLabels) - 1) * 1e-6).buffer);
+  const hidden = Array.from({ length: layers }, (_, i) =>
+    node("MatMul", [i === 0 ? "wide" : `h${i - 1}`, "square"], [`h${i}`]),
+  );
+  const graph = msg(
+    7,
+    node("Cast", ["input_ids"], ["ids_f"], intAttribute("to", FLOAT)),
+    node("ReduceSum", ["ids_f", "axes"], ["ids_sum"], intAttribute("keepdims", 1)),
+    node("Expand", ["ids_sum", "shape"], ["wide"]),
+    ...hidden,
+    node("MatMul", [`h${layers - 1}`, "head"], ["logits"]),
+    str(2, "slow"),
+    initializer("axes", INT64, [1], axes),
+    initializer("shape", INT64, [2], shape),
+    initializer("square", FLOAT, [width, width], square),
+    initializer("head", FLOAT, [width, numLabels], head),
+    valueInfo(11, "input_ids", INT64, ["batch", "sequence"]),
+    valueInfo(11, "attention_mask", INT64, ["batch", "sequence"]),
+    valueInfo(12, "logits", FLOAT, ["batch", numLabels]),
+  );
+  return concat([int(1, 8), str(2, "sentiment-worker tests"), graph, msg(8, str(1, ""), int(2, 13))]);
+}
+
+function modelDir(from: string, prefix: string, graph: Uint8Array): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   for (const name of ["tokenizer.json", "tokenizer_config.json", "config.json"]) {
     copyFileSync(join(from, name), join(dir, name));
   }
-  writeFileSync(join(dir, "model.onnx"), nullModelBytes(numLabels));
+  writeFileSync(join(dir, "model.onnx"), graph);
   return dir;
+}
+
+/** A temporary model directory: `from`'s tokenizer and labels, the null graph as model.onnx. */
+export function nullModelDir(from: string, numLabels = 3): string {
+  return modelDir(from, "sw-null-model-", nullModelBytes(numLabels));
+}
+
+/** A temporary model directory: `from`'s tokenizer and labels, the slow graph as model.onnx. */
+export function slowModelDir(from: string, layers = 8, numLabels = 3): string {
+  return modelDir(from, "sw-slow-model-", slowModelBytes(numLabels, layers));
 }

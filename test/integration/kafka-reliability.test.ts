@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Kafka, Producer, Transaction } from "kafkajs";
 import { type Config, loadConfig } from "../../src/config/index.js";
 import { CommitOutcomeUnknownError, ConfigError } from "../../src/errors/errors.js";
@@ -160,10 +160,14 @@ describe("the Kafka worker under routine faults", () => {
   it("keeps the partition moving when outputs exceed the topics' max.message.bytes", async () => {
     // The output topic takes 20 KB; the dead-letter topic Kafka's default (1 MiB).
     const limit = 1_048_588;
-    const s = await setup(1, { "input.passthrough": "true", "input.maxTextBytes": "30000" }, {
-      input: 2_000_000,
-      output: 20_000,
-    });
+    const s = await setup(
+      1,
+      { "input.passthrough": "true", "input.maxTextBytes": "30000" },
+      {
+        input: 2_000_000,
+        output: 20_000,
+      },
+    );
     const big = "sehr gut ".repeat(2200); // 19.8 KB: fits the topics, but its event (input copied) does not
     const huge = "x".repeat(1_200_000); // over maxTextBytes, and its dead letter over the limit
     const records = [
@@ -199,7 +203,12 @@ describe("the Kafka worker under routine faults", () => {
     // The first EndTxn never reaches the broker and fails as a dropped connection would: kafkajs's
     // producer is left half-way, where every later transaction() used to throw.
     const faulty = dropFirstCommit(client.kafka);
-    const sink = new ExactlyOnceSink(faulty, { groupId, outputTopic: s.output, deadLetterTopic: s.dlq, transactionTimeoutMs: 30_000 });
+    const sink = new ExactlyOnceSink(faulty, {
+      groupId,
+      outputTopic: s.output,
+      deadLetterTopic: s.dlq,
+      transactionTimeoutMs: 30_000,
+    });
     const output = (value: string, nextOffset: string) => ({
       topic: s.input,
       partition: 0,

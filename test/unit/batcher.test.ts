@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { BatcherClosedError, InferenceError, QueueFullError } from "../../src/errors/errors.js";
+import { AbandonedItemError, BatcherClosedError, InferenceError, QueueFullError } from "../../src/errors/errors.js";
 import { selectBatch } from "../../src/inference/batcher/select.js";
 import { type BatchLimits, type BatchRunner, type BatchStats, DynamicBatcher } from "../../src/inference/batcher.js";
 
@@ -281,6 +281,24 @@ describe("DynamicBatcher", () => {
     }
     assert.equal(await batcher.submit({ id: 9, tokens: 10 }), "result 9", "the batcher keeps working");
     await batcher.close();
+  });
+
+  it("drops the queued items of an aborted signal unrun (AbandonedItemError), frees their room, runs the rest", async () => {
+    const { runner, batcher } = setup({ maxBatchSize: 2, queueCapacity: 6, maxWaitMs: 0 });
+    runner.runMs = 30;
+    const gone = new AbortController();
+    const kept = [batcher.submit({ id: 0, tokens: 4 })];
+    const abandoned = [1, 2, 3, 4].map((id) => batcher.submit({ id, tokens: 4 }, gone.signal));
+    for (const p of abandoned) p.catch(() => {});
+    kept.push(batcher.submit({ id: 5, tokens: 4 }));
+    await sleep(5);
+    // Items 0 and 1 run, 2 and 3 are prepared ahead; 4 still waits and is dropped.
+    gone.abort();
+    await batcher.close();
+    assert.deepEqual(await Promise.all(kept), ["result 0", "result 5"]);
+    await assert.rejects(abandoned[3] as Promise<string>, AbandonedItemError);
+    assert.ok(!runner.batches.some((b) => b.ids.includes(4)));
+    await assert.rejects(batcher.submit({ id: 6, tokens: 4 }, gone.signal));
   });
 
   it("close() runs what is queued, then rejects submits with BatcherClosedError", async () => {

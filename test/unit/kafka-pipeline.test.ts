@@ -101,7 +101,11 @@ class FakeSource implements PartitionSource {
   }
 }
 
-function parts(delivery: "exactly-once" | "at-least-once" = "exactly-once", limits?: OutputLimits, passthrough = false) {
+function parts(
+  delivery: "exactly-once" | "at-least-once" = "exactly-once",
+  limits?: OutputLimits,
+  passthrough = false,
+) {
   const classifier = new FakeClassifier();
   const dedup = new FakeDedup();
   const sink = new FakeSink();
@@ -238,13 +242,23 @@ describe("the Kafka pipeline's per-batch decisions", () => {
       [
         { topic: "posts", partition: 0, offset: "0", timestamp: "", timestampMs: "9000000000000000" },
         { topic: "posts", partition: 0, offset: "1", timestamp: "", timestampMs: "-1" },
-        { topic: "posts", partition: 0, offset: "2", timestamp: "2026-01-01T00:00:00.000Z", timestampMs: "1767225600000" },
+        {
+          topic: "posts",
+          partition: 0,
+          offset: "2",
+          timestamp: "2026-01-01T00:00:00.000Z",
+          timestampMs: "1767225600000",
+        },
       ],
     );
   });
 
   it("an event larger than the output topic takes becomes an OUTPUT_TOO_LARGE dead letter; dead letters are cut to fit", async () => {
-    const { pipeline, sink, source, counters } = parts("exactly-once", { eventBytes: 1000, deadLetterBytes: 4000 }, true);
+    const { pipeline, sink, source, counters } = parts(
+      "exactly-once",
+      { eventBytes: 1000, deadLetterBytes: 4000 },
+      true,
+    );
     source.committed = "0";
     const long = JSON.stringify({ id: "long", text: "good ".repeat(300) });
     const huge = "{".repeat(8000);

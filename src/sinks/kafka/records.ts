@@ -6,6 +6,7 @@
 import type { IHeaders, Message } from "kafkajs";
 import type { DeadLetter } from "../../events/dead-letter.js";
 import type { SentimentEvent } from "../../events/sentiment-event.js";
+import { serializeEvent } from "../../events/serialize-event.js";
 import { headerBytes, messageBytes } from "./request-chunks.js";
 
 /** Header names, written once (BullMQ-style constants). */
@@ -41,7 +42,7 @@ export function eventMessage(event: SentimentEvent, original: OriginalRecord): M
     const value = original.headers?.[name];
     if (value !== undefined) headers[name] = value;
   }
-  return { key: original.key, value: JSON.stringify(event), headers };
+  return { key: original.key, value: serializeEvent(event), headers };
 }
 
 /**
