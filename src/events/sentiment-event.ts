@@ -14,7 +14,12 @@ const probability = z.number().min(0).max(1);
 export const sentimentEventSchema = z
   .strictObject({
     schema: z.literal(SENTIMENT_EVENT_SCHEMA),
-    id: z.string().min(1).describe("The message id: from the input's id field or key, else a hash of the text."),
+    id: z
+      .string()
+      .min(1)
+      .describe(
+        "The message id. From the record key when `input.idFromKey` is on and the record has one (a UTF-8 key as it is; any other key as `base64:` and the standard base64 of its bytes); else from the input's id field (a JSON number as written, every digit kept, so a number and a string with the same digits give the same id); else `sha256:` and 32 hex digits of a hash of the text. An id longer than `input.maxIdBytes` UTF-8 bytes is replaced by `sha256:` and the 64 lowercase hex digits of the SHA-256 of its UTF-8 bytes.",
+      ),
     source: z
       .strictObject({
         topic: z.string().describe("Input topic; for the file source `file:<path>` or `stdin`."),
@@ -22,7 +27,17 @@ export const sentimentEventSchema = z
         offset: z
           .string()
           .describe("Offset of the input record (a decimal string, as Kafka's are); line number for files."),
-        timestamp: z.string().describe("Time of the input record, ISO 8601."),
+        timestamp: z
+          .string()
+          .describe(
+            'Time of the input record, ISO 8601, or "" when the record has no time or its time is outside what a date can hold (`timestampMs` then still has it).',
+          ),
+        timestampMs: z
+          .string()
+          .regex(/^-?[0-9]+$/)
+          .describe(
+            'Time of the input record in milliseconds since the epoch, a decimal string kept as the record gives it (Kafka\'s timestamp); "-1" when it has none. The time of reading for files.',
+          ),
       })
       .describe("Where the input came from."),
     sentiment: z.strictObject({
@@ -36,7 +51,12 @@ export const sentimentEventSchema = z
     truncated: z.boolean().describe("The text was longer than the model's maximum length and its end was not read."),
     model: z.strictObject({ name: z.string(), revision: z.string() }).describe("The model that tagged the text."),
     processedAt: z.string().describe("When the event was made, ISO 8601."),
-    input: z.record(z.string(), z.unknown()).optional().describe("The input JSON object, when passthrough is on."),
+    input: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        "The input JSON object, when passthrough is on. Numbers keep the digits they were written with when a double cannot hold them exactly.",
+      ),
   })
   .describe("A sentiment-tagged message.");
 

@@ -3,6 +3,7 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import type { Writable } from "node:stream";
+import { serializeJson } from "../events/serialize-event.js";
 
 export class JsonLinesSink {
   private constructor(
@@ -18,7 +19,8 @@ export class JsonLinesSink {
   }
 
   async write(value: unknown): Promise<void> {
-    if (!this.stream.write(`${JSON.stringify(value)}\n`)) await once(this.stream, "drain");
+    // serializeJson: a passthrough input may hold numbers that JSON.stringify cannot print exactly.
+    if (!this.stream.write(`${serializeJson(value)}\n`)) await once(this.stream, "drain");
   }
 
   async close(): Promise<void> {

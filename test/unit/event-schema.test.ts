@@ -12,7 +12,13 @@ import { REPO_ROOT } from "../helpers/fixtures.js";
 const event = {
   schema: "sentiment.v1",
   id: "post-1",
-  source: { topic: "posts", partition: 2, offset: "41", timestamp: "2026-11-27T10:00:00.000Z" },
+  source: {
+    topic: "posts",
+    partition: 2,
+    offset: "41",
+    timestamp: "2026-11-27T10:00:00.000Z",
+    timestampMs: "1795773600000",
+  },
   sentiment: { label: "positive", score: 0.9, scores: { positive: 0.9, neutral: 0.07, negative: 0.03 } },
   truncated: false,
   model: { name: "Xenova/distilbert-base-multilingual-cased-sentiments-student", revision: "abc" },
@@ -28,6 +34,17 @@ describe("the sentiment.v1 event schema", () => {
     );
     const { model: _, ...withoutModel } = event;
     assert.equal(sentimentEventSchema.safeParse(withoutModel).success, false);
+  });
+
+  it("requires the raw record time, and accepts an event whose time a date cannot hold", () => {
+    const { timestampMs: _, ...withoutMs } = event.source;
+    assert.equal(sentimentEventSchema.safeParse({ ...event, source: withoutMs }).success, false);
+    assert.equal(
+      sentimentEventSchema.safeParse({ ...event, source: { ...event.source, timestampMs: "soon" } }).success,
+      false,
+    );
+    const outOfRange = { ...event.source, timestamp: "", timestampMs: "9000000000000000" };
+    assert.ok(sentimentEventSchema.safeParse({ ...event, source: outOfRange }).success);
   });
 
   it("is committed as a JSON Schema file that matches the code", () => {

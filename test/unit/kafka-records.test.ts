@@ -9,7 +9,13 @@ import type { SentimentEvent } from "../../src/events/sentiment-event.js";
 import { kafkaClientConfig } from "../../src/kafka/client-config.js";
 import { deadLetterMessage, eventMessage, HEADERS } from "../../src/sinks/kafka/records.js";
 
-const source = { topic: "posts", partition: 3, offset: "1042", timestamp: "2026-11-27T10:00:00.000Z" };
+const source = {
+  topic: "posts",
+  partition: 3,
+  offset: "1042",
+  timestamp: "2026-11-27T10:00:00.000Z",
+  timestampMs: "1795773600000",
+};
 const original = {
   key: Buffer.from("user-7"),
   value: Buffer.from([0x7b, 0xff]),
