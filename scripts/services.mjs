@@ -2,18 +2,45 @@
 // Starts and stops the local Apache Kafka broker (KRaft, single node) and Redis that the tests,
 // demos and benchmarks use, each on a free loopback port. No Docker needed.
 //
-//   node scripts/services.mjs up      start what is not running; print KAFKA_BROKERS=... REDIS_URL=...
-//                                     (and the secured listeners: KAFKA_SASL_BROKERS, KAFKA_TLS_BROKERS, ...)
-//   node scripts/services.mjs down    stop exactly the processes `up` started (by process id)
-//   node scripts/services.mjs status  print the settings of what runs, exit 1 when nothing does
-//   node scripts/services.mjs fetch   download the Kafka jars into the cache only
+//   node scripts/services.mjs up [kafka] [redis]    start what is not running (default both); print
+//                                                    KAFKA_BROKERS=... REDIS_URL=... (and the secured
+//                                                    listeners: KAFKA_SASL_BROKERS, KAFKA_TLS_BROKERS, ...)
+//   node scripts/services.mjs down [kafka] [redis]  stop exactly the processes `up` started (by process id)
+//   node scripts/services.mjs status                 print the settings of what runs, exit 1 unless both do
+//   node scripts/services.mjs fetch                  download the Kafka jars into the cache only
 //
-// Use `export $(node scripts/services.mjs up)` to export the settings into a shell.
-// State lives in $SW_SERVICES_DIR (default .cache/services); jars in .cache/kafka/<version>/libs.
+// Chaos commands (for tests that take a broker or Redis away; they refuse to run without an
+// explicit SWDEV_SERVICES_DIR, so a stray call cannot kill the shared services others test against):
+//
+//   kill-kafka   SIGKILL the broker; its ports, data and cluster id are kept
+//   start-kafka  start it again on the same ports and data directory (no re-format); print the settings
+//   kill-redis   SIGKILL redis-server (no persistence: its keys are gone)
+//   start-redis  start it again on the same port; print the settings
+//
+// Use `export $(node scripts/services.mjs up)` to export the settings into a shell: stdout carries
+// the settings only, everything else (Maven, apt-get, progress) goes to stderr.
+// State lives in $SWDEV_SERVICES_DIR (default .cache/services; not SW_..., a prefix the worker
+// reserves for its own settings and refuses when unknown); jars in .cache/kafka/<version>/libs.
+// Another SWDEV_SERVICES_DIR gives a second, isolated set on other ports
+// (test/helpers/chaos-services.ts does that for tests).
+// Missing redis-server, mvn or java are installed with apt-get when running as root, else the
+// error says what to run. `up` stops what it started when a later step fails.
 // Plain Node with no npm packages, so it runs before `npm ci` too.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,7 +49,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const pom = join(root, "scripts/kafka/pom.xml");
 const KAFKA_VERSION = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(readFileSync(pom, "utf8"))[1];
 const libs = join(root, ".cache/kafka", KAFKA_VERSION, "libs");
-const stateDir = resolve(process.env.SW_SERVICES_DIR ?? join(root, ".cache/services"));
+const explicitDir = process.env.SWDEV_SERVICES_DIR;
+const stateDir = resolve(explicitDir || join(root, ".cache/services"));
 const stateFile = join(stateDir, "state.json");
 const HOST = "127.0.0.1";
 const START_TIMEOUT_MS = 90_000;
@@ -88,16 +116,36 @@ function ask(port, request, timeoutMs = 1000) {
   });
 }
 
-async function waitFor(what, check, pidEntry, marker, logFile) {
+/** Kills `pid` when it is still the program we started; a start that failed leaves nothing behind. */
+function killIfOurs(pid, marker) {
+  if (isOurs({ pid }, marker)) process.kill(pid, "SIGKILL");
+}
+
+/**
+ * Waits until `check` passes, while the process runs. `logFrom` is where this start's part of the
+ * (appended) log begins, so a restart does not mistake the previous run's lines for its own.
+ */
+async function waitFor(what, check, pidEntry, marker, logFile, logFrom = 0) {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (await check()) return;
     if (!isOurs(pidEntry, marker)) break;
     await sleep(250);
   }
-  const tail = existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-30).join("\n") : "";
+  killIfOurs(pidEntry.pid, marker);
+  const tail = existsSync(logFile) ? readLog(logFile, logFrom).split("\n").slice(-30).join("\n") : "";
   throw new Error(`${what} did not become ready (log ${logFile}):\n${tail}`);
 }
+
+function readLog(logFile, from) {
+  try {
+    return readFileSync(logFile).subarray(from).toString("utf8");
+  } catch {
+    return "";
+  }
+}
+
+const logSize = (logFile) => (existsSync(logFile) ? statSync(logFile).size : 0);
 
 function startDetached(command, args, logFile) {
   const out = openSync(logFile, "a");
@@ -107,15 +155,61 @@ function startDetached(command, args, logFile) {
   return child.pid;
 }
 
+/** The executable `name` on PATH (or one of `extra`), else undefined. */
+function which(name, extra = []) {
+  const dirs = (process.env.PATH ?? "").split(":").filter(Boolean);
+  for (const candidate of [...dirs.map((d) => join(d, name)), ...extra]) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return undefined;
+}
+
+/**
+ * The path of `command`; when it is missing, installs Debian's `pkg` as root with apt-get (output
+ * to stderr: stdout carries the settings only), else fails saying exactly what to run.
+ */
+function ensureInstalled(command, pkg, extra = []) {
+  const found = which(command, extra);
+  if (found) return found;
+  const install = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${pkg}`;
+  const aptGet = which("apt-get");
+  if (!aptGet || process.getuid?.() !== 0) {
+    const how = aptGet ? `sudo sh -c '${install}'` : `your system's package manager (Debian/Ubuntu: ${install})`;
+    throw new Error(`${command} not found: install ${pkg} with ${how}, then run this again`);
+  }
+  log(`${command} not found: installing ${pkg} (apt-get)`);
+  const run = (args) => {
+    const result = spawnSync(aptGet, args, {
+      stdio: ["ignore", 2, 2],
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+    if (result.error || result.status !== 0) {
+      throw new Error(
+        `apt-get ${args[0]} failed (${result.error?.message ?? `exit ${result.status}`}): install ${pkg} yourself (${install})`,
+      );
+    }
+  };
+  run(["update"]);
+  run(["install", "-y", pkg]);
+  const installed = which(command, extra);
+  if (!installed) throw new Error(`${pkg} was installed but ${command} is still not found on PATH`);
+  return installed;
+}
+
 function fetchKafka() {
   if (existsSync(libs) && readdirSync(libs).some((f) => f.startsWith(`kafka_2.13-${KAFKA_VERSION}`))) return;
+  const mvnPath = ensureInstalled("mvn", "maven");
   log(`fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central into ${libs}`);
   mkdirSync(libs, { recursive: true });
   const mvn = spawnSync(
-    "mvn",
+    mvnPath,
     [
       "-q",
       "-B",
+      "--no-transfer-progress",
       "-Dstyle.color=never",
       "-f",
       pom,
@@ -123,13 +217,12 @@ function fetchKafka() {
       "-DincludeScope=runtime",
       `-DoutputDirectory=${libs}`,
     ],
-    { stdio: ["ignore", "inherit", "inherit"] },
+    // Maven's output to stderr: stdout is for the settings `export $(... up)` reads.
+    { stdio: ["ignore", 2, 2] },
   );
   if (mvn.error || mvn.status !== 0) {
     rmSync(libs, { recursive: true, force: true });
-    throw new Error(
-      `mvn could not fetch the Kafka jars (${mvn.error?.message ?? `exit ${mvn.status}`}); is Maven installed?`,
-    );
+    throw new Error(`mvn could not fetch the Kafka jars (${mvn.error?.message ?? `exit ${mvn.status}`})`);
   }
 }
 
@@ -172,8 +265,35 @@ function makeTlsFiles(dir) {
   return { keystore, caFile, password };
 }
 
+function kafkaJvm() {
+  const log4j = join(root, "scripts/kafka/log4j2.properties");
+  return ["-Xms256m", "-Xmx1g", "-Djava.awt.headless=true", `-Dlog4j2.configurationFile=${log4j}`, "-cp", `${libs}/*`];
+}
+
+/** Starts the broker of `entry` (its server.properties, ports and formatted data) and waits for it. */
+async function launchKafka(entry) {
+  const from = logSize(entry.logFile);
+  const pid = startDetached(
+    ensureInstalled("java", "default-jre-headless"),
+    [...kafkaJvm(), "kafka.Kafka", entry.props],
+    entry.logFile,
+  );
+  const running = { ...entry, pid };
+  // The broker logs this once it serves clients; the port alone opens earlier.
+  await waitFor(
+    `Kafka ${KAFKA_VERSION}`,
+    async () => readLog(entry.logFile, from).includes("Kafka Server started") && (await ask(entry.port, "")) !== null,
+    running,
+    "kafka.Kafka",
+    entry.logFile,
+    from,
+  );
+  return running;
+}
+
 async function startKafka() {
   fetchKafka();
+  ensureInstalled("java", "default-jre-headless");
   const [port, controllerPort, saslPort, tlsPort] = [
     await freePort(),
     await freePort(),
@@ -224,17 +344,10 @@ async function startKafka() {
       "",
     ].join("\n"),
   );
-  const log4j = join(root, "scripts/kafka/log4j2.properties");
-  const classpath = `${libs}/*`;
-  const jvm = [
-    "-Xms256m",
-    "-Xmx1g",
-    "-Djava.awt.headless=true",
-    `-Dlog4j2.configurationFile=${log4j}`,
-    "-cp",
-    classpath,
-  ];
-  const clusterId = randomBytes(16).toString("base64url");
+  // An id starting with "-" reads as an option to the storage tool (Kafka's own ids avoid it too).
+  let clusterId;
+  do clusterId = randomBytes(16).toString("base64url");
+  while (clusterId.startsWith("-"));
   // SCRAM credentials live in the cluster metadata; KRaft takes them at format time.
   const scramUsers = ["SCRAM-SHA-256", "SCRAM-SHA-512"].flatMap((m) => [
     "--add-scram",
@@ -242,48 +355,62 @@ async function startKafka() {
   ]);
   const format = spawnSync(
     "java",
-    [...jvm, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", props, ...scramUsers],
+    [...kafkaJvm(), "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", props, ...scramUsers],
     { encoding: "utf8" },
   );
   if (format.status !== 0) throw new Error(`kafka storage format failed:\n${format.stdout}${format.stderr}`);
-  const logFile = join(dir, "kafka.log");
-  const pid = startDetached("java", [...jvm, "kafka.Kafka", props], logFile);
-  const entry = { pid, port, controllerPort, saslPort, tlsPort, caFile: tls.caFile, version: KAFKA_VERSION, logFile };
-  // The broker logs this once it serves clients; the port alone opens earlier.
-  await waitFor(
-    `Kafka ${KAFKA_VERSION}`,
-    async () =>
-      existsSync(logFile) &&
-      readFileSync(logFile, "utf8").includes("Kafka Server started") &&
-      (await ask(port, "")) !== null,
-    entry,
-    "kafka.Kafka",
-    logFile,
-  );
-  return entry;
+  const entry = {
+    port,
+    controllerPort,
+    saslPort,
+    tlsPort,
+    caFile: tls.caFile,
+    version: KAFKA_VERSION,
+    clusterId,
+    props,
+    dataDir: join(dir, "data"),
+    logFile: join(dir, "kafka.log"),
+  };
+  return launchKafka(entry);
+}
+
+/** The broker of an earlier `up`, started again as it was: same ports, data and cluster id. */
+async function restartKafka(entry) {
+  const props = entry.props ?? join(stateDir, "kafka", "server.properties");
+  const dataDir = entry.dataDir ?? join(stateDir, "kafka", "data");
+  if (!existsSync(props) || !existsSync(join(dataDir, "meta.properties"))) {
+    throw new Error(`no formatted Kafka storage in ${dataDir}: run \`up\` first`);
+  }
+  return launchKafka({ ...entry, props, dataDir });
 }
 
 function redisBinary() {
-  for (const candidate of [process.env.REDIS_SERVER, "/usr/bin/redis-server", "/usr/local/bin/redis-server"]) {
-    if (candidate && existsSync(candidate)) return candidate;
+  const fromEnv = process.env.REDIS_SERVER;
+  if (fromEnv) {
+    if (existsSync(fromEnv)) return fromEnv;
+    throw new Error(`REDIS_SERVER=${fromEnv} does not exist`);
   }
-  throw new Error("redis-server not found: install it (Debian: apt-get install redis-server) or set REDIS_SERVER");
+  return ensureInstalled("redis-server", "redis-server", ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]);
 }
 
-async function startRedis() {
-  const port = await freePort();
+/** Starts redis-server on `port` (a free one when not given) and waits for its PONG. */
+async function startRedis(port) {
+  const binary = redisBinary();
+  const chosen = port ?? (await freePort());
   const dir = join(stateDir, "redis");
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, "redis.log");
-  const args = ["--port", String(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--dir", dir];
-  const pid = startDetached(redisBinary(), args, logFile);
-  const entry = { pid, port, logFile };
+  const from = logSize(logFile);
+  const args = ["--port", String(chosen), "--bind", HOST, "--save", "", "--appendonly", "no", "--dir", dir];
+  const pid = startDetached(binary, args, logFile);
+  const entry = { pid, port: chosen, logFile };
   await waitFor(
     "Redis",
-    async () => (await ask(port, "PING\r\n"))?.startsWith("+PONG"),
+    async () => (await ask(chosen, "PING\r\n"))?.startsWith("+PONG"),
     entry,
     "redis-server",
     logFile,
+    from,
   );
   return entry;
 }
@@ -304,6 +431,25 @@ function settings(state) {
   return lines.map((l) => `${l}\n`).join("");
 }
 
+const SERVICES = {
+  kafka: { marker: "kafka.Kafka", name: "Kafka" },
+  redis: { marker: "redis-server", name: "Redis" },
+};
+
+/** The entries of `state` whose process runs. */
+function running(state) {
+  return Object.fromEntries(
+    Object.entries(SERVICES).map(([k, s]) => [k, isOurs(state[k], s.marker) ? state[k] : undefined]),
+  );
+}
+
+/** The services named on the command line (kafka, redis), all when none is. */
+function selected(args) {
+  const unknown = args.filter((a) => !(a in SERVICES));
+  if (unknown.length > 0) throw new Error(`unknown service ${unknown.join(", ")} (kafka, redis)`);
+  return args.length > 0 ? args : Object.keys(SERVICES);
+}
+
 async function stop(entry, marker, what) {
   if (!isOurs(entry, marker)) return;
   process.kill(entry.pid, "SIGTERM");
@@ -312,46 +458,116 @@ async function stop(entry, marker, what) {
   log(`stopped ${what} (pid ${entry.pid})`);
 }
 
-async function up() {
+async function up(args) {
+  const wanted = selected(args);
   const state = readState();
-  if (!isOurs(state.kafka, "kafka.Kafka")) {
-    state.kafka = await startKafka();
-    writeState(state);
-    log(`Kafka ${KAFKA_VERSION} on ${HOST}:${state.kafka.port} (pid ${state.kafka.pid})`);
+  // What this `up` started, so a later failure stops it again instead of leaving it running.
+  const started = [];
+  // Prerequisites first (jars, java, redis-server; installed when missing), before anything starts.
+  const needKafka = wanted.includes("kafka") && !isOurs(state.kafka, "kafka.Kafka");
+  const needRedis = wanted.includes("redis") && !isOurs(state.redis, "redis-server");
+  if (needKafka) {
+    fetchKafka();
+    ensureInstalled("java", "default-jre-headless");
   }
-  if (!isOurs(state.redis, "redis-server")) {
-    state.redis = await startRedis();
-    writeState(state);
-    log(`Redis on ${HOST}:${state.redis.port} (pid ${state.redis.pid})`);
+  if (needRedis) redisBinary();
+  try {
+    if (needKafka) {
+      state.kafka = await startKafka();
+      started.push("kafka");
+      writeState(state);
+      log(`Kafka ${KAFKA_VERSION} on ${HOST}:${state.kafka.port} (pid ${state.kafka.pid})`);
+    }
+    if (needRedis) {
+      state.redis = await startRedis();
+      started.push("redis");
+      writeState(state);
+      log(`Redis on ${HOST}:${state.redis.port} (pid ${state.redis.pid})`);
+    }
+  } catch (e) {
+    for (const key of started.reverse()) {
+      await stop(state[key], SERVICES[key].marker, SERVICES[key].name);
+      delete state[key];
+    }
+    if (started.length > 0) writeState(state);
+    throw e;
   }
-  process.stdout.write(settings(state));
+  process.stdout.write(settings(running(state)));
 }
 
-async function down() {
+async function down(args) {
   const state = readState();
-  await stop(state.kafka, "kafka.Kafka", "Kafka");
-  await stop(state.redis, "redis-server", "Redis");
-  rmSync(stateFile, { force: true });
+  for (const key of selected(args)) {
+    await stop(state[key], SERVICES[key].marker, SERVICES[key].name);
+    delete state[key];
+  }
+  if (Object.keys(SERVICES).some((k) => state[k])) writeState(state);
+  else rmSync(stateFile, { force: true });
 }
 
 function status() {
-  const state = readState();
-  const running = {
-    kafka: isOurs(state.kafka, "kafka.Kafka") ? state.kafka : undefined,
-    redis: isOurs(state.redis, "redis-server") ? state.redis : undefined,
-  };
-  process.stdout.write(settings(running));
-  if (!running.kafka || !running.redis) process.exitCode = 1;
+  const now = running(readState());
+  process.stdout.write(settings(now));
+  if (!now.kafka || !now.redis) process.exitCode = 1;
 }
 
-const commands = { up, down, status, fetch: fetchKafka };
+/** The chaos commands act on an explicitly named state directory only (see the header). */
+function chaosState(key) {
+  if (!explicitDir) {
+    throw new Error(
+      "kill-*/start-* act on SWDEV_SERVICES_DIR only: set it (to .cache/services for the shared services, if you mean them)",
+    );
+  }
+  const state = readState();
+  if (!state[key]) throw new Error(`no ${SERVICES[key].name} in ${stateDir}: run \`up\` first`);
+  return state;
+}
+
+async function kill(key) {
+  const state = chaosState(key);
+  const { marker, name } = SERVICES[key];
+  const entry = state[key];
+  if (!isOurs(entry, marker)) {
+    log(`${name} of ${stateDir} is not running`);
+    return;
+  }
+  process.kill(entry.pid, "SIGKILL");
+  // Gone once /proc no longer shows it running (a zombie has an empty command line).
+  for (let i = 0; i < 100 && isOurs(entry, marker); i++) await sleep(50);
+  if (isOurs(entry, marker)) throw new Error(`${name} (pid ${entry.pid}) did not die`);
+  log(`killed ${name} (pid ${entry.pid}); its port ${entry.port}${key === "kafka" ? " and data" : ""} kept`);
+}
+
+async function start(key) {
+  const state = chaosState(key);
+  const { marker, name } = SERVICES[key];
+  if (!isOurs(state[key], marker)) {
+    state[key] = key === "kafka" ? await restartKafka(state.kafka) : await startRedis(state.redis.port);
+    writeState(state);
+    log(`${name} on ${HOST}:${state[key].port} again (pid ${state[key].pid})`);
+  }
+  process.stdout.write(settings(running(state)));
+}
+
+const commands = {
+  up,
+  down,
+  status,
+  fetch: fetchKafka,
+  "kill-kafka": () => kill("kafka"),
+  "start-kafka": () => start("kafka"),
+  "kill-redis": () => kill("redis"),
+  "start-redis": () => start("redis"),
+};
 const command = commands[process.argv[2]];
 if (!command) {
-  process.stderr.write("usage: node scripts/services.mjs up|down|status|fetch\n");
+  process.stderr.write(
+    "usage: node scripts/services.mjs up|down [kafka] [redis] | status | fetch | kill-kafka | start-kafka | kill-redis | start-redis\n",
+  );
   process.exit(2);
 }
 try {
-  await command();
+  await command(process.argv.slice(3));
 } catch (e) {
   log(e.message);
   process.exit(1);

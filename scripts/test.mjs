@@ -5,7 +5,7 @@
 //
 // Integration tests need Kafka and Redis. With KAFKA_BROKERS and REDIS_URL set they are used;
 // else, when a Docker engine answers, the tests start Testcontainers themselves; else this script
-// starts the local services (scripts/services.mjs), and stops them afterwards if it started them.
+// starts the local services (scripts/services.mjs), and stops afterwards those it started.
 // The last line printed is the summary: `N passed, N failed, N skipped`.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
@@ -36,19 +36,31 @@ function dockerAnswers() {
   return result.status === 0;
 }
 
-/** Starts local services unless the environment or Docker provides them; returns a stop function. */
+/**
+ * Starts local services unless the environment or Docker provides them; returns a function that
+ * stops those this run started (not one that already ran, e.g. for someone else's tests).
+ */
 function provideServices(env) {
   if (env.KAFKA_BROKERS && env.REDIS_URL) return () => {};
   if (dockerAnswers()) return () => {};
-  const wasRunning = spawnSync(process.execPath, [services, "status"], { stdio: "ignore" }).status === 0;
+  const before = spawnSync(process.execPath, [services, "status"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const wasRunning = { kafka: /^KAFKA_BROKERS=/m.test(before.stdout), redis: /^REDIS_URL=/m.test(before.stdout) };
   const up = spawnSync(process.execPath, [services, "up"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-  if (up.status !== 0) throw new Error("could not start the local Kafka and Redis (scripts/services.mjs up)");
+  if (up.status !== 0) {
+    // `up` already stopped what it started; its own message (above) says what went wrong.
+    process.stderr.write("could not start the local Kafka and Redis (scripts/services.mjs up)\n");
+    process.exit(1);
+  }
   for (const line of up.stdout.split("\n")) {
     const eq = line.indexOf("=");
     if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
   }
+  const started = Object.keys(wasRunning).filter((k) => !wasRunning[k]);
   return () => {
-    if (!wasRunning) spawnSync(process.execPath, [services, "down"], { stdio: "inherit" });
+    if (started.length > 0) spawnSync(process.execPath, [services, "down", ...started], { stdio: ["ignore", 2, 2] });
   };
 }
 
@@ -82,6 +94,8 @@ const runner = spawn(
   ],
   { env, stdio: "inherit" },
 );
+// Ctrl-C or a CI timeout: end the runner, then stop the services below as on a normal end.
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => runner.kill(signal));
 const exitCode = await new Promise((res) => runner.on("exit", (code, signal) => res(code ?? (signal ? 1 : 0))));
 stopServices();
 const { passed, failed, skipped } = summarise(tapFile);

@@ -159,7 +159,7 @@ async function runProbe(job: ProbeJob, port: NonNullable<typeof parentPort>): Pr
         }
         if (firstAt === 0) firstAt = now;
         lastAt = now;
-        latenciesMs.push(now - Date.parse(event.source.timestamp));
+        latenciesMs.push(now - Number(event.source.timestampMs));
       }
       if (count >= job.expected) finished();
     },
