@@ -151,7 +151,7 @@ async function runProbe(job: ProbeJob, port: NonNullable<typeof parentPort>): Pr
       const now = Date.now();
       for (const message of batch.messages) {
         count++;
-        const event = JSON.parse(String(message.value)) as { id: string; source: { timestamp: string } };
+        const event = JSON.parse(String(message.value)) as { id: string; source: { timestampMs: string } };
         ids.add(event.id);
         if (event.id.startsWith(job.warmupPrefix)) {
           if (++warm === job.warmup) port.postMessage({ type: "warm" } satisfies FromProbe);

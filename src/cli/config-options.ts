@@ -4,7 +4,7 @@
  */
 import { type Command, Option } from "commander";
 import { configFields } from "../config/fields.js";
-import { type Config, loadConfig } from "../config/index.js";
+import { type Config, loadConfigWithWarnings } from "../config/index.js";
 
 const GROUP = "Configuration (flags override the environment, which overrides the file):";
 
@@ -18,13 +18,28 @@ export function withConfigOptions(command: Command): Command {
   return command;
 }
 
-/** Loads the configuration from the process environment and the command's flags. */
-export function configFromCommand(command: Command, env: NodeJS.ProcessEnv = process.env): Config {
+/** A warning about the configuration, on stderr, before anything else runs. */
+export function printConfigWarning(message: string): void {
+  process.stderr.write(`sentiment-worker: warning: ${message}\n`);
+}
+
+/**
+ * Loads the configuration from the process environment and the command's flags. Every command
+ * comes through here, so its warnings (a secret given as a flag) reach the user whatever the
+ * command; `warn` prints them on stderr unless the command routes them elsewhere.
+ */
+export function configFromCommand(
+  command: Command,
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (message: string) => void = printConfigWarning,
+): Config {
   const opts = command.opts<Record<string, string | undefined>>();
   const flags: Record<string, string> = {};
   for (const field of configFields()) {
     const value = opts[field.path];
     if (value !== undefined) flags[field.path] = value;
   }
-  return loadConfig({ file: opts.config, env, flags });
+  const { config, warnings } = loadConfigWithWarnings({ file: opts.config, env, flags });
+  for (const warning of warnings) warn(warning);
+  return config;
 }

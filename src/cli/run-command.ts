@@ -9,7 +9,7 @@ import { runFilePipeline } from "../pipeline/file-pipeline.js";
 import { checkSentimentLabels, startWorker } from "../pipeline/worker.js";
 import { startTelemetry } from "../telemetry/index.js";
 import { classifierFromConfig } from "./classifier-from-config.js";
-import { configFromCommand, withConfigOptions } from "./config-options.js";
+import { configFromCommand, printConfigWarning, withConfigOptions } from "./config-options.js";
 import { VERSION } from "./version.js";
 
 async function runFile(config: Config): Promise<void> {
@@ -27,9 +27,10 @@ async function runFile(config: Config): Promise<void> {
  * The live worker until SIGTERM/SIGINT. The HTTP server starts first, so `/healthz` answers and
  * `/readyz` says "not ready" while the model loads; a consumer that died for good exits 1.
  */
-async function runKafka(config: Config): Promise<void> {
+async function runKafka(config: Config, warnings: readonly string[]): Promise<void> {
   const telemetry = await startTelemetry(config.telemetry, { version: VERSION, serve: true });
   const { logger } = telemetry;
+  for (const warning of warnings) logger.warn(warning);
   let started = false;
   // Handled from the first moment: during start-up nothing is in flight, so a stop exits at once
   // instead of waiting for a model download to finish.
@@ -66,7 +67,11 @@ export function runCommand(): Command {
   );
   withConfigOptions(command);
   return command.action(async () => {
-    const config = configFromCommand(command);
-    await (config.input.source === "kafka" ? runKafka(config) : runFile(config));
+    // The live worker logs JSON on stderr: its warnings go through the logger, as log lines.
+    const warnings: string[] = [];
+    const config = configFromCommand(command, process.env, (warning) => warnings.push(warning));
+    if (config.input.source === "kafka") return runKafka(config, warnings);
+    for (const warning of warnings) printConfigWarning(warning);
+    await runFile(config);
   });
 }

@@ -17,7 +17,7 @@ export interface ConfigField {
   choices?: readonly string[];
   /** Environment variable names, the derived `SW_...` first. */
   env: readonly string[];
-  /** `true` redacts the whole value; `"url"` only the password inside a URL. */
+  /** `true` redacts the whole value; `"url"` only the credentials inside a URL (password, `?token=`). */
   secret?: true | "url";
 }
 

@@ -1,4 +1,10 @@
-export { CONFIG_FILE_ENV, type ConfigSources, loadConfig } from "./load.js";
-export { redactConfig } from "./redact.js";
+export {
+  CONFIG_FILE_ENV,
+  type ConfigSources,
+  type LoadedConfig,
+  loadConfig,
+  loadConfigWithWarnings,
+} from "./load.js";
+export { redactConfig, redactUrl } from "./redact.js";
 export { configReference, withReference } from "./reference.js";
 export { type Config, type ConfigInput, configSchema } from "./schema.js";

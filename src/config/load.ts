@@ -8,6 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { ConfigError, type ConfigProblem } from "../errors/errors.js";
 import { coerce } from "./coerce.js";
 import { type ConfigField, configFields, ENV_PREFIX, fieldByPath } from "./fields.js";
+import { redactUrl } from "./redact.js";
 import { type Config, configSchema } from "./schema.js";
 
 /** The environment variable that names a configuration file (the `--config` flag wins). */
@@ -73,8 +74,29 @@ function originOf(origin: ReadonlyMap<string, string>, path: string): string | u
   return [...origin].find(([leaf]) => leaf.startsWith(`${path}.`))?.[1];
 }
 
+/** A secret typed as a flag: any user can read it in the process list (`ps`, /proc/<pid>/cmdline). */
+function secretFlagWarning(field: ConfigField, text: string): string | undefined {
+  // A URL field is a secret only when it carries a credential (a password, a `?password=`).
+  if (!field.secret || (field.secret === "url" && redactUrl(text) === text)) return undefined;
+  return (
+    `--${field.path} on the command line can be read by other users in the process list: ` +
+    `set the environment variable ${field.env[0]} or put it in the configuration file instead`
+  );
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** Risky but valid choices to tell the user about, e.g. a secret given as a flag. */
+  warnings: string[];
+}
+
 export function loadConfig(sources: ConfigSources = {}): Config {
+  return loadConfigWithWarnings(sources).config;
+}
+
+export function loadConfigWithWarnings(sources: ConfigSources = {}): LoadedConfig {
   const env = sources.env ?? {};
+  const warnings: string[] = [];
   const problems: ConfigProblem[] = [];
   /** Where each leaf's value came from, for the error messages. */
   const origin = new Map<string, string>();
@@ -107,6 +129,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     setPath(raw, path, coerce(field.kind, text));
     origin.set(path, `flag --${path}${shown(field, text)}`);
+    const warning = secretFlagWarning(field, text);
+    if (warning) warnings.push(warning);
   }
 
   const result = configSchema.safeParse(raw);
@@ -126,5 +150,5 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
-  return result.data;
+  return { config: result.data, warnings };
 }

@@ -1,18 +1,61 @@
-/** A copy of the configuration that is safe to print: secret fields masked, URL passwords hidden. */
+/**
+ * A copy of the configuration that is safe to print: secret fields masked; in URL fields, the
+ * user-info password and credential-like query parameters (`redis://host?password=…`, which
+ * ioredis honours) masked.
+ */
 import { configFields } from "./fields.js";
 import type { Config } from "./schema.js";
 
 const MASK = "***";
 
-function redactUrl(value: string): string {
+/** Query parameters that carry a credential, by exact (lower-case) name. */
+const SECRET_PARAMS = new Set([
+  "password",
+  "pass",
+  "passwd",
+  "pwd",
+  "auth",
+  "token",
+  "secret",
+  "key",
+  "apikey",
+  "api_key",
+  "access_token",
+]);
+/** …and by a part of the name, e.g. ioredis's `sentinelPassword`, `client_secret`, `x-api-key`. */
+const SECRET_PARAM_PARTS = /password|passwd|secret|token|api[-_]?key/;
+
+export function isSecretParam(name: string): boolean {
+  const lower = name.toLowerCase();
+  return SECRET_PARAMS.has(lower) || SECRET_PARAM_PARTS.test(lower);
+}
+
+/** `name` of a raw `name=value` query part, decoded as URLSearchParams decodes it. */
+function paramName(part: string): string {
+  const raw = part.split("=", 1)[0] ?? "";
   try {
-    const url = new URL(value);
-    if (!url.password) return value;
-    url.password = MASK;
-    return url.toString();
+    return decodeURIComponent(raw.replace(/\+/g, " "));
+  } catch {
+    return raw;
+  }
+}
+
+export function redactUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
   } catch {
     return MASK;
   }
+  if (url.password) url.password = MASK;
+  if (url.search) {
+    // Part by part rather than through searchParams, which would re-encode the parameters kept.
+    const parts = url.search.slice(1).split("&");
+    url.search = parts
+      .map((part) => (isSecretParam(paramName(part)) ? `${part.split("=", 1)[0]}=${MASK}` : part))
+      .join("&");
+  }
+  return url.toString();
 }
 
 export function redactConfig(config: Config): Config {

@@ -188,7 +188,12 @@ const model = z
       .enum(["fp32", "int8"])
       .default("fp32")
       .describe("Which ONNX file to run: `model.onnx` or the int8 `model_quantized.onnx`."),
-    hubUrl: z.string().url().default("https://huggingface.co").describe("Base URL of the model hub (or a mirror)."),
+    hubUrl: z
+      .string()
+      .url()
+      .default("https://huggingface.co")
+      .meta({ secret: "url" })
+      .describe("Base URL of the model hub (or a mirror); credentials in it are masked wherever it is shown."),
     offline: z.boolean().default(false).describe("Never contact the hub; use the cache or `dir` only."),
     maxLength: positiveInt
       .max(512)

@@ -11,8 +11,17 @@ import type { Tokenizer } from "@huggingface/tokenizers";
 
 type WordModel = NonNullable<Tokenizer["model"]>;
 
-/** Distinct words remembered; when full the cache starts again (bounded, no bookkeeping). */
-const WORD_CACHE_SIZE = 50_000;
+/**
+ * Estimated bytes of remembered words (keys, pieces, map entries), both generations together: a
+ * bound on memory whatever the input, as an entry count is not when a key can be 64 KB. About 100k
+ * tweet words (~320 bytes each), enough for a stream's working set.
+ */
+const WORD_CACHE_BYTES = 32 * 1024 * 1024;
+/** V8's cost of an entry besides its characters (map slot, string headers, array), measured on tweets. */
+const ENTRY_OVERHEAD_BYTES = 128;
+const PIECE_OVERHEAD_BYTES = 48;
+/** Longest word worth caching when the model does not say (the library's BPE uses 256). */
+const DEFAULT_MAX_CACHED_CHARS = 256;
 
 /**
  * The library's WordPiece algorithm, for a model that is WordPiece: a word of more than
@@ -37,6 +46,8 @@ export function greedyWordPiece(model: WordModel): ((word: string) => string[]) 
   let longest = 0;
   for (const entry of initial.keys()) longest = Math.max(longest, [...entry].length);
   return (word) => {
+    // A code point is at most two UTF-16 units: a word this long is unknown without counting.
+    if (word.length > 2 * maxChars) return [unk];
     // Code-point boundaries, as the library's `[...word]` splits.
     const at = [0];
     for (const char of word) at.push((at[at.length - 1] as number) + char.length);
@@ -62,17 +73,53 @@ export function greedyWordPiece(model: WordModel): ((word: string) => string[]) 
   };
 }
 
-/** Replaces the model's `encode` with the greedy one above (or the library's own), word by word, cached. */
-export function speedUpWordPieces(model: WordModel): void {
+/**
+ * A flat copy of a word. The pre-tokenizer's words are slices of the whole text, and V8 keeps a
+ * slice's parent alive: a cached 10-character word would otherwise pin its 64 KB message.
+ */
+const ownCopy = (word: string): string => ` ${word}`.slice(1);
+
+/**
+ * Replaces the model's `encode` with the greedy one above (or the library's own), word by word,
+ * cached. The cache holds only words short enough to be real words (a longer one is the unknown
+ * token at once and not worth remembering) and is bounded in bytes by two generations: new words go
+ * into the young one, a word found in the old one is copied back into the young one, and when the
+ * young one is full it becomes the old one and the previous old one is dropped. So words in use
+ * stay (LRU-like) without bookkeeping on every hit.
+ */
+export function speedUpWordPieces(model: WordModel, budgetBytes = WORD_CACHE_BYTES): void {
   const library = model.encode.bind(model);
   const encodeWord = greedyWordPiece(model) ?? ((word: string) => library([word]));
-  const cache = new Map<string, string[]>();
+  const maxChars = (model as WordModel & { max_input_chars_per_word?: unknown }).max_input_chars_per_word;
+  // UTF-16 length is at least the code-point count, so every word too long for the model is left
+  // out; a rare astral-heavy word just under the limit is only recomputed.
+  const maxCached = typeof maxChars === "number" ? maxChars : DEFAULT_MAX_CACHED_CHARS;
+  const generationBytes = budgetBytes / 2;
+  let young = new Map<string, string[]>();
+  let old = new Map<string, string[]>();
+  let youngBytes = 0;
+  const remember = (word: string, pieces: string[]): void => {
+    if (youngBytes >= generationBytes) {
+      old = young;
+      young = new Map();
+      youngBytes = 0;
+    }
+    young.set(word, pieces);
+    youngBytes += ENTRY_OVERHEAD_BYTES + 2 * word.length + PIECE_OVERHEAD_BYTES * pieces.length;
+  };
   const piecesOf = (word: string): string[] => {
-    const cached = cache.get(word);
+    const cached = young.get(word);
     if (cached !== undefined) return cached;
-    const pieces = encodeWord(word);
-    if (cache.size >= WORD_CACHE_SIZE) cache.clear();
-    cache.set(word, pieces);
+    if (word.length > maxCached) return encodeWord(word);
+    const own = ownCopy(word);
+    const previous = old.get(own);
+    if (previous !== undefined) {
+      remember(own, previous);
+      return previous;
+    }
+    // Pieces cut from the copy, so they do not pin the text either.
+    const pieces = encodeWord(own);
+    remember(own, pieces);
     return pieces;
   };
   model.encode = (words: string[]): string[] => {

@@ -19,7 +19,9 @@ export async function runFilePipeline(config: Config, classifier: SentimentClass
   const counters = new RunCounters();
   const events = JsonLinesSink.open(config.output.path);
   const deadLetters = JsonLinesSink.open(config.output.deadLetterPath);
-  const dedup = config.dedup.enabled ? new MemoryDeduplicator(config.dedup.ttlSeconds * 1000) : undefined;
+  const dedup = config.dedup.enabled
+    ? new MemoryDeduplicator(config.dedup.ttlSeconds * 1000, { maxBytes: config.dedup.memoryMaxBytes })
+    : undefined;
   // Two batches' worth in flight keeps the model busy while earlier events are written.
   const output = new InOrder<SentimentEvent | DeadLetter | null>(async (item) => {
     if (item === null) return;

@@ -6,8 +6,8 @@
  * member is not evicted, a stop is quick, and nothing committed is doubled.
  */
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/config/index.js";
 import { startWorker, type Worker } from "../../src/pipeline/worker.js";
 import { TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";

@@ -148,6 +148,22 @@ describe("sentiment-worker run (file source)", () => {
     assert.equal(summary.deadLetters, bad.length);
   });
 
+  it("warns at start-up about a password given as a flag, without showing it", () => {
+    const text = good[0]?.text ?? "";
+    const result = sw(
+      ["run", "--kafka.sasl.mechanism", "plain", "--kafka.sasl.username", "u", "--kafka.sasl.password", "pw-on-argv"],
+      `${JSON.stringify({ id: "w1", text })}\n`,
+    );
+    assert.equal(result.status, 0, result.stderr);
+    const lines = result.stderr.trim().split("\n");
+    assert.match(
+      lines[0] ?? "",
+      /^sentiment-worker: warning: --kafka\.sasl\.password .*process list.*SW_KAFKA_SASL_PASSWORD.*configuration file/,
+    );
+    assert.ok(!result.stderr.includes("pw-on-argv"));
+    assert.equal(JSON.parse(lines.at(-1) ?? "{}").summary.events, 1, "the run goes on");
+  });
+
   it("flags a text longer than the model's maximum length as truncated", () => {
     assert.ok(long, "the corpus has a long text");
     const result = sw(["run"], `${JSON.stringify({ text: long.text })}\n`);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { configFields, envNameFor } from "../../src/config/fields.js";
-import { loadConfig, redactConfig, withReference } from "../../src/config/index.js";
+import { loadConfig, loadConfigWithWarnings, redactConfig, withReference } from "../../src/config/index.js";
 import { ConfigError } from "../../src/errors/errors.js";
 
 const root = join(import.meta.dirname, "../../..");
@@ -141,6 +141,52 @@ describe("configuration", () => {
     assert.equal(config.kafka.sasl.password, "hunter2", "redaction must not touch the live configuration");
   });
 
+  it("masks credentials in the query of a URL, and the password of every URL secret", () => {
+    const config = loadConfig({
+      env: {
+        REDIS_URL: "redis://127.0.0.1:6379/0?password=qp-secret-1&db=2&sentinelPassword=qp-secret-2&family=6",
+        SW_TELEMETRY_OTLP_ENDPOINT: "https://u:otlp-pw@otel.example:4318/?API_KEY=qp-secret-3&Token=qp-secret-4",
+      },
+    });
+    const printed = redactConfig(config);
+    const shown = JSON.stringify(printed);
+    for (const secret of ["qp-secret", "otlp-pw"]) assert.ok(!shown.includes(secret), shown);
+    assert.equal(
+      printed.dedup.redisUrl,
+      "redis://127.0.0.1:6379/0?password=***&db=2&sentinelPassword=***&family=6",
+      "other parameters stay as they were",
+    );
+    assert.equal(printed.telemetry.otlpEndpoint, "https://u:***@otel.example:4318/?API_KEY=***&Token=***");
+    assert.match(config.dedup.redisUrl, /qp-secret-1/, "redaction must not touch the live configuration");
+  });
+
+  it("warns when a secret is given as a flag, naming the flag and the environment variable", () => {
+    const { warnings } = loadConfigWithWarnings({
+      env: {},
+      flags: {
+        "kafka.sasl.mechanism": "plain",
+        "kafka.sasl.username": "u",
+        "kafka.sasl.password": "hunter2",
+        "dedup.redisUrl": "redis://127.0.0.1:6379?password=hunter3",
+      },
+    });
+    assert.equal(warnings.length, 2, warnings.join("\n"));
+    assert.match(
+      warnings[0] ?? "",
+      /--kafka\.sasl\.password .*process list.*SW_KAFKA_SASL_PASSWORD.*configuration file/,
+    );
+    assert.match(warnings[1] ?? "", /--dedup\.redisUrl .*SW_DEDUP_REDIS_URL/);
+    assert.ok(!warnings.join("").includes("hunter"), "a warning never shows the secret");
+  });
+
+  it("does not warn for a secret from the environment, or a URL flag without a credential", () => {
+    const { warnings } = loadConfigWithWarnings({
+      env: { SW_KAFKA_SASL_PASSWORD: "hunter2", SW_KAFKA_SASL_MECHANISM: "plain", SW_KAFKA_SASL_USERNAME: "u" },
+      flags: { "dedup.redisUrl": "redis://127.0.0.1:6379/1", "kafka.clientId": "c" },
+    });
+    assert.deepEqual(warnings, []);
+  });
+
   it("keeps the README's configuration reference in step with the schema", () => {
     const readme = readFileSync(join(root, "README.md"), "utf8");
     assert.ok(readme === withReference(readme), "the README's reference is stale: run `npm run docs`");
@@ -161,6 +207,29 @@ describe("sentiment-worker config", () => {
     assert.equal(result.status, 0, result.stderr);
     const printed = JSON.parse(result.stdout) as { kafka: { sasl: { password: string } } };
     assert.equal(printed.kafka.sasl.password, "***");
+  });
+
+  it("masks a Redis password given as a query parameter", () => {
+    const result = run(["--json"], { REDIS_URL: "redis://127.0.0.1:6379?password=qp-hunter2" });
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(!result.stdout.includes("qp-hunter2"), result.stdout);
+    const printed = JSON.parse(result.stdout) as { dedup: { redisUrl: string } };
+    assert.equal(printed.dedup.redisUrl, "redis://127.0.0.1:6379?password=***");
+  });
+
+  it("warns on stderr about a secret given as a flag, and not about one from the environment", () => {
+    const flag = run(["--kafka.sasl.mechanism", "plain", "--kafka.sasl.username", "u", "--kafka.sasl.password", "pw1"]);
+    assert.equal(flag.status, 0, flag.stderr);
+    assert.match(
+      flag.stderr,
+      /^sentiment-worker: warning: --kafka\.sasl\.password on the command line .*SW_KAFKA_SASL_PASSWORD/m,
+    );
+    assert.ok(!flag.stderr.includes("pw1"));
+    const env = run(["--kafka.sasl.mechanism", "plain", "--kafka.sasl.username", "u"], {
+      SW_KAFKA_SASL_PASSWORD: "pw1",
+    });
+    assert.equal(env.status, 0, env.stderr);
+    assert.equal(env.stderr, "");
   });
 
   it("exits non-zero on a negative batch size, naming the field and the reason", () => {

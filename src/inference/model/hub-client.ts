@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { redactUrl } from "../../config/redact.js";
 import { HubError } from "../../errors/errors.js";
 import { gitBlobSha1File } from "./hash.js";
 
@@ -57,7 +58,7 @@ export class HubClient {
     const siblings = Array.isArray(body?.siblings) ? (body.siblings as { rfilename?: unknown }[]) : undefined;
     if (typeof body?.sha !== "string" || !/^[0-9a-f]{40}$/.test(body.sha) || siblings === undefined) {
       throw new HubError(
-        `${url} did not answer with a commit sha and a file list: check that model.hubUrl (${this.base}) is a Hugging Face hub or mirror`,
+        `${redactUrl(url)} did not answer with a commit sha and a file list: check that model.hubUrl (${redactUrl(this.base)}) is a Hugging Face hub or mirror`,
       );
     }
     const files = siblings.map((s) => s.rfilename).filter((f): f is string => typeof f === "string");
@@ -82,7 +83,8 @@ export class HubClient {
       const location = res.headers.get("location");
       if (res.status < 300 || res.status >= 400 || location === null) break;
       await res.body?.cancel();
-      if (hops === MAX_REDIRECTS) throw new HubError(`too many redirects downloading ${path} from ${this.base}`);
+      if (hops === MAX_REDIRECTS)
+        throw new HubError(`too many redirects downloading ${path} from ${redactUrl(this.base)}`);
       url = new URL(location, url).href;
     }
     // Messages name the URL without its query: a CDN's signed query string does not belong in logs.
@@ -114,7 +116,7 @@ export class HubClient {
         );
       } catch (cause) {
         throw new HubError(
-          `the download of ${url} broke off after ${bytes} bytes (${(cause as Error).message}): try again; or ${fallback}`,
+          `the download of ${redactUrl(url)} broke off after ${bytes} bytes (${(cause as Error).message}): try again; or ${fallback}`,
           {
             cause,
             retriable: true,
@@ -122,7 +124,7 @@ export class HubClient {
         );
       }
       const corrupt = (what: string) =>
-        new HubError(`${path} from ${url} is corrupt (${what}); nothing was cached: try again; or ${fallback}`, {
+        new HubError(`${path} from ${redactUrl(url)} is corrupt (${what}); nothing was cached: try again; or ${fallback}`, {
           retriable: true,
         });
       for (const size of sizes) {
@@ -149,7 +151,7 @@ export class HubClient {
       return await this.fetchImpl(url, { headers, redirect });
     } catch (cause) {
       throw new HubError(
-        `cannot reach the model hub at ${url} (${(cause as Error).message}): check the network and model.hubUrl; or ${fallback}`,
+        `cannot reach the model hub at ${redactUrl(url)} (${(cause as Error).message}): check the network and model.hubUrl; or ${fallback}`,
         { cause, retriable: true },
       );
     }
@@ -158,7 +160,7 @@ export class HubClient {
   private check(res: Response, url: string, what: string): void {
     if (res.ok) return;
     void res.body?.cancel();
-    const status = `${url} answered ${res.status}`;
+    const status = `${redactUrl(url)} answered ${res.status}`;
     const code = res.headers.get("x-error-code");
     if (res.status === 401 || res.status === 403) {
       // The hub answers 401 for missing repos too, so that private ones stay hidden.
