@@ -124,9 +124,12 @@ export class HubClient {
         );
       }
       const corrupt = (what: string) =>
-        new HubError(`${path} from ${redactUrl(url)} is corrupt (${what}); nothing was cached: try again; or ${fallback}`, {
-          retriable: true,
-        });
+        new HubError(
+          `${path} from ${redactUrl(url)} is corrupt (${what}); nothing was cached: try again; or ${fallback}`,
+          {
+            retriable: true,
+          },
+        );
       for (const size of sizes) {
         if (Number(size) !== bytes) throw corrupt(`${bytes} bytes received, the hub announced ${size}`);
       }
