@@ -7,7 +7,8 @@
  * timestamps are wall clock, and the main thread's clock is the same one.
  */
 import { parentPort, Worker, workerData } from "node:worker_threads";
-import { Kafka, logLevel, type Message } from "kafkajs";
+import type { Message } from "kafkajs";
+import { Kafka, logLevel } from "../../src/kafka/kafkajs.js";
 
 export interface ProbeJob {
   brokers: string[];

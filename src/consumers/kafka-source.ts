@@ -78,6 +78,7 @@ export interface KafkaSourceOptions {
 
 export class KafkaSource implements PartitionSource {
   private joined = false;
+  private stopping = false;
   private crashed: ((error: Error) => void) | undefined;
   private readonly drain: Drain;
   /** Rejects when the consumer crashed for good (kafkajs gave up restarting it). */
@@ -126,9 +127,10 @@ export class KafkaSource implements PartitionSource {
     consumer.on(consumer.events.CRASH, (event) => {
       this.joined = false;
       const { error, restart } = event.payload;
-      // kafkajs restarts after retriable errors; otherwise the worker is dead and must say so.
+      // kafkajs restarts after retriable errors; otherwise the worker is dead and must say so
+      // (unless it is being stopped, when no restart is wanted).
       if (!restart) {
-        this.crashed?.(explainJoinError(error, options));
+        if (!this.stopping) this.crashed?.(explainJoinError(error, options));
         return;
       }
       // Said once per distinct reason, so a broker that stays away does not flood the logs.
@@ -188,6 +190,7 @@ export class KafkaSource implements PartitionSource {
 
   /** Ends each batch after its chunk in flight (abandoned after the drain timeout), then leaves the group. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.drain.begin("stop");
     await this.consumer.disconnect();
   }

@@ -66,6 +66,7 @@ export class ReplaySource implements PartitionSource {
   readonly finished: Promise<void>;
   private planStored: Promise<void> = Promise.resolve();
   private readonly drain: Drain;
+  private stopping = false;
 
   constructor(
     private readonly consumer: Consumer,
@@ -126,7 +127,7 @@ export class ReplaySource implements PartitionSource {
     });
     consumer.on(consumer.events.REBALANCING, () => this.drain.begin("rebalance"));
     consumer.on(consumer.events.CRASH, (event) => {
-      if (!event.payload.restart) this.fail(event.payload.error);
+      if (!event.payload.restart && !this.stopping) this.fail(event.payload.error);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
@@ -277,6 +278,7 @@ export class ReplaySource implements PartitionSource {
 
   /** Ends each batch after its chunk in flight (abandoned after the drain timeout), then leaves the group. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.drain.begin("stop");
     await this.consumer.disconnect();
   }

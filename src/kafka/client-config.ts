@@ -5,9 +5,10 @@
  */
 import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
-import { type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
+import type { KafkaConfig, SASLOptions } from "kafkajs";
 import type { Config } from "../config/index.js";
 import { ConfigError } from "../errors/errors.js";
+import { logLevel } from "./kafkajs.js";
 
 function readPem(path: string, field: string): string {
   try {

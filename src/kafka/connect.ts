@@ -3,12 +3,10 @@
  * credentials name `kafka.sasl`, a certificate the client does not trust names `kafka.ssl`, an
  * unreachable cluster names `kafka.brokers`. kafkajs's own messages are kept as the reason.
  */
-import kafkajs, { type Admin, type Kafka } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
 import type { Config } from "../config/index.js";
 import { ConfigError, SentimentWorkerError } from "../errors/errors.js";
-
-// kafkajs is CommonJS and its error classes are not named exports Node can see.
-const { KafkaJSSASLAuthenticationError } = kafkajs;
+import { KafkaJSSASLAuthenticationError } from "./kafkajs.js";
 
 /** Node's TLS verification codes that mean "the broker's certificate is not trusted here". */
 const UNTRUSTED_CERTIFICATE = new Set([

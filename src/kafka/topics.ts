@@ -2,11 +2,9 @@
  * Start-up check of the topics the worker writes to: with `kafka.createTopics` off (the default) a
  * missing topic stops start-up with a clear error instead of failing on the first produce.
  */
-import kafkajs, { type Admin, type ITopicConfig } from "kafkajs";
+import type { Admin, ITopicConfig } from "kafkajs";
 import { ConfigError } from "../errors/errors.js";
-
-// kafkajs is CommonJS and this enum is not a named export Node can see.
-const { ConfigResourceTypes } = kafkajs;
+import { ConfigResourceTypes } from "./kafkajs.js";
 
 export interface TopicRequirement {
   topic: string;

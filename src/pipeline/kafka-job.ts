@@ -6,7 +6,7 @@
  * `config.kafka.groupId`; the sink commits that group's offsets and derives its transactional ids
  * from it.
  */
-import { type Admin, type Consumer, Kafka } from "kafkajs";
+import type { Admin, Consumer } from "kafkajs";
 import type { Config } from "../config/index.js";
 import type { PartitionSource, SourceHandlers } from "../consumers/kafka-source.js";
 import { RedisDeduplicator } from "../dedup/redis-dedup.js";
@@ -15,6 +15,7 @@ import { SENTIMENT_LABELS } from "../events/sentiment-event.js";
 import { SentimentClassifier } from "../inference/classifier.js";
 import { kafkaClientConfig } from "../kafka/client-config.js";
 import { connectAdmin } from "../kafka/connect.js";
+import { Kafka } from "../kafka/kafkajs.js";
 import { ensureTopics, maxMessageBytes } from "../kafka/topics.js";
 import { AtLeastOnceSink } from "../sinks/kafka/at-least-once-sink.js";
 import { ExactlyOnceSink } from "../sinks/kafka/exactly-once-sink.js";
@@ -116,7 +117,11 @@ export async function startKafkaJob<S extends JobSource>(
       config.kafka.createTopics,
     );
     const limits = await outputLimits(admin, config);
+    let stopping = false;
     const consumer = kafka.consumer({
+      // kafkajs restarts a crashed consumer after a delay, even when the crash came while it was
+      // being stopped: the restarted consumer then kept a stopped worker's process alive.
+      retry: { retries: 5, restartOnFailure: async () => !stopping },
       groupId: config.kafka.groupId,
       sessionTimeout: config.kafka.sessionTimeoutMs,
       rebalanceTimeout: config.kafka.rebalanceTimeoutMs,
@@ -161,15 +166,16 @@ export async function startKafkaJob<S extends JobSource>(
     closers.push(() => source.stop());
     await source.start(pipeline);
 
-    let stopping: Promise<void> | undefined;
+    let closing: Promise<void> | undefined;
     return {
       source,
       counters,
       model: classifier.model,
       redisReady: () => redisUp || !dedup || config.dedup.onRedisUnavailable === "bypass",
       stop: () => {
-        stopping ??= closeAll();
-        return stopping;
+        stopping = true;
+        closing ??= closeAll();
+        return closing;
       },
     };
   } catch (error) {

@@ -5,12 +5,13 @@
  * reader in the replay's own consumer group. `finished` settles when every partition reached its
  * end; `stop()` finishes the batches in flight (they commit, so a later start resumes after them).
  */
-import { Kafka } from "kafkajs";
+
 import type { Config } from "../config/index.js";
 import { type ReplayRange, ReplaySource } from "../consumers/replay-source.js";
 import { SentimentWorkerError } from "../errors/errors.js";
 import { kafkaClientConfig } from "../kafka/client-config.js";
 import { connectAdmin } from "../kafka/connect.js";
+import { Kafka } from "../kafka/kafkajs.js";
 import { type KafkaJob, maxBatchRecords, PARTITION_CONCURRENCY, startKafkaJob } from "../pipeline/kafka-job.js";
 import { RunCounters } from "../pipeline/run-counters.js";
 import { logTo, startTelemetry, type Telemetry } from "../telemetry/index.js";

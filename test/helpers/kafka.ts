@@ -1,5 +1,6 @@
 /** Kafka helpers for integration tests: topics, producing, and reading a topic to its end. */
-import { type Admin, type IHeaders, Kafka, logLevel, type Message } from "kafkajs";
+import type { Admin, IHeaders, Message } from "kafkajs";
+import { Kafka, logLevel } from "../../src/kafka/kafkajs.js";
 import { createTopics } from "../../src/kafka/topics.js";
 import { uniqueName } from "./names.js";
 

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
-import { type Admin, Kafka, logLevel } from "kafkajs";
+import type { Admin } from "kafkajs";
+import { Kafka, logLevel } from "../../src/kafka/kafkajs.js";
 import { createTopics } from "../../src/kafka/topics.js";
 import { uniqueName } from "../helpers/names.js";
 import { type TestServices, testServices } from "../helpers/services.js";

@@ -3,22 +3,26 @@
  * worker leaving its group mid-stream, a fenced zombie, Redis going away in `fail` mode.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Config, loadConfig } from "../../src/config/index.js";
 import { FencedError } from "../../src/errors/errors.js";
 import { startWorker, type Worker } from "../../src/pipeline/worker.js";
 import { ExactlyOnceSink } from "../../src/sinks/kafka/exactly-once-sink.js";
-import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
+import { tinyTexts } from "../helpers/fixtures.js";
 import { closeIntegration, openIntegration } from "../helpers/integration.js";
-import type { KafkaTestClient, ReadRecord } from "../helpers/kafka.js";
-import { uniqueName } from "../helpers/names.js";
+import type { KafkaTestClient } from "../helpers/kafka.js";
 import { startRedis } from "../helpers/redis-server.js";
 import type { TestServices } from "../helpers/services.js";
+import {
+  configOf,
+  idCounts,
+  spawnWorker,
+  tally,
+  type WorkerSetup,
+  waitForRecords,
+  workerSetup,
+} from "../helpers/worker-setup.js";
 
 const texts = tinyTexts();
-const cli = join(REPO_ROOT, "dist/src/cli/main.js");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let services: TestServices;
@@ -31,40 +35,8 @@ after(async () => {
   await closeIntegration({ services, client });
 });
 
-interface Setup {
-  input: string;
-  output: string;
-  dlq: string;
-  flags: Record<string, string>;
-}
-
-async function setup(partitions: number, extra: Record<string, string> = {}): Promise<Setup> {
-  const input = await client.createTopic("posts", partitions);
-  const output = await client.createTopic("sentiment", 3);
-  const dlq = await client.createTopic("dead-letters", 1);
-  const flags = {
-    "input.source": "kafka",
-    "kafka.brokers": services.kafkaBrokers.join(","),
-    "kafka.inputTopics": input,
-    "kafka.outputTopic": output,
-    "kafka.deadLetterTopic": dlq,
-    "kafka.groupId": uniqueName("worker"),
-    "kafka.sessionTimeoutMs": "10000",
-    "kafka.heartbeatIntervalMs": "1000",
-    "dedup.redisUrl": services.redisUrl,
-    "dedup.keyPrefix": `${uniqueName("seen")}:`,
-    "model.dir": TINY_MODEL_DIR,
-    "runtime.intraOpThreads": "1",
-    "batching.maxBatchSize": "8",
-    "telemetry.httpPort": "0",
-    "telemetry.logLevel": "warn",
-    ...extra,
-  };
-  return { input, output, dlq, flags };
-}
-
-const configOf = (s: Setup, extra: Record<string, string> = {}): Config =>
-  loadConfig({ env: {}, flags: { ...s.flags, ...extra } });
+const setup = (partitions: number, flags: Record<string, string> = {}) =>
+  workerSetup(client, services, { partitions, flags });
 
 /** Produces ids `s-<from>` … `s-<to - 1>` in small bursts, as a live feed does. */
 async function feed(topic: string, to: number, from = 0, perBurst = 25, pauseMs = 40): Promise<void> {
@@ -78,35 +50,9 @@ async function feed(topic: string, to: number, from = 0, perBurst = 25, pauseMs 
   }
 }
 
-function spawnWorker(s: Setup): ChildProcess {
-  const args = Object.entries(s.flags).flatMap(([k, v]) => [`--${k}`, v]);
-  return spawn(process.execPath, [cli, "run", ...args], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { PATH: process.env.PATH ?? "" },
-  });
-}
-
-async function waitForEvents(topic: string, atLeast: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const ends = await client.admin.fetchTopicOffsets(topic);
-    if (ends.reduce((sum, e) => sum + Number(e.high), 0) >= atLeast) return;
-    await sleep(100);
-  }
-  throw new Error(`fewer than ${atLeast} records reached ${topic}`);
-}
-
-function ids(records: ReadRecord[]): string[] {
-  return records.map((r) => (JSON.parse(String(r.value)) as { id: string }).id);
-}
-
-function assertEachOnce(found: string[], total: number): void {
-  const counts = new Map<string, number>();
-  for (const id of found) counts.set(id, (counts.get(id) ?? 0) + 1);
-  const doubled = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
-  const missing = Array.from({ length: total }, (_, i) => `s-${i}`).filter((id) => !counts.has(id));
-  assert.deepEqual({ doubled, missing }, { doubled: [], missing: [] });
-}
+const spawnWorkerOf = (s: WorkerSetup) => spawnWorker(s.flags);
+const waitForEvents = (topic: string, atLeast: number) => waitForRecords(client, topic, atLeast);
+const expected = (total: number) => Array.from({ length: total }, (_, i) => `s-${i}`);
 
 describe("the Kafka worker under failures", () => {
   for (const delivery of ["exactly-once", "at-least-once"] as const) {
@@ -116,11 +62,11 @@ describe("the Kafka worker under failures", () => {
       const s = await setup(4, { "kafka.delivery": delivery, "dedup.enabled": "false" });
       const total = 1200;
       const feeding = feed(s.input, total);
-      const first = spawnWorker(s);
+      const first = spawnWorkerOf(s);
       await waitForEvents(s.output, 150);
       first.kill("SIGKILL");
       await new Promise((r) => first.once("exit", r));
-      const second = spawnWorker(s);
+      const second = spawnWorkerOf(s);
       try {
         await feeding;
         await client.waitForGroupAtEnd(s.flags["kafka.groupId"] as string, s.input, 90_000);
@@ -128,13 +74,9 @@ describe("the Kafka worker under failures", () => {
         second.kill("SIGTERM");
         await new Promise((r) => second.once("exit", r));
       }
-      const found = ids(await client.readAll(s.output, { count: total }));
-      if (delivery === "exactly-once") {
-        assertEachOnce(found, total);
-      } else {
-        const missing = Array.from({ length: total }, (_, i) => `s-${i}`).filter((id) => !found.includes(id));
-        assert.deepEqual(missing, []);
-      }
+      const { doubled, missing } = tally(idCounts(await client.readAll(s.output, { count: total })), expected(total));
+      assert.deepEqual(missing, []);
+      if (delivery === "exactly-once") assert.deepEqual(doubled, []);
     });
   }
 
@@ -152,7 +94,10 @@ describe("the Kafka worker under failures", () => {
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
-    assertEachOnce(ids(await client.readAll(s.output, { count: total })), total);
+    assert.deepEqual(tally(idCounts(await client.readAll(s.output, { count: total })), expected(total)), {
+      doubled: [],
+      missing: [],
+    });
   });
 
   it("fences a zombie: after another owner takes the partition, the old one can neither publish nor commit", async () => {

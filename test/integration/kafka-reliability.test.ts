@@ -4,25 +4,28 @@
  * takes, and a transaction whose commit got no answer.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Kafka, Producer, Transaction } from "kafkajs";
-import { type Config, loadConfig } from "../../src/config/index.js";
 import { CommitOutcomeUnknownError, ConfigError } from "../../src/errors/errors.js";
-import { createTopics } from "../../src/kafka/topics.js";
 import { startWorker } from "../../src/pipeline/worker.js";
 import { ExactlyOnceSink } from "../../src/sinks/kafka/exactly-once-sink.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
-import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
+import { tinyTexts } from "../helpers/fixtures.js";
 import { closeIntegration, openIntegration } from "../helpers/integration.js";
 import type { KafkaTestClient, ReadRecord } from "../helpers/kafka.js";
-import { uniqueName } from "../helpers/names.js";
 import type { TestServices } from "../helpers/services.js";
+import {
+  configOf,
+  idCounts,
+  type SetupOptions,
+  spawnWorker,
+  tally,
+  waitForRecords,
+  workerSetup,
+} from "../helpers/worker-setup.js";
 
 const texts = tinyTexts();
-const cli = join(REPO_ROOT, "dist/src/cli/main.js");
 
 let services: TestServices;
 let client: KafkaTestClient;
@@ -34,81 +37,16 @@ after(async () => {
   await closeIntegration({ services, client });
 });
 
-interface Setup {
-  input: string;
-  output: string;
-  dlq: string;
-  flags: Record<string, string>;
-}
-
-/** Topics (each with an optional `max.message.bytes`) and the worker's flags. */
-async function setup(
+const setup = (
   partitions: number,
-  extra: Record<string, string> = {},
-  maxMessageBytes: { input?: number; output?: number; dlq?: number } = {},
-): Promise<Setup> {
-  const configEntries = (bytes?: number) => (bytes ? [{ name: "max.message.bytes", value: String(bytes) }] : []);
-  const [input, output, dlq] = [uniqueName("posts"), uniqueName("sentiment"), uniqueName("dead-letters")];
-  await createTopics(client.admin, [
-    { topic: input, numPartitions: partitions, configEntries: configEntries(maxMessageBytes.input) },
-    { topic: output, numPartitions: 2, configEntries: configEntries(maxMessageBytes.output) },
-    { topic: dlq, numPartitions: 1, configEntries: configEntries(maxMessageBytes.dlq) },
-  ]);
-  const flags = {
-    "input.source": "kafka",
-    "kafka.brokers": services.kafkaBrokers.join(","),
-    "kafka.inputTopics": input,
-    "kafka.outputTopic": output,
-    "kafka.deadLetterTopic": dlq,
-    "kafka.groupId": uniqueName("worker"),
-    "kafka.sessionTimeoutMs": "10000",
-    "kafka.heartbeatIntervalMs": "1000",
-    "dedup.redisUrl": services.redisUrl,
-    "dedup.keyPrefix": `${uniqueName("seen")}:`,
-    "model.dir": TINY_MODEL_DIR,
-    "runtime.intraOpThreads": "1",
-    "batching.maxBatchSize": "8",
-    "telemetry.httpPort": "0",
-    "telemetry.logLevel": "warn",
-    ...extra,
-  };
-  return { input, output, dlq, flags };
-}
-
-const configOf = (s: Setup, extra: Record<string, string> = {}): Config =>
-  loadConfig({ env: {}, flags: { ...s.flags, ...extra } });
+  flags: Record<string, string> = {},
+  maxMessageBytes: SetupOptions["maxMessageBytes"] = {},
+) => workerSetup(client, services, { partitions, flags, maxMessageBytes, outputPartitions: 2 });
 
 const post = (i: number) => ({
   key: `user-${i % 13}`,
   value: JSON.stringify({ id: `s-${i}`, text: texts[i % texts.length] }),
 });
-
-function spawnWorker(s: Setup): ChildProcess {
-  const args = Object.entries(s.flags).flatMap(([k, v]) => [`--${k}`, v]);
-  return spawn(process.execPath, [cli, "run", ...args], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { PATH: process.env.PATH ?? "" },
-  });
-}
-
-async function waitForRecords(topic: string, atLeast: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ends = await client.admin.fetchTopicOffsets(topic);
-    if (ends.reduce((sum, e) => sum + Number(e.high), 0) >= atLeast) return;
-    await sleep(100);
-  }
-  throw new Error(`fewer than ${atLeast} records reached ${topic}`);
-}
-
-function idCounts(records: ReadRecord[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const r of records) {
-    const { id } = JSON.parse(String(r.value)) as { id: string };
-    counts.set(id, (counts.get(id) ?? 0) + 1);
-  }
-  return counts;
-}
 
 describe("the Kafka worker under routine faults", () => {
   it("commits every batch it finishes after SIGTERM (at-least-once): a restart repeats nothing", async () => {
@@ -119,12 +57,12 @@ describe("the Kafka worker under routine faults", () => {
       s.input,
       Array.from({ length: total }, (_, i) => post(i)),
     );
-    const first = spawnWorker(s);
-    await waitForRecords(s.output, 800);
+    const first = spawnWorker(s.flags);
+    await waitForRecords(client, s.output, 800);
     first.kill("SIGTERM");
     const code = await new Promise((r) => first.once("exit", r));
     assert.equal(code, 0);
-    const second = spawnWorker(s);
+    const second = spawnWorker(s.flags);
     try {
       await client.waitForGroupAtEnd(s.flags["kafka.groupId"] as string, s.input, 120_000);
     } finally {
@@ -132,9 +70,11 @@ describe("the Kafka worker under routine faults", () => {
       await new Promise((r) => second.once("exit", r));
     }
     const counts = idCounts(await client.readAll(s.output, { count: total }));
-    const doubled = [...counts].filter(([, n]) => n > 1).length;
-    const missing = Array.from({ length: total }, (_, i) => `s-${i}`).filter((id) => !counts.has(id)).length;
-    assert.deepEqual({ doubled, missing }, { doubled: 0, missing: 0 });
+    const { doubled, missing } = tally(
+      counts,
+      Array.from({ length: total }, (_, i) => `s-${i}`),
+    );
+    assert.deepEqual({ doubled: doubled.length, missing: missing.length }, { doubled: 0, missing: 0 });
   });
 
   it("stops start-up with the setting named when the broker refuses the join", async () => {

@@ -8,14 +8,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { loadConfig } from "../../src/config/index.js";
 import { startWorker, type Worker } from "../../src/pipeline/worker.js";
 import { TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
 import { closeIntegration, openIntegration } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";
 import { slowModelDir } from "../helpers/model-graphs.js";
-import { uniqueName } from "../helpers/names.js";
 import type { TestServices } from "../helpers/services.js";
+import { configOf, idCounts, tally, workerSetup } from "../helpers/worker-setup.js";
 
 const texts = tinyTexts();
 const DRAIN_MS = 3000;
@@ -38,12 +37,19 @@ async function events(topic: string): Promise<number> {
 
 describe("a rebalance and a stop during a large backlog", () => {
   it("hands partitions over within the drain bound, stops within it, and doubles nothing", async (t) => {
-    const input = await client.createTopic("posts", 6);
-    const output = await client.createTopic("sentiment", 2);
-    const dlq = await client.createTopic("dead-letters", 1);
-    const groupId = uniqueName("worker");
     // About 4 ms a post on this machine's cores: the backlog is minutes of work, a fetch too.
-    const model = slowModelDir(TINY_MODEL_DIR, 96);
+    const s = await workerSetup(client, services, {
+      partitions: 6,
+      outputPartitions: 2,
+      flags: {
+        "kafka.rebalanceTimeoutMs": String(REBALANCE_MS),
+        "kafka.drainTimeoutMs": String(DRAIN_MS),
+        "model.dir": slowModelDir(TINY_MODEL_DIR, 96),
+        "batching.maxBatchSize": "16",
+      },
+    });
+    const { input, output } = s;
+    const groupId = s.flags["kafka.groupId"] as string;
     const total = 20_000;
     await client.produce(
       input,
@@ -52,27 +58,7 @@ describe("a rebalance and a stop during a large backlog", () => {
         value: JSON.stringify({ id: `s-${i}`, text: texts[i % texts.length] }),
       })),
     );
-    const config = loadConfig({
-      env: {},
-      flags: {
-        "input.source": "kafka",
-        "kafka.brokers": services.kafkaBrokers.join(","),
-        "kafka.inputTopics": input,
-        "kafka.outputTopic": output,
-        "kafka.deadLetterTopic": dlq,
-        "kafka.groupId": groupId,
-        "kafka.sessionTimeoutMs": "10000",
-        "kafka.heartbeatIntervalMs": "1000",
-        "kafka.rebalanceTimeoutMs": String(REBALANCE_MS),
-        "kafka.drainTimeoutMs": String(DRAIN_MS),
-        "dedup.redisUrl": services.redisUrl,
-        "dedup.keyPrefix": `${uniqueName("seen")}:`,
-        "model.dir": model,
-        "runtime.intraOpThreads": "1",
-        "telemetry.httpPort": "0",
-        "telemetry.logLevel": "warn",
-      },
-    });
+    const config = configOf(s);
     const workers: Worker[] = [];
     try {
       const first = await startWorker(config);
@@ -102,15 +88,8 @@ describe("a rebalance and a stop during a large backlog", () => {
     }
     // Whatever was committed so far, each id at most once (exactly-once through both handovers).
     const records = await client.readAll(output, { count: 1, quietMs: 1000 });
-    const counts = new Map<string, number>();
-    for (const r of records) {
-      const { id } = JSON.parse(String(r.value)) as { id: string };
-      counts.set(id, (counts.get(id) ?? 0) + 1);
-    }
+    const counts = idCounts(records);
     assert.ok(counts.size > 100);
-    assert.deepEqual(
-      [...counts].filter(([, n]) => n > 1),
-      [],
-    );
+    assert.deepEqual(tally(counts, []).doubled, []);
   });
 });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type Admin, Kafka, logLevel } from "kafkajs";
+import type { Admin } from "kafkajs";
 import { ConfigError } from "../../src/errors/errors.js";
+import { Kafka, logLevel } from "../../src/kafka/kafkajs.js";
 import { createTopics, ensureTopics } from "../../src/kafka/topics.js";
 import { uniqueName } from "../helpers/names.js";
 import { type TestServices, testServices } from "../helpers/services.js";

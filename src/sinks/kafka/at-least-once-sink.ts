@@ -5,6 +5,7 @@
  */
 import type { Kafka, Producer, TopicMessages } from "kafkajs";
 import { OffsetCommitError } from "../../errors/errors.js";
+import { createPartitioner } from "../../kafka/partitioner.js";
 import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
 import { MAX_REQUEST_BYTES, requestChunks } from "./request-chunks.js";
 
@@ -27,7 +28,7 @@ export class AtLeastOnceSink implements PartitionSink {
   private connected(): Promise<Producer> {
     this.producer ??= (async () => {
       // One in flight: the idempotent producer could reorder on retry otherwise (kjs#598).
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner });
       await producer.connect();
       return producer;
     })();

@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Kafka, PartitionOffset, Producer, TopicMessages } from "kafkajs";
 import { CommitOutcomeUnknownError, FencedError, SentimentWorkerError } from "../../errors/errors.js";
+import { createPartitioner } from "../../kafka/partitioner.js";
 import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
 import { MAX_REQUEST_BYTES, requestChunks } from "./request-chunks.js";
 
@@ -58,6 +59,7 @@ export class ExactlyOnceSink implements PartitionSink {
           idempotent: true,
           maxInFlightRequests: 1,
           transactionTimeout: this.options.transactionTimeoutMs,
+          createPartitioner,
         });
         await created.connect();
         return created;
