@@ -28,8 +28,9 @@ if (!existsSync(join(helpers, "chaos-workers.js")) || !existsSync(join(root, "di
 const { startIsolatedServices } = await import(join(helpers, "chaos-services.js"));
 const { WorkerFleet, Traffic, waitForGroupAtEnd, tally } = await import(join(helpers, "chaos-workers.js"));
 const { readCommittedExactly } = await import(join(helpers, "chaos-read.js"));
+const { workerFlags } = await import(join(helpers, "worker-setup.js"));
 const { KafkaTestClient } = await import(join(helpers, "kafka.js"));
-const { TINY_MODEL_DIR, tinyTexts } = await import(join(helpers, "fixtures.js"));
+const { tinyTexts } = await import(join(helpers, "fixtures.js"));
 const { uniqueName } = await import(join(helpers, "names.js"));
 
 const { values: args } = parseArgs({
@@ -101,24 +102,16 @@ async function main() {
   const dlq = await client.createTopic("dead-letters", 1);
   const groupId = uniqueName("soak");
   fleet = new WorkerFleet(
-    {
-      "input.source": "kafka",
-      "kafka.brokers": own.brokers,
-      "kafka.inputTopics": input,
-      "kafka.outputTopic": output,
-      "kafka.deadLetterTopic": dlq,
-      "kafka.groupId": groupId,
-      "kafka.delivery": "exactly-once",
-      "kafka.sessionTimeoutMs": "10000",
-      "kafka.heartbeatIntervalMs": "1000",
-      "kafka.drainTimeoutMs": "3000",
-      "dedup.redisUrl": own.redisUrl,
-      "dedup.keyPrefix": "soak:",
-      "model.dir": TINY_MODEL_DIR,
-      "runtime.intraOpThreads": "1",
-      "telemetry.httpPort": "0",
-      "telemetry.logLevel": "info",
-    },
+    workerFlags(
+      { brokers: own.brokers, redisUrl: own.redisUrl, input, output, dlq },
+      {
+        "kafka.groupId": groupId,
+        "kafka.drainTimeoutMs": "3000",
+        "dedup.keyPrefix": "soak:",
+        "batching.maxBatchSize": "16",
+        "telemetry.logLevel": "info",
+      },
+    ),
     3,
     logDir,
   );

@@ -1,4 +1,5 @@
 /** What every integration test file opens first and closes last: the services and a Kafka client. */
+import { after, before } from "node:test";
 import { KafkaTestClient } from "./kafka.js";
 import { type TestServices, testServices } from "./services.js";
 
@@ -18,4 +19,19 @@ export async function openIntegration(): Promise<Integration> {
 export async function closeIntegration(opened: Partial<Integration>): Promise<void> {
   await opened.client?.close();
   await opened.services?.stop();
+}
+
+/**
+ * Registers the file's `before` (open) and `after` (close) hooks; `set` receives what was opened,
+ * so a file keeps its own `services` and `client` variables.
+ */
+export function openForFile(set: (opened: Integration) => void): void {
+  let opened: Integration | undefined;
+  before(async () => {
+    opened = await openIntegration();
+    set(opened);
+  });
+  after(async () => {
+    await closeIntegration(opened ?? {});
+  });
 }

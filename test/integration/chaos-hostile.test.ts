@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { IHeaders } from "kafkajs";
 import { loadConfig } from "../../src/config/index.js";
 import { createTopics } from "../../src/kafka/topics.js";
@@ -16,11 +16,12 @@ import { startWorker } from "../../src/pipeline/worker.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
 import { readCommittedExactly } from "../helpers/chaos-read.js";
 import { waitForGroupAtEnd } from "../helpers/chaos-workers.js";
-import { TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
-import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import { tinyTexts } from "../helpers/fixtures.js";
+import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 import type { TestServices } from "../helpers/services.js";
+import { workerFlags } from "../helpers/worker-setup.js";
 
 const texts = tinyTexts();
 const PARTITIONS = 3;
@@ -30,11 +31,8 @@ const sha256 = (s: string | Buffer) => `sha256:${createHash("sha256").update(s).
 let services: TestServices;
 let client: KafkaTestClient;
 
-before(async () => {
-  ({ services, client } = await openIntegration());
-});
-after(async () => {
-  await closeIntegration({ services, client });
+openForFile((opened) => {
+  ({ services, client } = opened);
 });
 
 interface Case {
@@ -198,27 +196,17 @@ describe("hostile records between good ones", { timeout: 150_000 }, () => {
       const worker = await startWorker(
         loadConfig({
           env: {},
-          flags: {
-            "input.source": "kafka",
-            "input.idFromKey": String(idFromKey),
-            "input.maxTextBytes": String(MAX_TEXT_BYTES),
-            "kafka.brokers": services.kafkaBrokers.join(","),
-            "kafka.inputTopics": input,
-            "kafka.outputTopic": output,
-            "kafka.deadLetterTopic": dlq,
-            "kafka.groupId": groupId,
-            "kafka.delivery": delivery,
-            "kafka.sessionTimeoutMs": "10000",
-            "kafka.heartbeatIntervalMs": "1000",
-            "dedup.redisUrl": services.redisUrl,
-            "dedup.keyPrefix": `${uniqueName("seen")}:`,
-            "model.dir": TINY_MODEL_DIR,
-            "runtime.intraOpThreads": "1",
-            "batching.maxBatchSize": "8",
-            "telemetry.httpPort": "0",
-            // CHAOS_LOG_LEVEL=debug shows the worker's view of a failure.
-            "telemetry.logLevel": process.env.CHAOS_LOG_LEVEL ?? "warn",
-          },
+          flags: workerFlags(
+            { brokers: services.kafkaBrokers.join(","), redisUrl: services.redisUrl, input, output, dlq },
+            {
+              "input.idFromKey": String(idFromKey),
+              "input.maxTextBytes": String(MAX_TEXT_BYTES),
+              "kafka.groupId": groupId,
+              "kafka.delivery": delivery,
+              // CHAOS_LOG_LEVEL=debug shows the worker's view of a failure.
+              "telemetry.logLevel": process.env.CHAOS_LOG_LEVEL ?? "warn",
+            },
+          ),
         }),
       );
       let gaveUp: unknown;

@@ -12,15 +12,15 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readCommittedExactly } from "../helpers/chaos-read.js";
 import { Traffic, tally, WorkerFleet, waitForGroupAtEnd } from "../helpers/chaos-workers.js";
-import { TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
-import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import { tinyTexts } from "../helpers/fixtures.js";
+import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient, ReadRecord } from "../helpers/kafka.js";
-import { uniqueName } from "../helpers/names.js";
 import type { TestServices } from "../helpers/services.js";
+import { workerSetup } from "../helpers/worker-setup.js";
 
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 60);
 const KILL_EVERY_MS = Number(process.env.CHAOS_KILL_EVERY_MS ?? 5000);
@@ -43,46 +43,25 @@ lastResort.unref();
 let services: TestServices;
 let client: KafkaTestClient;
 
-before(async () => {
-  ({ services, client } = await openIntegration());
-});
-after(async () => {
-  await closeIntegration({ services, client });
+openForFile((opened) => {
+  ({ services, client } = opened);
 });
 
 const idsOf = (records: ReadRecord[]) => records.map((r) => (JSON.parse(String(r.value)) as { id: string }).id);
 
 describe("rolling worker failures under steady traffic", { timeout: SECONDS * 1000 + 200_000 }, () => {
   it("keeps every id exactly once, no partition stuck, and a SIGTERMed worker exits 0", async () => {
-    const input = await client.createTopic("posts", 12);
-    const output = await client.createTopic("sentiment", 3);
-    const dlq = await client.createTopic("dead-letters", 1);
-    const groupId = uniqueName("worker");
-    const logDir = mkdtempSync(join(tmpdir(), "sw-chaos-rolling-"));
-    const fleet = new WorkerFleet(
-      {
-        "input.source": "kafka",
-        "kafka.brokers": services.kafkaBrokers.join(","),
-        "kafka.inputTopics": input,
-        "kafka.outputTopic": output,
-        "kafka.deadLetterTopic": dlq,
-        "kafka.groupId": groupId,
-        "kafka.delivery": "exactly-once",
-        "kafka.sessionTimeoutMs": "10000",
-        "kafka.heartbeatIntervalMs": "1000",
+    const { input, output, flags } = await workerSetup(client, services, {
+      partitions: 12,
+      flags: {
         "kafka.drainTimeoutMs": "3000",
-        "dedup.redisUrl": services.redisUrl,
-        "dedup.keyPrefix": `${uniqueName("seen")}:`,
-        "model.dir": TINY_MODEL_DIR,
-        "runtime.intraOpThreads": "1",
-        "batching.maxBatchSize": "8",
-        "telemetry.httpPort": "0",
         // Start, stop and rebalance lines (no per-batch lines): what a failure needs to be read.
         "telemetry.logLevel": "info",
       },
-      WORKERS,
-      logDir,
-    );
+    });
+    const groupId = flags["kafka.groupId"] as string;
+    const logDir = mkdtempSync(join(tmpdir(), "sw-chaos-rolling-"));
+    const fleet = new WorkerFleet(flags, WORKERS, logDir);
     const kills: Array<{ slot: number; signal: string; code: number | null; ms: number; forced: boolean }> = [];
     let passed = false;
     fleet.start();

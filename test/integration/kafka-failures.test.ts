@@ -3,12 +3,12 @@
  * worker leaving its group mid-stream, a fenced zombie, Redis going away in `fail` mode.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { FencedError } from "../../src/errors/errors.js";
 import { startWorker, type Worker } from "../../src/pipeline/worker.js";
 import { ExactlyOnceSink } from "../../src/sinks/kafka/exactly-once-sink.js";
 import { tinyTexts } from "../helpers/fixtures.js";
-import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";
 import { startRedis } from "../helpers/redis-server.js";
 import type { TestServices } from "../helpers/services.js";
@@ -28,11 +28,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let services: TestServices;
 let client: KafkaTestClient;
 
-before(async () => {
-  ({ services, client } = await openIntegration());
-});
-after(async () => {
-  await closeIntegration({ services, client });
+openForFile((opened) => {
+  ({ services, client } = opened);
 });
 
 const setup = (partitions: number, flags: Record<string, string> = {}) =>

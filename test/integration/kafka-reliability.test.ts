@@ -4,7 +4,7 @@
  * takes, and a transaction whose commit got no answer.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Kafka, Producer, Transaction } from "kafkajs";
 import { CommitOutcomeUnknownError, ConfigError } from "../../src/errors/errors.js";
@@ -12,7 +12,7 @@ import { startWorker } from "../../src/pipeline/worker.js";
 import { ExactlyOnceSink } from "../../src/sinks/kafka/exactly-once-sink.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
 import { tinyTexts } from "../helpers/fixtures.js";
-import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient, ReadRecord } from "../helpers/kafka.js";
 import type { TestServices } from "../helpers/services.js";
 import {
@@ -30,11 +30,8 @@ const texts = tinyTexts();
 let services: TestServices;
 let client: KafkaTestClient;
 
-before(async () => {
-  ({ services, client } = await openIntegration());
-});
-after(async () => {
-  await closeIntegration({ services, client });
+openForFile((opened) => {
+  ({ services, client } = opened);
 });
 
 const setup = (

@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { type Config, loadConfig } from "../../src/config/index.js";
 import { ConfigError } from "../../src/errors/errors.js";
 import { startWorker } from "../../src/pipeline/worker.js";
 import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
-import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 import type { TestServices } from "../helpers/services.js";
@@ -25,11 +25,8 @@ const texts = tinyTexts();
 let services: TestServices;
 let client: KafkaTestClient;
 
-before(async () => {
-  ({ services, client } = await openIntegration());
-});
-after(async () => {
-  await closeIntegration({ services, client });
+openForFile((opened) => {
+  ({ services, client } = opened);
 });
 
 const sasl = (mechanism: string, password = env.KAFKA_SASL_PASSWORD ?? "") => ({

@@ -6,11 +6,11 @@
  * member is not evicted, a stop is quick, and nothing committed is doubled.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startWorker, type Worker } from "../../src/pipeline/worker.js";
 import { TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
-import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";
 import { slowModelDir } from "../helpers/model-graphs.js";
 import type { TestServices } from "../helpers/services.js";
@@ -23,11 +23,8 @@ const REBALANCE_MS = 20_000;
 let services: TestServices;
 let client: KafkaTestClient;
 
-before(async () => {
-  ({ services, client } = await openIntegration());
-});
-after(async () => {
-  await closeIntegration({ services, client });
+openForFile((opened) => {
+  ({ services, client } = opened);
 });
 
 async function events(topic: string): Promise<number> {

@@ -10,11 +10,11 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import type { Message } from "kafkajs";
 import { SPANS } from "../../src/telemetry/names.js";
 import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
-import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 import { freePort, startRedis } from "../helpers/redis-server.js";
@@ -27,11 +27,8 @@ const texts = tinyTexts();
 let services: TestServices;
 let client: KafkaTestClient;
 
-before(async () => {
-  ({ services, client } = await openIntegration());
-});
-after(async () => {
-  await closeIntegration({ services, client });
+openForFile((opened) => {
+  ({ services, client } = opened);
 });
 
 interface OtlpSpan {
