@@ -126,6 +126,23 @@ describe("configuration", () => {
     assert.match(byPath.get("kafka.inputTopics") ?? "", /at least one topic/);
   });
 
+  it("refuses what the broker would refuse at the join, and a drain longer than a rebalance allows", () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        env: {},
+        flags: {
+          "kafka.sessionTimeoutMs": "3000",
+          "kafka.heartbeatIntervalMs": "1000",
+          "kafka.rebalanceTimeoutMs": "10000",
+          "kafka.drainTimeoutMs": "10000",
+        },
+      }),
+    );
+    const byPath = new Map(problems.map((p) => [p.path, p.reason]));
+    assert.match(byPath.get("kafka.sessionTimeoutMs") ?? "", /group\.min\.session\.timeout\.ms/);
+    assert.match(byPath.get("kafka.drainTimeoutMs") ?? "", /below kafka\.rebalanceTimeoutMs \(10000\)/);
+  });
+
   it("never shows a secret, in errors or in the printed configuration", () => {
     const problems = problemsOf(() =>
       loadConfig({ env: { SW_KAFKA_SASL_PASSWORD: "hunter2", SW_KAFKA_SASL_MECHANISM: "md5" } }),
