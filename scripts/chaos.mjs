@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 // Soak run under chaos (not in CI): its own Kafka broker and Redis (scripts/services.mjs in a temp
 // SWDEV_SERVICES_DIR, via the compiled test/helpers/chaos-services), three worker processes
 // (exactly-once, Redis de-duplication, the tiny fixture model) on a 12-partition topic, traffic at
@@ -13,9 +16,7 @@
 // --data: JSONL with `text` (and `lang`) per line, e.g. UMSAB; else the fixture corpus. Each
 // message gets its own id, so a text sent twice is still two messages. Everything started is
 // stopped by pid on any end, Ctrl-C included; worker logs stay in the directory printed first.
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -50,7 +51,6 @@ if (!(minutes > 0 && rate > 0 && killEveryMs > 0)) {
 }
 
 const log = (msg) => process.stderr.write(`chaos ${new Date().toISOString().slice(11, 19)} ${msg}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function loadPosts(path) {
   if (!path) return tinyTexts().map((text) => ({ text }));

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Regenerates what is generated from the code (run after `npm run build`): the README's
+// Regenerates what is generated from the code (run after `npm run build`): docs/configuration.md's
 // configuration reference and the JSON Schema of the output event. Unit tests fail when either is stale.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { withReference } from "../dist/src/config/reference.js";
@@ -17,7 +17,7 @@ function update(url, make) {
   );
 }
 
-update(new URL("../README.md", import.meta.url), withReference);
+update(new URL("../docs/configuration.md", import.meta.url), withReference);
 mkdirSync(new URL("../schemas/", import.meta.url), { recursive: true });
 update(
   new URL(`../schemas/${SENTIMENT_EVENT_SCHEMA}.json`, import.meta.url),

@@ -1,4 +1,21 @@
 #!/usr/bin/env node
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
 // Starts and stops the local Apache Kafka broker (KRaft, single node) and Redis that the tests,
 // demos and benchmarks use, each on a free loopback port. No Docker needed.
 //
@@ -26,23 +43,7 @@
 // Missing redis-server, mvn or java are installed with apt-get when running as root, else the
 // error says what to run. `up` stops what it started when a later step fails.
 // Plain Node with no npm packages, so it runs before `npm ci` too.
-import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import {
-  accessSync,
-  closeSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { createConnection, createServer } from "node:net";
-import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -60,7 +61,6 @@ const SASL_USER = "sw-test";
 const SASL_PASSWORD = "sw-test-secret";
 
 const log = (msg) => process.stderr.write(`services: ${msg}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function readState() {
   try {

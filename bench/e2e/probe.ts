@@ -6,6 +6,7 @@
  * consumer in another process would. Wall-clock milliseconds (Date.now) throughout: record
  * timestamps are wall clock, and the main thread's clock is the same one.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import type { Message } from "kafkajs";
 import { Kafka, logLevel } from "../../src/kafka/kafkajs.js";
@@ -105,8 +106,6 @@ export class Probe {
 }
 
 // ---- the thread ------------------------------------------------------------------------------
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runProbe(job: ProbeJob, port: NonNullable<typeof parentPort>): Promise<void> {
   const kafka = new Kafka({ brokers: job.brokers, clientId: "sw-e2e-probe", logLevel: logLevel.NOTHING });

@@ -2,6 +2,7 @@
  * Start-up check of the topics the worker writes to: with `kafka.createTopics` off (the default) a
  * missing topic stops start-up with a clear error instead of failing on the first produce.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Admin, ITopicConfig } from "kafkajs";
 import { ConfigError } from "../errors/errors.js";
 import { ConfigResourceTypes } from "./kafkajs.js";
@@ -51,7 +52,7 @@ export async function createTopics(admin: Admin, topics: ITopicConfig[], timeout
       if ((error as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION" || Date.now() > deadline) throw error;
     }
     if (Date.now() > deadline) throw new Error(`topics ${topics.map((t) => t.topic).join(", ")} have no leaders yet`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 

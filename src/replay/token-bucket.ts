@@ -3,9 +3,8 @@
  * second up to one second's worth, so a replay may burst that much after a pause and averages
  * `rate` records a second over any longer time. Waiting keeps the consumer in its group.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Admission } from "../consumers/replay-source.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class TokenBucket implements Admission {
   private tokens: number;

@@ -10,6 +10,7 @@
  * partition's very end would go unseen: one plain record (a sentinel, left out of the result) is
  * appended to each partition first. Call it once every writer has stopped.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Kafka } from "kafkajs";
 import type { ReadRecord } from "./kafka.js";
 import { uniqueName } from "./names.js";
@@ -96,7 +97,7 @@ export async function readCommittedExactly(kafka: Kafka, topic: string, timeoutM
   });
   const deadline = Date.now() + timeoutMs;
   const done = () => [...ends].every(([p, end]) => (next.get(p) ?? 0n) >= end);
-  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (!done() && Date.now() < deadline) await sleep(100);
   await consumer.disconnect();
   if (!done()) throw new Error(`could not read ${topic} to its end within ${timeoutMs} ms`);
   const open = [...pending.values()].reduce((n, txn) => n + txn.length, 0);

@@ -3,14 +3,15 @@
  * and scripts/chaos.mjs, which imports the compiled copy): a fleet of `run` children that can be
  * SIGKILLed or SIGTERMed and started again, each child's stderr appended to its own log file.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Admin, Kafka, Message, Producer } from "kafkajs";
 import { REPO_ROOT } from "./fixtures.js";
 
 const CLI = join(REPO_ROOT, "dist/src/cli/main.js");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const MIN_AGE_FOR_SIGTERM_MS = 3000;
 
 export interface Exit {

@@ -1,4 +1,5 @@
 /** Kafka helpers for integration tests: topics, producing, and reading a topic to its end. */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Admin, IHeaders, Message } from "kafkajs";
 import { Kafka, logLevel } from "../../src/kafka/kafkajs.js";
 import { createTopics } from "../../src/kafka/topics.js";
@@ -79,7 +80,7 @@ export class KafkaTestClient {
       },
     });
     while (Date.now() < deadline && !(records.length >= options.count && Date.now() - last >= quietMs)) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     await consumer.disconnect();
     return records.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
@@ -98,7 +99,7 @@ export class KafkaTestClient {
       });
       if (done) return;
       if (Date.now() > deadline) throw new Error(`group ${groupId} did not reach the end of ${topic}`);
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
   }
 }

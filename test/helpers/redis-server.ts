@@ -1,10 +1,10 @@
 /** A redis-server of a test's own on a free port, so the test can stop and restart it by pid. */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A redis-server of our own, so the test can stop and restart it. */
 export class OwnRedis {

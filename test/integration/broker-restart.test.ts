@@ -6,8 +6,10 @@
  * Redis: the shared one (REDIS_URL) when set, else an isolated one. Bounded: each wait has its
  * deadline, and a last-resort timer ends the file well under 3 minutes.
  */
+
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/config/index.js";
 import { startWorker, type Worker } from "../../src/pipeline/worker.js";
 import { type IsolatedServices, startIsolatedServices } from "../helpers/chaos-services.js";
@@ -16,7 +18,6 @@ import { KafkaTestClient, type ReadRecord } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 
 const texts = tinyTexts();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TOTAL = 4000;
 /** Records that are not JSON, so the dead-letter path goes through the outage too. */
 const BAD = new Set(Array.from({ length: 12 }, (_, k) => 100 + k * 241));

@@ -2,8 +2,10 @@
  * The worker when things go wrong, against the real broker and Redis: a SIGKILL mid-stream, a
  * worker leaving its group mid-stream, a fenced zombie, Redis going away in `fail` mode.
  */
+
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { FencedError } from "../../src/errors/errors.js";
 import { startWorker, type Worker } from "../../src/pipeline/worker.js";
 import { ExactlyOnceSink } from "../../src/sinks/kafka/exactly-once-sink.js";
@@ -23,7 +25,6 @@ import {
 } from "../helpers/worker-setup.js";
 
 const texts = tinyTexts();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let services: TestServices;
 let client: KafkaTestClient;

@@ -3,10 +3,12 @@
  * so a test can SIGKILL it): what lands on the output and dead-letter topics, the progress it
  * reports, resuming after a kill, `--retag`, and a live worker's group left alone.
  */
+
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/config/index.js";
 import type { SentimentEvent } from "../../src/events/sentiment-event.js";
 import { startWorker, type Worker } from "../../src/pipeline/worker.js";
@@ -20,7 +22,6 @@ import type { TestServices } from "../helpers/services.js";
 
 const texts = tinyTexts();
 const cli = join(REPO_ROOT, "dist/src/cli/main.js");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PARTITIONS = 3;
 /** Record i is stamped BASE + i seconds: a time range is a range of i. */
 const BASE = Date.parse("2026-01-05T08:00:00Z");

@@ -3,6 +3,7 @@
  * Prometheus endpoint counts what happened on the topics, its batch spans reach an OTLP receiver
  * linked to the messages' trace context, and `/readyz` follows Redis in `fail` mode.
  */
+
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -11,6 +12,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Message } from "kafkajs";
 import { SPANS } from "../../src/telemetry/names.js";
 import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
@@ -21,7 +23,6 @@ import { freePort, startRedis } from "../helpers/redis-server.js";
 import type { TestServices } from "../helpers/services.js";
 
 const cli = join(REPO_ROOT, "dist/src/cli/main.js");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const texts = tinyTexts();
 
 let services: TestServices;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { AbandonedItemError, BatcherClosedError, InferenceError, QueueFullError } from "../../src/errors/errors.js";
 import { selectBatch } from "../../src/inference/batcher/select.js";
 import { type BatchLimits, type BatchRunner, type BatchStats, DynamicBatcher } from "../../src/inference/batcher.js";
@@ -13,8 +14,6 @@ interface Recorded {
   readonly ids: number[];
   readonly tokens: number[];
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Records every batch and the order of prepare/run events; can be slowed or made to fail. */
 class FakeRunner implements BatchRunner<Item, Recorded, string> {
