@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { EachBatchPayload, PartitionOffset } from "kafkajs";
 import type { Drain } from "./drain.js";
 import { meansRejoin } from "./drain.js";
-import type { PartitionBatch } from "./kafka-source.js";
+import type { PartitionBatch } from "./partition-source.js";
 
 export type BatchControls = Pick<PartitionBatch, "heartbeat" | "isStale" | "isRunning" | "signal" | "commitOffset">;
 

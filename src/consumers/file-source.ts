@@ -6,8 +6,8 @@
  * read. Blank lines are skipped.
  */
 import { createReadStream } from "node:fs";
+import type { InputRecord } from "../events/input-record.js";
 import { recordTimestamp } from "../events/record-timestamp.js";
-import type { InputRecord } from "../pipeline/decode.js";
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;

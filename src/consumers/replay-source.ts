@@ -15,7 +15,7 @@ import type { Admin, Consumer, KafkaMessage } from "kafkajs";
 import { SentimentWorkerError } from "../errors/errors.js";
 import { type BatchControls, batchControls } from "./batch-controls.js";
 import { Drain } from "./drain.js";
-import type { PartitionSource, SourceHandlers, TopicPartition } from "./kafka-source.js";
+import type { PartitionSource, SourceHandlers, TopicPartition } from "./partition-source.js";
 
 export interface ReplayRange {
   partition: number;

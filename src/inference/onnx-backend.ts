@@ -4,21 +4,8 @@
  */
 import * as ort from "onnxruntime-node";
 import { InferenceError, ModelError } from "../errors/errors.js";
+import type { InferenceBackend, RuntimeOptions } from "./inference-backend.js";
 import type { PaddedBatch } from "./padded-batch.js";
-
-export interface RuntimeOptions {
-  executionProviders: readonly string[];
-  intraOpThreads: number;
-  interOpThreads: number;
-}
-
-/** The tiny boundary the batcher needs from a model runtime (after text-embeddings-inference). */
-export interface InferenceBackend {
-  readonly numLabels: number;
-  /** Logits, row-major [batch.size x numLabels]. */
-  run(batch: PaddedBatch): Promise<Float32Array>;
-  close(): Promise<void>;
-}
 
 const REQUIRED_INPUTS = ["input_ids", "attention_mask"] as const;
 const OPTIONAL_INPUTS = ["token_type_ids"] as const;

@@ -11,7 +11,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { InferenceError, ModelError } from "../errors/errors.js";
-import type { InferenceBackend, RuntimeOptions } from "./onnx-backend.js";
+import type { InferenceBackend, RuntimeOptions } from "./inference-backend.js";
 import type { PaddedBatch } from "./padded-batch.js";
 
 export interface ThreadInit {

@@ -7,14 +7,8 @@ import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
 import { isLosslessNumber, isSafeNumber, LosslessNumber, parse as parseLossless } from "lossless-json";
 import type { Config } from "../config/index.js";
-import type { DeadLetterCode, SourceCoordinates } from "../events/dead-letter.js";
-
-export interface InputRecord {
-  key: Buffer | null;
-  /** null is a tombstone. */
-  value: Buffer | null;
-  source: SourceCoordinates;
-}
+import type { DeadLetterCode } from "../events/dead-letter.js";
+import type { InputRecord } from "../events/input-record.js";
 
 export interface DecodedMessage {
   kind: "message";

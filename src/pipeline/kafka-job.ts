@@ -8,7 +8,7 @@
  */
 import type { Admin, Consumer } from "kafkajs";
 import type { Config } from "../config/index.js";
-import type { PartitionSource, SourceHandlers } from "../consumers/kafka-source.js";
+import type { PartitionSource, SourceHandlers } from "../consumers/partition-source.js";
 import { RedisDeduplicator } from "../dedup/redis-dedup.js";
 import { ModelError } from "../errors/errors.js";
 import { SENTIMENT_LABELS } from "../events/sentiment-event.js";

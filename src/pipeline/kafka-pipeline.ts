@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KafkaMessage, Message } from "kafkajs";
 import type { Config } from "../config/index.js";
-import type { PartitionBatch, PartitionSource, SourceHandlers, TopicPartition } from "../consumers/kafka-source.js";
+import type { PartitionBatch, PartitionSource, SourceHandlers, TopicPartition } from "../consumers/partition-source.js";
 import type { RedisDeduplicator } from "../dedup/redis-dedup.js";
 import { type CachedResult, textHash } from "../dedup/result-cache.js";
 import { CommitOutcomeUnknownError, DedupUnavailableError, FencedError, OffsetCommitError } from "../errors/errors.js";

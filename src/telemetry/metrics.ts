@@ -1,7 +1,7 @@
 /**
  * The worker's metrics on the OpenTelemetry SDK: a Prometheus reader (served by our own HTTP
  * server, not the exporter's) and an OTLP reader when an endpoint is configured. Counters are
- * observed from the run's `RunCounters`, so the metrics equal what the summary says by
+ * observed from the run's counters (`RunCounts`), so the metrics equal what the summary says by
  * construction: they count what was committed, not what was merely read.
  */
 
@@ -12,8 +12,17 @@ import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import type { Resource } from "@opentelemetry/resources";
 import { type IMetricReader, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import type { BatchStats } from "../inference/batcher.js";
-import type { RunCounters } from "../pipeline/run-counters.js";
 import { LABELS, METRICS } from "./names.js";
+
+/** What the metrics read of a run's counters (the pipeline's RunCounters has this shape). */
+export interface RunCounts {
+  readonly records: number;
+  readonly events: number;
+  readonly duplicates: number;
+  readonly tombstones: number;
+  readonly cacheHits: number;
+  readonly deadLetters: Readonly<Partial<Record<string, number>>>;
+}
 
 /** Latency buckets in seconds, from a fast batch to a stalled one. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -32,7 +41,7 @@ export class WorkerMetrics {
   private readonly prometheus: PrometheusExporter;
   private readonly meter: Meter;
   private readonly lags = new Map<string, { attributes: Attributes; lag: number }>();
-  private readonly counterSets = new Set<RunCounters>();
+  private readonly counterSets = new Set<RunCounts>();
   private readiness: () => boolean = () => false;
   private readonly batchSize;
   private readonly paddedRatio;
@@ -83,7 +92,7 @@ export class WorkerMetrics {
   }
 
   /** The counters of a run (a worker, a replay) to report; several add up. */
-  track(counters: RunCounters): void {
+  track(counters: RunCounts): void {
     this.counterSets.add(counters);
   }
 
@@ -126,12 +135,12 @@ export class WorkerMetrics {
   }
 
   private observeCounters(): void {
-    const sum = (pick: (c: RunCounters) => number) => {
+    const sum = (pick: (c: RunCounts) => number) => {
       let total = 0;
       for (const c of this.counterSets) total += pick(c);
       return total;
     };
-    const counter = (name: string, description: string, pick: (c: RunCounters) => number) =>
+    const counter = (name: string, description: string, pick: (c: RunCounts) => number) =>
       this.meter.createObservableCounter(name, { description }).addCallback((r) => r.observe(sum(pick)));
     counter(METRICS.records, "Input records processed and committed (events, dead letters, skips).", (c) => c.records);
     counter(METRICS.events, "sentiment.v1 events committed to the output topic.", (c) => c.events);

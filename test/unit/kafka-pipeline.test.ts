@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { KafkaMessage, Message } from "kafkajs";
 import { loadConfig } from "../../src/config/index.js";
-import type { PartitionBatch, PartitionSource, TopicPartition } from "../../src/consumers/kafka-source.js";
+import type { PartitionBatch, PartitionSource, TopicPartition } from "../../src/consumers/partition-source.js";
 import type { RedisDeduplicator } from "../../src/dedup/redis-dedup.js";
 import { CommitOutcomeUnknownError, FencedError, OffsetCommitError } from "../../src/errors/errors.js";
 import type { Classified, SentimentClassifier } from "../../src/inference/classifier.js";

@@ -1,0 +1,212 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { describe, it } from "node:test";
+
+const root = join(import.meta.dirname, "../../..");
+const cli = join(root, "dist/src/cli/main.js");
+const README_MAX_BYTES = 10 * 1024;
+
+/** The Markdown documents whose links must hold: the README, every page of docs/, the chart's README. */
+function documents(): string[] {
+  const docs = readdirSync(join(root, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => join("docs", f));
+  return ["README.md", ...docs, "helm/sentiment-worker/README.md"];
+}
+
+function read(file: string): string {
+  return readFileSync(join(root, file), "utf8");
+}
+
+/** The text outside fenced code blocks (``` or ~~~), with each fenced line blanked so line numbers hold. */
+function outsideFences(markdown: string): string[] {
+  let fence: string | undefined;
+  return markdown.split("\n").map((line) => {
+    const open = /^\s{0,3}(`{3,}|~{3,})/.exec(line);
+    if (fence === undefined) {
+      if (open?.[1]) {
+        fence = open[1];
+        return "";
+      }
+      return line;
+    }
+    if (open?.[1] && open[1][0] === fence[0] && open[1].length >= fence.length && line.trim() === open[1]) {
+      fence = undefined;
+    }
+    return "";
+  });
+}
+
+/** GitHub's heading anchor: lowercase, punctuation other than `-` and `_` dropped, each space a `-`. */
+export function githubSlug(heading: string): string {
+  const text = heading
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1") // a link shows its text
+    .replace(/<[^>]+>/g, "") // inline HTML
+    .replace(/[`*]/g, "") // code and emphasis marks
+    .trim()
+    .toLowerCase();
+  return text.replace(/[^\p{L}\p{M}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+}
+
+/** The anchors of a Markdown file's ATX headings, with GitHub's `-1`, `-2`… for repeats. */
+function anchorsOf(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const anchors = new Set<string>();
+  for (const line of outsideFences(markdown)) {
+    const m = /^\s{0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$/.exec(line);
+    if (!m?.[1]) continue;
+    const slug = githubSlug(m[1]);
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    anchors.add(n === 0 ? slug : `${slug}-${n}`);
+  }
+  return anchors;
+}
+
+interface Link {
+  line: number;
+  target: string;
+}
+
+/** Inline links and images `[text](target "title")` and reference definitions `[name]: target`, outside code. */
+function linksOf(markdown: string): Link[] {
+  const links: Link[] = [];
+  outsideFences(markdown).forEach((raw, i) => {
+    const line = raw.replace(/(`+)[^`]*?\1/g, (code) => (code.includes("](") ? "" : code));
+    for (const m of line.matchAll(/\]\(\s*<?([^)\s>]*)>?(?:\s+"[^"]*")?\s*\)/g)) {
+      if (m[1] !== undefined) links.push({ line: i + 1, target: m[1] });
+    }
+    const ref = /^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/.exec(line);
+    if (ref?.[1]) links.push({ line: i + 1, target: ref[1] });
+    for (const m of line.matchAll(/<a\s[^>]*href="([^"]*)"/g)) {
+      if (m[1] !== undefined) links.push({ line: i + 1, target: m[1] });
+    }
+  });
+  return links;
+}
+
+function isExternal(target: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:/i.test(target);
+}
+
+/** The table rows of a README section (between its `## title` and the next `## `). */
+function sectionOf(markdown: string, title: string): string {
+  const lines = markdown.split("\n");
+  const start = lines.findIndex((l) => l.trim() === `## ${title}`);
+  assert.ok(start >= 0, `the README has a "## ${title}" section`);
+  const end = lines.findIndex((l, i) => i > start && l.startsWith("## "));
+  return lines.slice(start, end < 0 ? undefined : end).join("\n");
+}
+
+/** The subcommands a `--help` text lists under "Commands:", without `help`. */
+function commandsIn(help: string): string[] {
+  const section = help.split(/^Commands:\s*$/m)[1];
+  if (section === undefined) return [];
+  const names: string[] = [];
+  for (const line of section.split("\n")) {
+    if (/^\S/.test(line)) break; // the next section
+    const m = /^ {2}([a-z][\w-]*)/.exec(line);
+    if (m?.[1] && m[1] !== "help") names.push(m[1]);
+  }
+  return names;
+}
+
+function help(args: string[]): string {
+  const result = spawnSync(process.execPath, [cli, ...args, "--help"], { encoding: "utf8" });
+  assert.equal(result.status, 0, `sentiment-worker ${args.join(" ")} --help exits 0: ${result.stderr}`);
+  return result.stdout;
+}
+
+describe("documentation", () => {
+  it("computes GitHub's heading anchors", () => {
+    assert.equal(githubSlug("The inference engine (`src/inference`)"), "the-inference-engine-srcinference");
+    assert.equal(githubSlug("Tokenizer (`bench/tokenizer.bench.ts`)"), "tokenizer-benchtokenizerbenchts");
+    assert.equal(githubSlug("Two commands on a fresh machine"), "two-commands-on-a-fresh-machine");
+    assert.equal(githubSlug("Events: `sentiment.v1` and dead_letters"), "events-sentimentv1-and-dead_letters");
+  });
+
+  it("has every relative link point at a file of the repository, and every #anchor at a heading", () => {
+    const problems: string[] = [];
+    for (const doc of documents()) {
+      assert.ok(existsSync(join(root, doc)), `${doc} exists`);
+      for (const { line, target } of linksOf(read(doc))) {
+        if (isExternal(target) || target === "") continue;
+        const hash = target.indexOf("#");
+        const pathPart = decodeURIComponent(hash < 0 ? target : target.slice(0, hash));
+        const anchor = hash < 0 ? undefined : decodeURIComponent(target.slice(hash + 1));
+        const file = pathPart === "" ? join(root, doc) : resolve(join(root, dirname(doc)), pathPart);
+        const where = `${doc}:${line}: ${target}`;
+        const rel = relative(root, file);
+        if (rel.startsWith("..") || isAbsolute(rel)) {
+          problems.push(`${where} points outside the repository`);
+          continue;
+        }
+        if (!existsSync(file)) {
+          problems.push(`${where}: no such file`);
+          continue;
+        }
+        if (anchor !== undefined && anchor !== "" && file.endsWith(".md") && statSync(file).isFile()) {
+          if (!anchorsOf(readFileSync(file, "utf8")).has(anchor)) problems.push(`${where}: no such heading`);
+        }
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it("refers to no file outside the repository", () => {
+    const problems: string[] = [];
+    for (const doc of [...documents(), "tools/model/README.md"]) {
+      read(doc)
+        .split("\n")
+        .forEach((text, i) => {
+          if (/\.\.\/shared\b|(?:^|[\s`(])\/work\//.test(text)) problems.push(`${doc}:${i + 1}: ${text.trim()}`);
+        });
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it("keeps the README at most 10 KB", () => {
+    const bytes = statSync(join(root, "README.md")).size;
+    assert.ok(bytes <= README_MAX_BYTES, `README.md is ${bytes} bytes; move detail into docs/`);
+  });
+
+  it("lists every sentiment-worker subcommand in the README's commands table", () => {
+    const table = sectionOf(read("README.md"), "Commands")
+      .split("\n")
+      .filter((l) => l.startsWith("|"))
+      .map((l) => l.split("|")[1] ?? "");
+    const top = commandsIn(help([]));
+    assert.ok(top.includes("run") && top.includes("replay"), `commands parsed from --help: ${top.join(", ")}`);
+    const expected: string[] = [];
+    for (const name of top) {
+      const nested = commandsIn(help([name]));
+      if (nested.length === 0) expected.push(name);
+      for (const sub of nested) expected.push(`${name} ${sub}`);
+    }
+    const missing = expected.filter(
+      (command) => !table.some((cell) => new RegExp(`\`sentiment-worker ${command}(?:[\\s\`])`).test(cell)),
+    );
+    assert.deepEqual(missing, [], "every command appears as `sentiment-worker <command>` in the first column");
+  });
+
+  it("names only npm scripts that package.json defines", () => {
+    const scripts = Object.keys(
+      (JSON.parse(read("package.json")) as { scripts?: Record<string, string> }).scripts ?? {},
+    );
+    const problems: string[] = [];
+    for (const doc of documents()) {
+      read(doc)
+        .split("\n")
+        .forEach((text, i) => {
+          for (const m of text.matchAll(/\bnpm (?:run(?:-script)?\s+([\w:.-]+)|(test|start)\b)/g)) {
+            const name = m[1] ?? m[2] ?? "";
+            if (!scripts.includes(name)) problems.push(`${doc}:${i + 1}: npm script "${name}"`);
+          }
+        });
+    }
+    assert.deepEqual(problems, []);
+  });
+});
