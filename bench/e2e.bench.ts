@@ -3,7 +3,7 @@
  * inference-only figure of the same model on the same texts, in one run.
  *
  *   export $(node scripts/services.mjs up)
- *   npm run bench -- e2e --data ../shared/data/umsab/test.jsonl
+ *   npm run bench -- e2e --data path/to/umsab/test.jsonl
  *
  * Per model (the full-size fixture; the tiny fixture, which the issue takes for "the plumbing";
  * and a no-op ONNX graph with the tiny tokenizer, the plumbing alone: Kafka, Redis, tokenizing,
@@ -63,7 +63,7 @@ const { values: args } = parseArgs({
     set: { type: "string", default: "" },
   },
 });
-if (!args.data) throw new Error("pass --data <jsonl> (or SW_BENCH_DATA), e.g. ../shared/data/umsab/test.jsonl");
+if (!args.data) throw new Error("pass --data <jsonl> (or SW_BENCH_DATA), e.g. path/to/umsab/test.jsonl");
 const brokers = (process.env.KAFKA_BROKERS ?? "").split(",").filter(Boolean);
 const redisUrl = process.env.REDIS_URL ?? "";
 if (!brokers.length || !redisUrl)

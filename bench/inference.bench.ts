@@ -2,7 +2,7 @@
  * Inference benchmark: our engine against the bare ONNX Runtime ceiling and the peers a user would
  * otherwise run, all in one run on the same texts and the same weights.
  *
- *   npm run build && node dist/bench/inference.bench.js --data ../shared/data/umsab/test.jsonl
+ *   npm run build && node dist/bench/inference.bench.js --data path/to/umsab/test.jsonl
  *
  * Flags (environment in brackets): --data FILE [SW_BENCH_DATA] JSONL with a "text" field;
  * --model-dir DIR (default .cache/models/full-random, made by `tools/model/run.sh fixture --size full`);
@@ -41,7 +41,7 @@ const { values: args } = parseArgs({
     "batch-sizes": { type: "string", default: "1,8,16,32,64" },
   },
 });
-if (!args.data) throw new Error("pass --data <jsonl> (or SW_BENCH_DATA), e.g. ../shared/data/umsab/test.jsonl");
+if (!args.data) throw new Error("pass --data <jsonl> (or SW_BENCH_DATA), e.g. path/to/umsab/test.jsonl");
 const modelDir = resolve(args["model-dir"] as string);
 const messages = Number(args.messages);
 const repeat = Number(args.repeat);

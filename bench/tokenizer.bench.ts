@@ -3,7 +3,7 @@
  * traffic, for the two libraries that read tokenizer.json: @huggingface/tokenizers (pure JS, the
  * one we ship) and `tokenizers` (the official Rust binding, a 64 MB package of native binaries).
  *
- *   npm run build && node dist/bench/tokenizer.bench.js --data ../shared/data/umsab/test.jsonl [--model-dir DIR]
+ *   npm run build && node dist/bench/tokenizer.bench.js --data path/to/umsab/test.jsonl [--model-dir DIR]
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";

@@ -2,7 +2,7 @@
 // Runs every compiled benchmark under dist/bench (each prints its own table), or the ones named,
 // passing the flags on to each:
 //   node scripts/bench.mjs [name ...] [--flag value ...]
-//   e.g. `npm run bench -- inference --data ../shared/data/umsab/test.jsonl`
+//   e.g. `npm run bench -- inference --data path/to/umsab/test.jsonl`
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";

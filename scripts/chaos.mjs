@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 // After --minutes it stops the chaos, waits for the group to catch up, reads the output as an
 // exact read_committed reader and prints a table; exit 1 when a message was lost or doubled.
 //
-//   npm run build && npm run chaos -- --minutes 10 [--data ../shared/data/umsab/train.jsonl]
+//   npm run build && npm run chaos -- --minutes 10 [--data path/to/umsab/train.jsonl]
 //     [--rate 150] [--kill-every 20]
 //
 // --data: JSONL with `text` (and `lang`) per line, e.g. UMSAB; else the fixture corpus. Each
