@@ -5,8 +5,8 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EachBatchPayload, PartitionOffset } from "kafkajs";
+import { meansRejoin } from "../kafka/errors.js";
 import type { Drain } from "./drain.js";
-import { meansRejoin } from "./drain.js";
 import type { PartitionBatch } from "./partition-source.js";
 
 export type BatchControls = Pick<PartitionBatch, "heartbeat" | "isStale" | "isRunning" | "signal" | "commitOffset">;

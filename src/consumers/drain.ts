@@ -8,22 +8,6 @@
 
 import { setMaxListeners } from "node:events";
 
-/** The kafkajs error types that mean "this member's generation is over: rejoin". */
-const REJOIN_TYPES = new Set([
-  "REBALANCE_IN_PROGRESS",
-  "ILLEGAL_GENERATION",
-  "UNKNOWN_MEMBER_ID",
-  "FENCED_INSTANCE_ID",
-]);
-
-export function meansRejoin(error: unknown): boolean {
-  for (let e = error as { type?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; i++) {
-    if (typeof e.type === "string" && REJOIN_TYPES.has(e.type)) return true;
-    e = e.cause as typeof e;
-  }
-  return false;
-}
-
 export class Drain {
   private controller = listenable(new AbortController());
   private generation = 0;

@@ -7,6 +7,7 @@
  */
 import type { Admin, Consumer, KafkaMessage } from "kafkajs";
 import { ConfigError, GroupJoinError } from "../errors/errors.js";
+import { kafkaErrorType } from "../kafka/errors.js";
 import { batchControls } from "./batch-controls.js";
 import { Drain } from "./drain.js";
 import type { PartitionSource, SourceHandlers, TopicPartition } from "./partition-source.js";
@@ -149,15 +150,6 @@ export class KafkaSource implements PartitionSource {
     this.drain.begin("stop");
     await this.consumer.disconnect();
   }
-}
-
-/** The first kafkajs error type found in an error or its causes. */
-function kafkaErrorType(error: unknown): string | undefined {
-  for (let e = error as { type?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; i++) {
-    if (typeof e.type === "string") return e.type;
-    e = e.cause as typeof e;
-  }
-  return undefined;
 }
 
 /** A consumer crash that kafkajs will not restart, said in terms of our settings where the cause is one. */

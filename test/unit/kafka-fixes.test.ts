@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { describe, it } from "node:test";
 import { filterAbortedMessages } from "../../src/kafka/aborted-filter.js";
+import { kafkaErrorType, meansFenced, meansRejoin } from "../../src/kafka/errors.js";
 import { createPartitioner, murmur2 } from "../../src/kafka/partitioner.js";
 
 const require = createRequire(import.meta.url);
@@ -87,5 +88,26 @@ describe("the partitioner's murmur2", () => {
     const partition = partitioner({ topic: "t", partitionMetadata, message: { key: huge, value: null } });
     assert.ok(partition >= 0 && partition < 12);
     assert.equal(partitioner({ topic: "t", partitionMetadata, message: { partition: 5, value: null } }), 5);
+  });
+});
+
+describe("kafkajs errors by type", () => {
+  const protocolError = (type: string, message = type) => Object.assign(new Error(message), { type });
+  it("knows a fenced producer by type through wrapping causes, also by the code newer brokers send", () => {
+    assert.ok(meansFenced(protocolError("INVALID_PRODUCER_EPOCH")));
+    const wrapped = Object.assign(new Error("retries exceeded"), {
+      cause: protocolError("KAFKAJS_UNKNOWN_ERROR_CODE", "Unknown error code 90"),
+    });
+    assert.equal(kafkaErrorType(wrapped), "PRODUCER_FENCED");
+    assert.ok(meansFenced(wrapped));
+    // A leader's epoch is not the producer's: retriable, not fenced.
+    assert.ok(!meansFenced(protocolError("FENCED_LEADER_EPOCH", "The leader epoch in the request is older")));
+    assert.ok(!meansFenced(new Error("producer epoch is fenced")));
+  });
+
+  it("knows the end of a group generation", () => {
+    assert.ok(meansRejoin(protocolError("REBALANCE_IN_PROGRESS")));
+    assert.ok(meansRejoin(Object.assign(new Error("x"), { cause: protocolError("UNKNOWN_MEMBER_ID") })));
+    assert.ok(!meansRejoin(protocolError("NOT_COORDINATOR")));
   });
 });

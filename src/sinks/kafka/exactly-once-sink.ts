@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Kafka, PartitionOffset, Producer, TopicMessages } from "kafkajs";
 import { CommitOutcomeUnknownError, FencedError, SentimentWorkerError } from "../../errors/errors.js";
+import { kafkaErrorType, meansFenced } from "../../kafka/errors.js";
 import { createPartitioner } from "../../kafka/partitioner.js";
 import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
 import { MAX_REQUEST_BYTES, requestChunks } from "./request-chunks.js";
@@ -22,19 +23,7 @@ export interface ExactlyOnceSinkOptions {
   maxRequestBytes?: number;
 }
 
-const FENCED = new Set(["INVALID_PRODUCER_EPOCH", "PRODUCER_FENCED", "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"]);
-
-function isFenced(error: unknown): boolean {
-  const e = error as { type?: string; message?: string; cause?: unknown } | undefined;
-  if (!e) return false;
-  // Brokers newer than kafkajs answer PRODUCER_FENCED (code 90), which kafkajs does not know by name.
-  return (e.type !== undefined && FENCED.has(e.type)) || /fenced|epoch/i.test(e.message ?? "") || isFenced(e.cause);
-}
-
-function isConcurrentTransactions(error: unknown): boolean {
-  const e = error as { type?: string; cause?: unknown } | undefined;
-  return e?.type === "CONCURRENT_TRANSACTIONS" || (e?.cause !== undefined && isConcurrentTransactions(e.cause));
-}
+const isConcurrentTransactions = (error: unknown) => kafkaErrorType(error) === "CONCURRENT_TRANSACTIONS";
 
 export class ExactlyOnceSink implements PartitionSink {
   /** Connecting or connected producers by transactional id (promises, so no id is connected twice). */
@@ -125,7 +114,7 @@ export class ExactlyOnceSink implements PartitionSink {
       // the next acquisition fences the transactional id again, which ends what is left open.
       if (!ending) await transaction.abort().catch(() => {});
       await this.release(output.topic, output.partition);
-      if (isFenced(error)) {
+      if (meansFenced(error)) {
         throw new FencedError(`partition ${where} belongs to another worker now`, { cause: error });
       }
       if (ending) {
