@@ -27,9 +27,9 @@ if (!existsSync(join(helpers, "chaos-workers.js")) || !existsSync(join(root, "di
   process.exit(2);
 }
 const { startIsolatedServices } = await import(join(helpers, "chaos-services.js"));
-const { WorkerFleet, Traffic, waitForGroupAtEnd, tally } = await import(join(helpers, "chaos-workers.js"));
+const { WorkerFleet, Traffic, tally } = await import(join(helpers, "chaos-workers.js"));
 const { readCommittedExactly } = await import(join(helpers, "chaos-read.js"));
-const { workerFlags } = await import(join(helpers, "worker-setup.js"));
+const { workerFlags, eventIds } = await import(join(helpers, "worker-setup.js"));
 const { KafkaTestClient } = await import(join(helpers, "kafka.js"));
 const { tinyTexts } = await import(join(helpers, "fixtures.js"));
 const { uniqueName } = await import(join(helpers, "names.js"));
@@ -175,7 +175,7 @@ async function main() {
     const sent = await traffic.stop();
     log(`traffic stopped after ${sent} messages (${traffic.retries} send retries); waiting for the group`);
     const catchUpFrom = Date.now();
-    await waitForGroupAtEnd(client.admin, groupId, input, 300_000);
+    await client.waitForGroupAtEnd(groupId, input, 300_000);
     const catchUpMs = Date.now() - catchUpFrom;
     sampleRss();
     clearInterval(rssTimer);
@@ -183,8 +183,7 @@ async function main() {
     log("reading the topics");
     const inputs = await client.readAll(input, { count: sent, timeoutMs: 180_000 });
     const committed = await readCommittedExactly(client.kafka, output, 180_000);
-    const ids = (records) => records.map((r) => JSON.parse(String(r.value)).id);
-    const result = tally(ids(inputs), ids(committed.records));
+    const result = tally(eventIds(inputs), eventIds(committed.records));
     const badTerms = [...kills.filter((x) => x.signal === "SIGTERM"), ...stops].filter((x) => x.code !== 0 || x.forced);
     const rows = [
       ["minutes", minutes],

@@ -11,10 +11,41 @@ import type { PartitionBatch } from "./partition-source.js";
 
 export type BatchControls = Pick<PartitionBatch, "heartbeat" | "isStale" | "isRunning" | "signal" | "commitOffset">;
 
+/** One fetched batch as a source hands it out, a chunk at a time. */
+export interface SourceBatch {
+  /** What the pipeline gets with each chunk. */
+  controls: BatchControls;
+  /**
+   * The batch hands out no more chunks: a stop or rebalance began, a newer generation joined, the
+   * consumer stopped, or a seek made the batch stale.
+   */
+  ended(): boolean;
+  /** Before chunk `index`: a heartbeat between chunks (which notices a rebalance), then `!ended()`. */
+  beforeChunk(index: number): Promise<boolean>;
+}
+
 /** Attempts of an offset commit that failed with a retriable error (a coordinator moving). */
 const COMMIT_ATTEMPTS = 4;
 
-export function batchControls(payload: EachBatchPayload, drain: Drain): BatchControls {
+/**
+ * A batch's controls, and the rule that ends it after the chunk in flight: a stop or a rebalance
+ * must not wait for the whole fetch.
+ */
+export function sourceBatch(payload: EachBatchPayload, drain: Drain): SourceBatch {
+  const generation = drain.current;
+  const controls = batchControls(payload, drain);
+  const ended = () => !drain.mayContinue(generation) || !controls.isRunning() || controls.isStale();
+  return {
+    controls,
+    ended,
+    beforeChunk: async (index) => {
+      if (index > 0) await controls.heartbeat().catch(() => {});
+      return !ended();
+    },
+  };
+}
+
+function batchControls(payload: EachBatchPayload, drain: Drain): BatchControls {
   const { batch, heartbeat, isStale, isRunning, commitOffsetsIfNecessary } = payload;
   return {
     heartbeat: async () => {

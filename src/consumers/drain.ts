@@ -25,10 +25,6 @@ export class Drain {
     return this.generation;
   }
 
-  get isDraining(): boolean {
-    return this.draining;
-  }
-
   /** A stop or rebalance began: hand out nothing new; abort what is in flight after the timeout. */
   begin(reason: string): void {
     if (this.draining) return;

@@ -8,7 +8,7 @@
 import type { Admin, Consumer, KafkaMessage } from "kafkajs";
 import { ConfigError, GroupJoinError } from "../errors/errors.js";
 import { kafkaErrorType } from "../kafka/errors.js";
-import { batchControls } from "./batch-controls.js";
+import { sourceBatch } from "./batch-controls.js";
 import { Drain } from "./drain.js";
 import type { PartitionSource, SourceHandlers, TopicPartition } from "./partition-source.js";
 
@@ -103,13 +103,10 @@ export class KafkaSource implements PartitionSource {
       partitionsConsumedConcurrently: options.concurrency,
       eachBatch: async (payload) => {
         const { batch, resolveOffset } = payload;
-        const generation = this.drain.current;
-        const controls = batchControls(payload, this.drain);
+        const { controls, beforeChunk } = sourceBatch(payload, this.drain);
         const { messages } = batch;
         for (let i = 0; i < messages.length; i += options.maxBatchRecords) {
-          // A stop or a rebalance ends the batch after the chunk in flight, not after the whole fetch.
-          if (i > 0) await controls.heartbeat().catch(() => {});
-          if (!this.drain.mayContinue(generation) || !controls.isRunning() || controls.isStale()) return;
+          if (!(await beforeChunk(i))) return;
           const chunk = messages.slice(i, i + options.maxBatchRecords);
           const outcome = await handlers.handle({
             topic: batch.topic,

@@ -13,7 +13,7 @@
  */
 import type { Admin, Consumer, KafkaMessage } from "kafkajs";
 import { SentimentWorkerError } from "../errors/errors.js";
-import { type BatchControls, batchControls } from "./batch-controls.js";
+import { type SourceBatch, sourceBatch } from "./batch-controls.js";
 import { Drain } from "./drain.js";
 import type { PartitionSource, SourceHandlers, TopicPartition } from "./partition-source.js";
 
@@ -161,8 +161,8 @@ export class ReplaySource implements PartitionSource {
         }
         const inRange = batch.messages.filter((m) => BigInt(m.offset) < range.end);
         const reachesEnd = BigInt(batch.lastOffset()) >= range.end - 1n;
-        const control = batchControls(payload, this.drain);
-        await this.process(handlers, range, batch.highWatermark, inRange, reachesEnd, control, resolveOffset);
+        const fetched = sourceBatch(payload, this.drain);
+        await this.process(handlers, range, batch.highWatermark, inRange, reachesEnd, fetched, resolveOffset);
       },
     });
     // A refused join fails the replay (through `finished`) instead of waiting for ever.
@@ -196,21 +196,14 @@ export class ReplaySource implements PartitionSource {
     highWatermark: string,
     inRange: KafkaMessage[],
     reachesEnd: boolean,
-    control: BatchControls,
+    { controls: control, ended, beforeChunk }: SourceBatch,
     resolveOffset: (offset: string) => void,
   ): Promise<void> {
-    const generation = this.drain.current;
     for (let i = 0; i < inRange.length; ) {
-      // A stop or a rebalance ends the batch after the chunk in flight, not after the whole fetch.
-      if (i > 0) await control.heartbeat().catch(() => {});
-      if (!this.drain.mayContinue(generation) || !control.isRunning() || control.isStale()) return;
+      if (!(await beforeChunk(i))) return;
       let n = Math.min(inRange.length - i, this.options.maxBatchRecords);
       if (this.options.admission) {
-        n = await this.options.admission.admit(
-          n,
-          control.heartbeat,
-          () => control.isStale() || !control.isRunning() || !this.drain.mayContinue(generation),
-        );
+        n = await this.options.admission.admit(n, control.heartbeat, ended);
         if (n === 0) return;
       }
       const messages = inRange.slice(i, i + n);

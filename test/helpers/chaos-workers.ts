@@ -8,8 +8,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Admin, Kafka, Message, Producer } from "kafkajs";
+import type { Kafka, Message, Producer } from "kafkajs";
 import { REPO_ROOT } from "./fixtures.js";
+import { countOf } from "./worker-setup.js";
 
 const CLI = join(REPO_ROOT, "dist/src/cli/main.js");
 const MIN_AGE_FOR_SIGTERM_MS = 3000;
@@ -224,40 +225,6 @@ export class Traffic {
   }
 }
 
-/**
- * Waits until `groupId` committed each partition's end of `topic`. Errors count as "not yet" (a
- * broker just restarted answers NOT_LEADER and the like for a while). The error names the
- * partitions still behind, with their committed offsets and ends.
- */
-export async function waitForGroupAtEnd(
-  admin: Admin,
-  groupId: string,
-  topic: string,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const ends = await admin.fetchTopicOffsets(topic);
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const behind = ends
-        .map((e) => ({
-          partition: e.partition,
-          committed: committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? "-1",
-          end: e.high,
-        }))
-        .filter((p) => p.committed !== p.end && !(p.end === "0" && p.committed === "-1"));
-      if (behind.length === 0) return;
-      last = `partitions behind: ${JSON.stringify(behind)}`;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`group ${groupId} did not reach the end of ${topic}: ${String(last)}`);
-    await sleep(250);
-  }
-}
-
 export interface Tally {
   /** Distinct ids on the input. */
   sent: number;
@@ -275,13 +242,8 @@ export interface Tally {
  * doubled.
  */
 export function tally(inputIds: string[], outputIds: string[]): Tally {
-  const count = (ids: string[]) => {
-    const m = new Map<string, number>();
-    for (const id of ids) m.set(id, (m.get(id) ?? 0) + 1);
-    return m;
-  };
-  const inputs = count(inputIds);
-  const outputs = count(outputIds);
+  const inputs = countOf(inputIds);
+  const outputs = countOf(outputIds);
   const lost = [...inputs.keys()].filter((id) => !outputs.has(id));
   // More events than records: never right. An id the input holds twice may give one event
   // (de-duplication) or two (Redis restarted in between): both are fine.

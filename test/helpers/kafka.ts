@@ -86,19 +86,32 @@ export class KafkaTestClient {
     return records.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
   }
 
-  /** Waits until the group committed offsets reaching each partition's end. */
+  /**
+   * Waits until the group committed offsets reaching each partition's end. An error counts as "not
+   * yet" (a broker just restarted answers NOT_LEADER and the like for a while); at the deadline the
+   * error names the partitions still behind, or the last error.
+   */
   async waitForGroupAtEnd(groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    let last: unknown;
     for (;;) {
-      const ends = await this.admin.fetchTopicOffsets(topic);
-      const [committed] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
-      const done = ends.every((e) => {
-        const offset = committed?.partitions.find((p) => p.partition === e.partition)?.offset;
-        // An empty partition has nothing to commit.
-        return offset === e.high || (e.high === "0" && offset === "-1");
-      });
-      if (done) return;
-      if (Date.now() > deadline) throw new Error(`group ${groupId} did not reach the end of ${topic}`);
+      try {
+        const ends = await this.admin.fetchTopicOffsets(topic);
+        const [committed] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+        const behind = ends
+          .map((e) => ({
+            partition: e.partition,
+            committed: committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? "-1",
+            end: e.high,
+          }))
+          // An empty partition has nothing to commit.
+          .filter((p) => p.committed !== p.end && !(p.end === "0" && p.committed === "-1"));
+        if (behind.length === 0) return;
+        last = `partitions behind: ${JSON.stringify(behind)}`;
+      } catch (error) {
+        last = error;
+      }
+      if (Date.now() > deadline) throw new Error(`group ${groupId} did not reach the end of ${topic}: ${String(last)}`);
       await sleep(250);
     }
   }

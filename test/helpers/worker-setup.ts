@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Config, loadConfig } from "../../src/config/index.js";
 import { createTopics } from "../../src/kafka/topics.js";
+import type { PartitionOutput } from "../../src/sinks/kafka/partition-sink.js";
 import { REPO_ROOT, TINY_MODEL_DIR } from "./fixtures.js";
 import type { KafkaTestClient, ReadRecord } from "./kafka.js";
 import { uniqueName } from "./names.js";
@@ -107,14 +108,21 @@ export async function waitForRecords(
   throw new Error(`fewer than ${atLeast} records reached ${topic}`);
 }
 
+/** The ids of the events among the records, in their order. */
+export function eventIds(records: readonly ReadRecord[]): string[] {
+  return records.map((r) => (JSON.parse(String(r.value)) as { id: string }).id);
+}
+
+/** How often each value appears. */
+export function countOf(values: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return counts;
+}
+
 /** How often each event id appears among the records. */
 export function idCounts(records: readonly ReadRecord[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const r of records) {
-    const { id } = JSON.parse(String(r.value)) as { id: string };
-    counts.set(id, (counts.get(id) ?? 0) + 1);
-  }
-  return counts;
+  return countOf(eventIds(records));
 }
 
 /** The ids of `expected` seen more than once, and those never seen. */
@@ -125,5 +133,29 @@ export function tally(
   return {
     doubled: [...counts].filter(([, n]) => n > 1).map(([id]) => id),
     missing: expected.filter((id) => !counts.has(id)),
+  };
+}
+
+/** The exactly-once sink's options for a setup's topics and group. */
+export function exactlyOnceSinkOptions(s: WorkerSetup) {
+  return {
+    groupId: s.flags["kafka.groupId"] as string,
+    outputTopic: s.output,
+    deadLetterTopic: s.dlq,
+    transactionTimeoutMs: 30_000,
+  };
+}
+
+/** One event for the exactly-once sink to commit with input partition 0's next offset. */
+export function eventOutput(s: WorkerSetup, value: string, nextOffset: string): PartitionOutput {
+  return {
+    topic: s.input,
+    partition: 0,
+    events: [{ value }],
+    deadLetters: [],
+    nextOffset,
+    commitOffset: async () => {
+      throw new Error("the exactly-once sink must not commit offsets outside its transaction");
+    },
   };
 }

@@ -14,8 +14,9 @@ import { loadConfig } from "../../src/config/index.js";
 import { startWorker, type Worker } from "../../src/pipeline/worker.js";
 import { type IsolatedServices, startIsolatedServices } from "../helpers/chaos-services.js";
 import { TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
-import { KafkaTestClient, type ReadRecord } from "../helpers/kafka.js";
+import { KafkaTestClient } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
+import { countOf, idCounts } from "../helpers/worker-setup.js";
 
 const texts = tinyTexts();
 const TOTAL = 4000;
@@ -59,37 +60,6 @@ async function produceBacklog(topic: string): Promise<void> {
       value: BAD.has(i) ? `not json b-${i}` : JSON.stringify({ id: `s-${i}`, text: texts[i % texts.length] }),
     })),
   );
-}
-
-/**
- * Waits until the group committed each partition's end. Unlike KafkaTestClient.waitForGroupAtEnd,
- * errors count as "not yet": right after the restart the broker answers NOT_LEADER and the like
- * for a while, to this test's client as to the worker.
- */
-async function waitForGroupAtEnd(groupId: string, topic: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const ends = await client.admin.fetchTopicOffsets(topic);
-      const [committed] = await client.admin.fetchOffsets({ groupId, topics: [topic] });
-      const at = (p: number) => committed?.partitions.find((c) => c.partition === p)?.offset;
-      if (ends.every((e) => at(e.partition) === e.high)) return;
-      last = `committed ${JSON.stringify(committed?.partitions ?? [])}, ends ${JSON.stringify(ends)}`;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(250);
-  }
-  throw new Error(`group ${groupId} did not reach the end of ${topic}: ${String(last)}`);
-}
-
-const ids = (records: ReadRecord[]) => records.map((r) => (JSON.parse(String(r.value)) as { id: string }).id);
-
-function counts(values: string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const v of values) out.set(v, (out.get(v) ?? 0) + 1);
-  return out;
 }
 
 describe("the worker when its broker is SIGKILLed and restarted with a backlog", { timeout: 150_000 }, () => {
@@ -141,7 +111,7 @@ describe("the worker when its broker is SIGKILLed and restarted with a backlog",
         const restartedAt = Date.now();
         await own.startKafka();
         const restartMs = Date.now() - restartedAt;
-        await waitForGroupAtEnd(groupId, input, 45_000).catch((error: unknown) => {
+        await client.waitForGroupAtEnd(groupId, input, 45_000).catch((error: unknown) => {
           throw gaveUp === undefined ? error : new Error(`the worker's consumer gave up: ${String(gaveUp)}`);
         });
         assert.equal(gaveUp, undefined, "the worker's consumer did not give up");
@@ -153,10 +123,10 @@ describe("the worker when its broker is SIGKILLed and restarted with a backlog",
         workers.delete(worker);
       }
 
-      const found = counts(ids(await client.readAll(output, { count: VALID.length, timeoutMs: 20_000 })));
+      const found = idCounts(await client.readAll(output, { count: VALID.length, timeoutMs: 20_000 }));
       const missing = VALID.map((i) => `s-${i}`).filter((id) => !found.has(id));
       const unexpected = [...found.keys()].filter((id) => !/^s-\d+$/.test(id) || BAD.has(Number(id.slice(2))));
-      const letters = counts(
+      const letters = countOf(
         (await client.readAll(dlq, { count: BAD.size, timeoutMs: 10_000 })).map((r) => String(r.value)),
       );
       const missingLetters = [...BAD].map((i) => `not json b-${i}`).filter((v) => !letters.has(v));

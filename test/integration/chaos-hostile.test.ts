@@ -15,7 +15,6 @@ import { createTopics } from "../../src/kafka/topics.js";
 import { startWorker } from "../../src/pipeline/worker.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
 import { readCommittedExactly } from "../helpers/chaos-read.js";
-import { waitForGroupAtEnd } from "../helpers/chaos-workers.js";
 import { tinyTexts } from "../helpers/fixtures.js";
 import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";
@@ -225,7 +224,7 @@ describe("hostile records between good ones", { timeout: 150_000 }, () => {
               );
             }, 500)
           : undefined;
-        await waitForGroupAtEnd(client.admin, groupId, input, 60_000).finally(() => clearInterval(trace));
+        await client.waitForGroupAtEnd(groupId, input, 60_000).finally(() => clearInterval(trace));
         process.stderr.write(
           `chaos-hostile (${delivery}): at the end in ${Date.now() - from} ms, ${JSON.stringify(worker.counters.summary())}\n`,
         );

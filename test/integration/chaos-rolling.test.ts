@@ -15,12 +15,12 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readCommittedExactly } from "../helpers/chaos-read.js";
-import { Traffic, tally, WorkerFleet, waitForGroupAtEnd } from "../helpers/chaos-workers.js";
+import { Traffic, tally, WorkerFleet } from "../helpers/chaos-workers.js";
 import { tinyTexts } from "../helpers/fixtures.js";
 import { openForFile } from "../helpers/integration.js";
-import type { KafkaTestClient, ReadRecord } from "../helpers/kafka.js";
+import type { KafkaTestClient } from "../helpers/kafka.js";
 import type { TestServices } from "../helpers/services.js";
-import { workerSetup } from "../helpers/worker-setup.js";
+import { eventIds, workerSetup } from "../helpers/worker-setup.js";
 
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 60);
 const KILL_EVERY_MS = Number(process.env.CHAOS_KILL_EVERY_MS ?? 5000);
@@ -46,8 +46,6 @@ let client: KafkaTestClient;
 openForFile((opened) => {
   ({ services, client } = opened);
 });
-
-const idsOf = (records: ReadRecord[]) => records.map((r) => (JSON.parse(String(r.value)) as { id: string }).id);
 
 describe("rolling worker failures under steady traffic", { timeout: SECONDS * 1000 + 200_000 }, () => {
   it("keeps every id exactly once, no partition stuck, and a SIGTERMed worker exits 0", async () => {
@@ -82,7 +80,7 @@ describe("rolling worker failures under steady traffic", { timeout: SECONDS * 10
       await sleep(Math.max(0, trafficEnd - Date.now()));
       const sent = await traffic.stop();
       const caughtUpFrom = Date.now();
-      await waitForGroupAtEnd(client.admin, groupId, input, CATCH_UP_MS);
+      await client.waitForGroupAtEnd(groupId, input, CATCH_UP_MS);
       const catchUpMs = Date.now() - caughtUpFrom;
       const finalStops = await fleet.stop();
 
@@ -93,7 +91,7 @@ describe("rolling worker failures under steady traffic", { timeout: SECONDS * 10
         readCommittedExactly(client.kafka, output, 60_000),
       ]);
       const outputs = committed.records;
-      const result = tally(idsOf(inputs), idsOf(outputs));
+      const result = tally(eventIds(inputs), eventIds(outputs));
       process.stderr.write(
         `chaos-rolling: sent ${sent} (${result.sent} ids), events ${outputs.length}, ${kills.length} kills, ` +
           `${fleet.restarts} restarts, crashes ${fleet.crashes.length}, caught up in ${catchUpMs} ms, ` +

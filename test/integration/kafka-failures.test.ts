@@ -16,6 +16,8 @@ import { startRedis } from "../helpers/redis-server.js";
 import type { TestServices } from "../helpers/services.js";
 import {
   configOf,
+  eventOutput,
+  exactlyOnceSinkOptions,
   idCounts,
   spawnWorker,
   tally,
@@ -101,31 +103,14 @@ describe("the Kafka worker under failures", () => {
   it("fences a zombie: after another owner takes the partition, the old one can neither publish nor commit", async () => {
     const s = await setup(1);
     const groupId = s.flags["kafka.groupId"] as string;
-    const options = { groupId, outputTopic: s.output, deadLetterTopic: s.dlq, transactionTimeoutMs: 30_000 };
+    const options = exactlyOnceSinkOptions(s);
     const zombie = new ExactlyOnceSink(client.kafka, options);
     const owner = new ExactlyOnceSink(client.kafka, options);
     try {
       await zombie.acquire(s.input, 0);
       await owner.acquire(s.input, 0);
-      await assert.rejects(
-        zombie.commit({
-          topic: s.input,
-          partition: 0,
-          events: [{ value: "zombie" }],
-          deadLetters: [],
-          nextOffset: "5",
-          commitOffset: inTransaction,
-        }),
-        (e: unknown) => e instanceof FencedError,
-      );
-      await owner.commit({
-        topic: s.input,
-        partition: 0,
-        events: [{ value: "owner" }],
-        deadLetters: [],
-        nextOffset: "3",
-        commitOffset: inTransaction,
-      });
+      await assert.rejects(zombie.commit(eventOutput(s, "zombie", "5")), (e: unknown) => e instanceof FencedError);
+      await owner.commit(eventOutput(s, "owner", "3"));
     } finally {
       await Promise.all([zombie.close(), owner.close()]);
     }
@@ -140,18 +125,10 @@ describe("the Kafka worker under failures", () => {
 
   it("fences on every acquisition: a worker that gets a partition back fences whoever held it in between", async () => {
     const s = await setup(1);
-    const groupId = s.flags["kafka.groupId"] as string;
-    const options = { groupId, outputTopic: s.output, deadLetterTopic: s.dlq, transactionTimeoutMs: 30_000 };
+    const options = exactlyOnceSinkOptions(s);
     const first = new ExactlyOnceSink(client.kafka, options);
     const between = new ExactlyOnceSink(client.kafka, options);
-    const output = (value: string, nextOffset: string) => ({
-      topic: s.input,
-      partition: 0,
-      events: [{ value }],
-      deadLetters: [],
-      nextOffset,
-      commitOffset: inTransaction,
-    });
+    const output = (value: string, nextOffset: string) => eventOutput(s, value, nextOffset);
     try {
       await first.acquire(s.input, 0);
       await first.commit(output("first", "1"));
@@ -197,8 +174,3 @@ describe("the Kafka worker under failures", () => {
     }
   });
 });
-
-/** The exactly-once sink commits the offset inside its transaction; this is never called. */
-async function inTransaction(): Promise<void> {
-  throw new Error("the exactly-once sink must not commit offsets outside its transaction");
-}

@@ -17,6 +17,8 @@ import type { KafkaTestClient, ReadRecord } from "../helpers/kafka.js";
 import type { TestServices } from "../helpers/services.js";
 import {
   configOf,
+  eventOutput,
+  exactlyOnceSinkOptions,
   idCounts,
   type SetupOptions,
   spawnWorker,
@@ -140,20 +142,8 @@ describe("the Kafka worker under routine faults", () => {
     // The first EndTxn never reaches the broker and fails as a dropped connection would: kafkajs's
     // producer is left half-way, where every later transaction() used to throw.
     const faulty = dropFirstCommit(client.kafka);
-    const sink = new ExactlyOnceSink(faulty, {
-      groupId,
-      outputTopic: s.output,
-      deadLetterTopic: s.dlq,
-      transactionTimeoutMs: 30_000,
-    });
-    const output = (value: string, nextOffset: string) => ({
-      topic: s.input,
-      partition: 0,
-      events: [{ value }],
-      deadLetters: [],
-      nextOffset,
-      commitOffset: async () => {},
-    });
+    const sink = new ExactlyOnceSink(faulty, exactlyOnceSinkOptions(s));
+    const output = (value: string, nextOffset: string) => eventOutput(s, value, nextOffset);
     try {
       await sink.acquire(s.input, 0);
       await assert.rejects(sink.commit(output("lost", "1")), (e: unknown) => e instanceof CommitOutcomeUnknownError);

@@ -3,11 +3,11 @@
  * offset is committed only after the broker acknowledged them (acks from all in-sync replicas),
  * so a crash can repeat outputs but never lose one.
  */
-import type { Kafka, Producer, TopicMessages } from "kafkajs";
+import type { Kafka, Producer } from "kafkajs";
 import { OffsetCommitError } from "../../errors/errors.js";
 import { createPartitioner } from "../../kafka/partitioner.js";
 import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
-import { MAX_REQUEST_BYTES, requestChunks } from "./request-chunks.js";
+import { outputRequests } from "./request-chunks.js";
 
 export interface AtLeastOnceSinkOptions {
   outputTopic: string;
@@ -42,12 +42,8 @@ export class AtLeastOnceSink implements PartitionSink {
   async acquire(): Promise<void> {}
 
   async commit(output: PartitionOutput): Promise<void> {
-    const topicMessages: TopicMessages[] = [];
-    if (output.events.length) topicMessages.push({ topic: this.options.outputTopic, messages: output.events });
-    if (output.deadLetters.length)
-      topicMessages.push({ topic: this.options.deadLetterTopic, messages: output.deadLetters });
     // Several requests when the outputs exceed what the broker takes in one, in order; the offset after all.
-    for (const request of requestChunks(topicMessages, this.options.maxRequestBytes ?? MAX_REQUEST_BYTES)) {
+    for (const request of outputRequests(output, this.options, this.options.maxRequestBytes)) {
       await (await this.connected()).sendBatch({ topicMessages: request, acks: -1 });
     }
     try {

@@ -7,12 +7,12 @@
  * an earlier owner's next send or commit fails as fenced.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Kafka, PartitionOffset, Producer, TopicMessages } from "kafkajs";
+import type { Kafka, PartitionOffset, Producer } from "kafkajs";
 import { CommitOutcomeUnknownError, FencedError, SentimentWorkerError } from "../../errors/errors.js";
 import { kafkaErrorType, meansFenced } from "../../kafka/errors.js";
 import { createPartitioner } from "../../kafka/partitioner.js";
 import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
-import { MAX_REQUEST_BYTES, requestChunks } from "./request-chunks.js";
+import { outputRequests } from "./request-chunks.js";
 
 export interface ExactlyOnceSinkOptions {
   groupId: string;
@@ -76,12 +76,8 @@ export class ExactlyOnceSink implements PartitionSink {
     const transaction = await producer.transaction();
     let ending = false;
     try {
-      const topicMessages: TopicMessages[] = [];
-      if (output.events.length) topicMessages.push({ topic: this.options.outputTopic, messages: output.events });
-      if (output.deadLetters.length)
-        topicMessages.push({ topic: this.options.deadLetterTopic, messages: output.deadLetters });
       // Several requests when the outputs exceed what the broker takes in one; one transaction still.
-      for (const request of requestChunks(topicMessages, this.options.maxRequestBytes ?? MAX_REQUEST_BYTES)) {
+      for (const request of outputRequests(output, this.options, this.options.maxRequestBytes)) {
         await transaction.sendBatch({ topicMessages: request });
       }
       // kafkajs sends a partition's `metadata` in TxnOffsetCommit although its types omit it.

@@ -59,3 +59,15 @@ export function requestChunks(
   if (current.length > 0) requests.push(current);
   return requests;
 }
+
+/** The produce requests of one partition batch's outputs: its events, then its dead letters. */
+export function outputRequests(
+  output: { events: Message[]; deadLetters: Message[] },
+  topics: { outputTopic: string; deadLetterTopic: string },
+  maxBytes?: number,
+): TopicMessages[][] {
+  const topicMessages: TopicMessages[] = [];
+  if (output.events.length) topicMessages.push({ topic: topics.outputTopic, messages: output.events });
+  if (output.deadLetters.length) topicMessages.push({ topic: topics.deadLetterTopic, messages: output.deadLetters });
+  return requestChunks(topicMessages, maxBytes);
+}
