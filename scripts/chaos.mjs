@@ -137,26 +137,24 @@ async function main() {
   let redisDone = false;
   let brokerDone = false;
   let nextKill = started + killEveryMs;
+  /** SIGKILL a service, leave it down a moment, start it again on the same port and data. */
+  const restart = async (name, kill, start) => {
+    log(`SIGKILL ${name}`);
+    await kill();
+    await sleep(3000);
+    const t = Date.now();
+    await start();
+    events.push(`${name} restarted (back in ${Date.now() - t} ms)`);
+    log(events.at(-1));
+  };
   try {
     for (let k = 0; Date.now() < end; ) {
       if (!redisDone && Date.now() > started + (end - started) / 3) {
         redisDone = true;
-        log("SIGKILL redis");
-        await own.killRedis();
-        await sleep(3000);
-        const t = Date.now();
-        await own.startRedis();
-        events.push(`redis restarted (back in ${Date.now() - t} ms)`);
-        log(events.at(-1));
+        await restart("redis", own.killRedis, own.startRedis);
       } else if (!brokerDone && Date.now() > started + ((end - started) * 2) / 3) {
         brokerDone = true;
-        log("SIGKILL broker");
-        await own.killKafka();
-        await sleep(3000);
-        const t = Date.now();
-        await own.startKafka();
-        events.push(`broker restarted (back in ${Date.now() - t} ms)`);
-        log(events.at(-1));
+        await restart("broker", own.killKafka, own.startKafka);
       } else if (Date.now() >= nextKill) {
         const slot = k % fleet.size;
         const signal = k % 2 === 0 ? "SIGKILL" : "SIGTERM";
