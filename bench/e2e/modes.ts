@@ -5,7 +5,7 @@
  * skips the paced runs, which need an always-on consumer).
  */
 import { loadConfig } from "../../src/config/index.js";
-import { startWorker } from "../../src/pipeline/worker.js";
+import { startWorker } from "../../src/pipeline/live-worker.js";
 import { startReplay } from "../../src/replay/replay.js";
 import { parseReplaySpec } from "../../src/replay/replay-spec.js";
 

@@ -1,12 +1,13 @@
 /** The classifier for a CLI command, from the loaded configuration, with download progress on stderr. */
 import type { Config } from "../config/index.js";
 import { SentimentClassifier } from "../inference/classifier.js";
+import { stderrLog } from "./stderr-log.js";
 
 export function classifierFromConfig(config: Config): Promise<SentimentClassifier> {
   return SentimentClassifier.load({
     model: config.model,
     batching: config.batching,
     runtime: config.runtime,
-    log: (message) => process.stderr.write(`sentiment-worker: ${message}\n`),
+    log: stderrLog(),
   });
 }

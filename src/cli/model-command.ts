@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { resolveModel } from "../inference/model/index.js";
 import { configFromCommand, withConfigOptions } from "./config-options.js";
+import { stderrLog } from "./stderr-log.js";
 
 export function modelCommand(): Command {
   const fetch = new Command("fetch").description(
@@ -13,7 +14,7 @@ export function modelCommand(): Command {
     const model = await resolveModel({
       ...config.model,
       offline: false,
-      log: (message) => process.stderr.write(`sentiment-worker: ${message}\n`),
+      log: stderrLog(),
     });
     process.stdout.write(
       `${JSON.stringify({ dir: model.dir, name: model.name, revision: model.revision, labels: model.labels })}\n`,

@@ -13,6 +13,7 @@ import { totals } from "../replay/replay-plan.js";
 import { describeBound, parseReplaySpec, type ReplayArgs, type ReplaySpec } from "../replay/replay-spec.js";
 import { startTelemetry } from "../telemetry/index.js";
 import { configFromCommand, withConfigOptions } from "./config-options.js";
+import { stderrLog } from "./stderr-log.js";
 import { VERSION } from "./version.js";
 
 interface ReplayOptions extends ReplayArgs {
@@ -74,11 +75,8 @@ function printPlan(plan: ReplayPlan, spec: ReplaySpec): void {
 async function runReplay(config: Config, spec: ReplaySpec, opts: ReplayOptions): Promise<void> {
   const stderr = process.stderr;
   let reporter: ProgressReporter | undefined;
-  const log = (message: string) => {
-    const line = `sentiment-worker: ${message}`;
-    if (reporter) reporter.log(line);
-    else stderr.write(`${line}\n`);
-  };
+  // Beside the progress bar while it runs.
+  const log = stderrLog((line) => (reporter ? reporter.log(line) : stderr.write(`${line}\n`)));
   const telemetry = await startTelemetry(config.telemetry, { version: VERSION });
   try {
     const replay = await startReplay(config, spec, {
@@ -90,12 +88,18 @@ async function runReplay(config: Config, spec: ReplaySpec, opts: ReplayOptions):
     const { plan } = replay;
     const { total, done } = totals(plan);
     if (plan.stored && done === total) {
-      log(`replay ${plan.groupId} is complete (planned ${plan.plannedAt.toISOString()}); --restart replays it again`);
+      log("the replay is complete; --restart replays it again", {
+        replay: plan.groupId,
+        planned: plan.plannedAt.toISOString(),
+      });
     } else {
-      log(
-        `replay ${plan.groupId}: ${plan.stored ? `resuming the plan of ${plan.plannedAt.toISOString()}` : "new plan"}, ` +
-          `${plan.partitions.length} partitions, ${total - done} of ${total} records to go`,
-      );
+      log(plan.stored ? "resuming the replay's plan" : "a new replay plan", {
+        replay: plan.groupId,
+        planned: plan.plannedAt.toISOString(),
+        partitions: plan.partitions.length,
+        toGo: String(total - done),
+        total: String(total),
+      });
     }
     const intervalMs = Math.max(100, Number(opts.progressInterval ?? "5") * 1000);
     reporter = startProgressReporter(() => replay.progress.snapshot(), { stream: stderr, intervalMs });
@@ -112,7 +116,7 @@ async function runReplay(config: Config, spec: ReplaySpec, opts: ReplayOptions):
     let failure: unknown;
     try {
       const outcome = await Promise.race([replay.finished.then(() => "finished"), signal]);
-      if (outcome !== "finished") log(`${outcome}: finishing the batches in flight; the same command resumes`);
+      if (outcome !== "finished") log("finishing the batches in flight; the same command resumes", { signal: outcome });
     } catch (error) {
       failure = error;
     }

@@ -6,7 +6,7 @@
 import { Command } from "commander";
 import { type Config, redactConfig } from "../config/index.js";
 import { runFilePipeline } from "../pipeline/file-pipeline.js";
-import { checkSentimentLabels, startWorker } from "../pipeline/worker.js";
+import { checkSentimentLabels, startWorker } from "../pipeline/live-worker.js";
 import { startTelemetry } from "../telemetry/index.js";
 import { classifierFromConfig } from "./classifier-from-config.js";
 import { configFromCommand, printConfigWarning, withConfigOptions } from "./config-options.js";
@@ -38,7 +38,7 @@ async function runKafka(config: Config, warnings: readonly string[]): Promise<vo
     for (const name of ["SIGTERM", "SIGINT"] as const) {
       process.once(name, () => {
         if (started) return resolve(name);
-        logger.info(`${name} during start-up: exiting`);
+        logger.info({ signal: name }, "signal during start-up: exiting");
         process.exit(0);
       });
     }
@@ -49,7 +49,7 @@ async function runKafka(config: Config, warnings: readonly string[]): Promise<vo
     started = true;
     logger.info("ready");
     try {
-      logger.info(`${await Promise.race([signal, worker.failed])}: finishing in-flight batches`);
+      logger.info({ signal: await Promise.race([signal, worker.failed]) }, "finishing in-flight batches");
     } catch (error) {
       logger.fatal({ err: error }, "the Kafka consumer stopped and will not restart");
       process.exitCode = 1;

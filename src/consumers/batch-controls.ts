@@ -1,13 +1,13 @@
 /**
- * The controls a Kafka source hands the pipeline with each batch, made from kafkajs's `eachBatch`
- * payload: heartbeats that notice a rebalance, the drain signal, and an offset commit that works
- * while the consumer stops. Shared by the group source and the replay reader.
+ * The controls a Kafka source hands the pipeline with each fetched batch: heartbeats that notice a
+ * rebalance, the drain signal, and an offset commit that is retried while the coordinator moves.
+ * Shared by the group source and the replay reader.
  */
-import { setTimeout as sleep } from "node:timers/promises";
-import type { EachBatchPayload, PartitionOffset } from "kafkajs";
+import { retry } from "../errors/retry.js";
+import type { FetchedBatch } from "../kafka/client.js";
 import { meansRejoin } from "../kafka/errors.js";
+import type { PartitionBatch } from "./batch-source.js";
 import type { Drain } from "./drain.js";
-import type { PartitionBatch } from "./partition-source.js";
 
 export type BatchControls = Pick<PartitionBatch, "heartbeat" | "isStale" | "isRunning" | "signal" | "commitOffset">;
 
@@ -31,9 +31,9 @@ const COMMIT_ATTEMPTS = 4;
  * A batch's controls, and the rule that ends it after the chunk in flight: a stop or a rebalance
  * must not wait for the whole fetch.
  */
-export function sourceBatch(payload: EachBatchPayload, drain: Drain): SourceBatch {
+export function sourceBatch(batch: FetchedBatch, drain: Drain): SourceBatch {
   const generation = drain.current;
-  const controls = batchControls(payload, drain);
+  const controls = batchControls(batch, drain);
   const ended = () => !drain.mayContinue(generation) || !controls.isRunning() || controls.isStale();
   return {
     controls,
@@ -45,42 +45,34 @@ export function sourceBatch(payload: EachBatchPayload, drain: Drain): SourceBatc
   };
 }
 
-function batchControls(payload: EachBatchPayload, drain: Drain): BatchControls {
-  const { batch, heartbeat, isStale, isRunning, commitOffsetsIfNecessary } = payload;
+function batchControls(batch: FetchedBatch, drain: Drain): BatchControls {
+  // The generation is over: hand out no more chunks, so the member can rejoin in time.
+  const noticeRejoin = (error: unknown) => {
+    if (meansRejoin(error)) drain.begin("rebalance");
+  };
   return {
     heartbeat: async () => {
       try {
-        await heartbeat();
+        await batch.heartbeat();
       } catch (error) {
-        // The generation is over: hand out no more chunks, so kafkajs can rejoin in time.
-        if (meansRejoin(error)) drain.begin("rebalance");
+        noticeRejoin(error);
         throw error;
       }
     },
-    isStale,
-    isRunning,
+    isStale: batch.isStale,
+    isRunning: batch.isRunning,
     signal: drain.signal,
-    // kafkajs's `consumer.commitOffsets` returns without committing once the consumer is stopping
-    // (at-least-once then repeated every batch finished after SIGTERM); the payload's own commit
-    // goes straight to the group coordinator with the current generation.
-    commitOffset: async (nextOffset, metadata) => {
-      // kafkajs sends a partition's `metadata` although its types omit it.
-      const partition: PartitionOffset & { metadata?: string } = {
-        partition: batch.partition,
-        offset: nextOffset,
-        ...(metadata !== undefined ? { metadata } : {}),
-      };
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [partition] }] });
-          return;
-        } catch (error) {
-          if (meansRejoin(error)) drain.begin("rebalance");
-          const retriable = (error as { retriable?: unknown }).retriable === true;
-          if (!retriable || attempt >= COMMIT_ATTEMPTS) throw error;
-          await sleep(100 * 2 ** attempt);
-        }
-      }
-    },
+    commitOffset: (nextOffset, metadata) =>
+      retry(() => batch.commitOffset(nextOffset, metadata), {
+        attempts: COMMIT_ATTEMPTS,
+        backoff: { initialMs: 200, maxMs: 2000 },
+        retryIf: (error) => {
+          noticeRejoin(error);
+          return (error as { retriable?: unknown }).retriable === true;
+        },
+      }).catch((error: unknown) => {
+        noticeRejoin(error);
+        throw error;
+      }),
   };
 }

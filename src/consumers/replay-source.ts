@@ -1,21 +1,28 @@
 /**
  * The bounded replay reader: one topic's planned offset range `[start, end)` per partition, read in
- * the replay's own consumer group (kafkajs has no manual assignment; a group of its own leaves the
- * live groups untouched and keeps the replay's progress as committed offsets). It hands the
+ * the replay's own consumer group (the client has no manual assignment; a group of its own leaves
+ * the live groups untouched and keeps the replay's progress as committed offsets). It hands the
  * pipeline only records inside the range, pauses a partition once it passed its end, and settles
  * `finished` when every partition has. Like the group source it never commits on its own
  * initiative, except a new plan's starting offsets right after joining, so the plan is stored
  * before any record is read.
  *
  * A partition is past its end when a record at or after `end` was fetched (the batch's last offset
- * counts transaction markers and aborted records, which are never delivered), or when kafkajs
- * skipped such records by itself (`END_BATCH_PROCESS` of a batch with no message).
+ * counts transaction markers and aborted records, which are never delivered), or when the client
+ * skipped such records by itself (a fetch with no message).
  */
-import type { Admin, Consumer, KafkaMessage } from "kafkajs";
 import { SentimentWorkerError } from "../errors/errors.js";
+import type {
+  ConsumedRecord,
+  FetchedBatch,
+  GroupMember,
+  KafkaAdmin,
+  Subscription,
+  TopicPartition,
+} from "../kafka/client.js";
 import { type SourceBatch, sourceBatch } from "./batch-controls.js";
-import { Drain } from "./drain.js";
-import type { PartitionSource, SourceHandlers, TopicPartition } from "./partition-source.js";
+import type { BatchHandler } from "./batch-source.js";
+import { MemberSource, type MemberSourceOptions } from "./member-source.js";
 
 export interface ReplayRange {
   partition: number;
@@ -33,8 +40,7 @@ export interface Admission {
   admit(wanted: number, keepAlive: () => Promise<void>, cancelled: () => boolean): Promise<number>;
 }
 
-export interface ReplaySourceOptions {
-  groupId: string;
+export interface ReplaySourceOptions extends MemberSourceOptions {
   topic: string;
   ranges: readonly ReplayRange[];
   /** Partitions processed at once; their messages share the batcher. */
@@ -48,131 +54,56 @@ export interface ReplaySourceOptions {
   /** A new plan: commit each range's start with its metadata after joining, before reading. */
   storePlan: boolean;
   admission?: Admission | undefined;
-  log?: ((message: string) => void) | undefined;
   /** The read position of a partition moved (for progress). */
   onPosition?: (partition: number, position: bigint) => void;
-  /** How long chunks in flight may run once a stop or rebalance began (`kafka.drainTimeoutMs`). */
-  drainTimeoutMs: number;
 }
 
 interface RangeState extends ReplayRange {
   done: boolean;
 }
 
-export class ReplaySource implements PartitionSource {
+export class ReplaySource extends MemberSource {
   private readonly ranges: Map<number, RangeState>;
-  private settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  private complete: (() => void) | undefined;
   /** Every partition passed its end (resolves), or the replay cannot go on (rejects). */
   readonly finished: Promise<void>;
-  private planStored: Promise<void> = Promise.resolve();
-  private readonly drain: Drain;
-  private stopping = false;
+  private storePlan: () => void = () => {};
+  /** Batches wait for it: the plan is committed before any record is read. */
+  private readonly planStored = new Promise<void>((resolve) => {
+    this.storePlan = resolve;
+  });
 
   constructor(
-    private readonly consumer: Consumer,
-    private readonly admin: Admin,
+    member: GroupMember,
+    admin: Pick<KafkaAdmin, "committedOffsets">,
     private readonly options: ReplaySourceOptions,
   ) {
-    this.drain = new Drain(options.drainTimeoutMs);
+    super(member, admin, options);
     this.ranges = new Map(
       options.ranges.map((r) => [r.partition, { ...r, done: r.position >= r.end }] as [number, RangeState]),
     );
-    this.finished = new Promise<void>((resolve, reject) => {
-      this.settle = { resolve, reject };
+    const completed = new Promise<void>((resolve) => {
+      this.complete = resolve;
     });
+    this.finished = Promise.race([completed, this.failed]);
     // Observed by whoever awaits it; never an unhandled rejection.
     this.finished.catch(() => {});
     this.checkFinished();
   }
 
+  protected override subscription(): Subscription {
+    return { topics: [this.options.topic], fromBeginning: true, concurrency: this.options.concurrency };
+  }
+
   /** Joins the replay's group and starts reading; resolves once the first assignment arrived. */
-  async start(handlers: SourceHandlers): Promise<void> {
-    const { consumer, options } = this;
-    let joined: () => void = () => {};
-    const firstJoin = new Promise<void>((resolve) => {
-      joined = resolve;
-    });
-    let storePlan: () => void = () => {};
-    this.planStored = new Promise<void>((resolve) => {
-      storePlan = resolve;
-    });
-    consumer.on(consumer.events.GROUP_JOIN, (event) => {
-      const assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
-        partitions.map((partition) => ({ topic, partition })),
-      );
-      const mine = new Set(assigned.filter((tp) => tp.topic === options.topic).map((tp) => tp.partition));
-      const elsewhere = [...this.ranges.values()].filter((r) => !r.done && !mine.has(r.partition));
-      if (elsewhere.length > 0) {
-        // Another live member took part of the range: two processes would each wait for the other.
-        this.fail(
-          new SentimentWorkerError(
-            `another process is running replay ${options.groupId} (it was given partitions ${elsewhere.map((r) => r.partition).join(", ")}): stop one of them`,
-          ),
-        );
-      }
-      this.drain.joined();
-      handlers.onAssignment(assigned);
-      // Fetch nothing for partitions outside the plan or already past their end.
-      const idle = [...mine].filter((p) => this.ranges.get(p)?.done !== false);
-      if (idle.length > 0) consumer.pause([{ topic: options.topic, partitions: idle }]);
-      joined();
-    });
-    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
-      const { topic, partition, batchSize, firstOffset, lastOffset } = event.payload;
-      // A fetch of only transaction markers or aborted records: kafkajs moved past it without
-      // calling eachBatch, and that may be all that is left of a range.
-      if (topic !== options.topic || batchSize !== 0 || firstOffset === null) return;
-      const range = this.ranges.get(partition);
-      if (range && !range.done) this.advance(range, BigInt(lastOffset) + 1n);
-    });
-    consumer.on(consumer.events.REBALANCING, () => this.drain.begin("rebalance"));
-    consumer.on(consumer.events.CRASH, (event) => {
-      if (!event.payload.restart && !this.stopping) this.fail(event.payload.error);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: options.concurrency,
-      eachBatch: async (payload) => {
-        const { batch, resolveOffset } = payload;
-        await this.planStored;
-        const range = this.ranges.get(batch.partition);
-        const first = batch.messages[0];
-        if (batch.topic !== options.topic || range === undefined || range.done) {
-          this.pause(batch.partition);
-          return;
-        }
-        if (first === undefined) return;
-        if (BigInt(first.offset) < range.start) {
-          // Fetched from the log's start (no commit yet when kafkajs looked): go to the range.
-          this.seek(batch, range.start.toString());
-          return;
-        }
-        if (BigInt(first.offset) < range.position) {
-          // Behind what this process committed itself: kafkajs re-read an offset that did not show
-          // our latest transaction yet (after a rejoin or a retry). Going on would tag records twice.
-          options.log?.(
-            `partition ${batch.partition}: read from ${first.offset}, behind this replay's commit at ${range.position}; skipping ahead`,
-          );
-          this.seek(batch, range.position.toString());
-          return;
-        }
-        const inRange = batch.messages.filter((m) => BigInt(m.offset) < range.end);
-        const reachesEnd = BigInt(batch.lastOffset()) >= range.end - 1n;
-        const fetched = sourceBatch(payload, this.drain);
-        await this.process(handlers, range, batch.highWatermark, inRange, reachesEnd, fetched, resolveOffset);
-      },
-    });
-    // A refused join fails the replay (through `finished`) instead of waiting for ever.
-    await Promise.race([firstJoin, this.finished.then(() => firstJoin)]);
+  override async start(handler: BatchHandler): Promise<void> {
     try {
-      if (options.storePlan) {
+      await super.start(handler);
+      if (this.options.storePlan) {
         // One OffsetCommit for every partition: the plan is stored whole or not at all.
-        await consumer.commitOffsets(
+        await this.member.commitOffsets(
           [...this.ranges.values()].map((r) => ({
-            topic: options.topic,
+            topic: this.options.topic,
             partition: r.partition,
             offset: r.start.toString(),
             metadata: r.metadata,
@@ -181,8 +112,64 @@ export class ReplaySource implements PartitionSource {
       }
     } finally {
       // On failure start() rejects and the replay stops; batches waiting for the plan must not hang.
-      storePlan();
+      this.storePlan();
     }
+  }
+
+  protected override afterJoin(assigned: TopicPartition[]): void {
+    const { topic, groupId } = this.options;
+    const mine = new Set(assigned.filter((tp) => tp.topic === topic).map((tp) => tp.partition));
+    const elsewhere = [...this.ranges.values()].filter((r) => !r.done && !mine.has(r.partition));
+    if (elsewhere.length > 0) {
+      // Another live member took part of the range: two processes would each wait for the other.
+      this.fail(
+        new SentimentWorkerError(
+          `another process is running replay ${groupId} (it was given partitions ${elsewhere.map((r) => r.partition).join(", ")}): stop one of them`,
+        ),
+      );
+    }
+    // Fetch nothing for partitions outside the plan or already past their end.
+    const idle = [...mine].filter((p) => this.ranges.get(p)?.done !== false);
+    if (idle.length > 0) this.member.pause(topic, idle);
+  }
+
+  protected override skipped({ topic, partition }: TopicPartition, lastOffset: string): void {
+    // A fetch of only transaction markers or aborted records may be all that is left of a range.
+    if (topic !== this.options.topic) return;
+    const range = this.ranges.get(partition);
+    if (range && !range.done) this.advance(range, BigInt(lastOffset) + 1n);
+  }
+
+  protected override async read(batch: FetchedBatch, handler: BatchHandler): Promise<void> {
+    const { options } = this;
+    await this.planStored;
+    const range = this.ranges.get(batch.partition);
+    const first = batch.records[0];
+    if (batch.topic !== options.topic || range === undefined || range.done) {
+      this.pause(batch.partition);
+      return;
+    }
+    if (first === undefined) return;
+    if (BigInt(first.offset) < range.start) {
+      // Fetched from the log's start (no commit yet when the member looked): go to the range.
+      this.seek(batch, range.start.toString());
+      return;
+    }
+    if (BigInt(first.offset) < range.position) {
+      // Behind what this process committed itself: the member re-read an offset that did not show
+      // our latest transaction yet (after a rejoin or a retry). Going on would tag records twice.
+      options.log?.("replay read behind its own commit; skipping ahead", {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: first.offset,
+        committed: range.position.toString(),
+      });
+      this.seek(batch, range.position.toString());
+      return;
+    }
+    const inRange = batch.records.filter((m) => BigInt(m.offset) < range.end);
+    const reachesEnd = BigInt(batch.lastOffset()) >= range.end - 1n;
+    await this.process(handler, range, batch, inRange, reachesEnd, sourceBatch(batch, this.drain));
   }
 
   /**
@@ -191,13 +178,12 @@ export class ReplaySource implements PartitionSource {
    * kafkajs reads again after the last commit, not from the batch's start (which would repeat it).
    */
   private async process(
-    handlers: SourceHandlers,
+    handler: BatchHandler,
     range: RangeState,
-    highWatermark: string,
-    inRange: KafkaMessage[],
+    batch: FetchedBatch,
+    inRange: ConsumedRecord[],
     reachesEnd: boolean,
     { controls: control, ended, beforeChunk }: SourceBatch,
-    resolveOffset: (offset: string) => void,
   ): Promise<void> {
     for (let i = 0; i < inRange.length; ) {
       if (!(await beforeChunk(i))) return;
@@ -207,22 +193,22 @@ export class ReplaySource implements PartitionSource {
         if (n === 0) return;
       }
       const messages = inRange.slice(i, i + n);
-      const last = messages[messages.length - 1] as KafkaMessage;
+      const last = messages[messages.length - 1] as ConsumedRecord;
       const final = i + n >= inRange.length && reachesEnd;
       // The last chunk of a batch that reached the end commits the end itself: offsets between the
       // last record and the end hold only markers or aborted records.
       const nextOffset = final ? range.end : BigInt(last.offset) + 1n;
-      const outcome = await handlers.handle({
+      const outcome = await handler.handle({
         topic: this.options.topic,
         partition: range.partition,
         messages,
-        highWatermark,
+        highWatermark: batch.highWatermark,
         ...control,
         nextOffset: nextOffset.toString(),
         commitMetadata: range.metadata,
       });
       if (outcome !== "processed") return;
-      resolveOffset(last.offset);
+      batch.resolveOffset(last.offset);
       this.advance(range, nextOffset);
       i += n;
     }
@@ -243,36 +229,15 @@ export class ReplaySource implements PartitionSource {
   }
 
   private pause(partition: number): void {
-    this.consumer.pause([{ topic: this.options.topic, partitions: [partition] }]);
+    this.member.pause(this.options.topic, [partition]);
   }
 
   private checkFinished(): void {
-    if ([...this.ranges.values()].every((r) => r.done)) this.settle?.resolve();
-  }
-
-  private fail(error: Error): void {
-    this.settle?.reject(error);
+    if ([...this.ranges.values()].every((r) => r.done)) this.complete?.();
   }
 
   /** Whether every partition passed its end. */
   get isFinished(): boolean {
     return [...this.ranges.values()].every((r) => r.done);
-  }
-
-  async committedOffset({ topic, partition }: TopicPartition): Promise<string | undefined> {
-    const [entry] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
-    const offset = entry?.partitions.find((p) => p.partition === partition)?.offset;
-    return offset === undefined || offset === "-1" ? undefined : offset;
-  }
-
-  seek({ topic, partition }: TopicPartition, offset: string): void {
-    this.consumer.seek({ topic, partition, offset });
-  }
-
-  /** Ends each batch after its chunk in flight (abandoned after the drain timeout), then leaves the group. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.drain.begin("stop");
-    await this.consumer.disconnect();
   }
 }

@@ -6,7 +6,7 @@
  * a batch finishes and on close.
  */
 import { AbandonedItemError, BatcherClosedError, InferenceError, QueueFullError } from "../errors/errors.js";
-import { selectBatch } from "./batcher/select.js";
+import { selectBatch } from "./select-batch.js";
 
 export interface BatchLimits {
   /** Most items in one batch. */

@@ -26,7 +26,7 @@ export interface ClassifierOptions {
   onBatch?: (stats: BatchStats) => void;
   /** Called after each inference batch with the time ONNX Runtime took (metrics). */
   onInference?: (ms: number) => void;
-  log?: (message: string) => void;
+  log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
 export class SentimentClassifier {

@@ -2,16 +2,11 @@
  * Start-up check of the topics the worker writes to: with `kafka.createTopics` off (the default) a
  * missing topic stops start-up with a clear error instead of failing on the first produce.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Admin, ITopicConfig } from "kafkajs";
 import { ConfigError } from "../errors/errors.js";
+import { pause } from "../errors/retry.js";
+import type { TopicRequirement } from "./client.js";
 import { ConfigResourceTypes } from "./kafkajs.js";
-
-export interface TopicRequirement {
-  topic: string;
-  /** The configuration field that names it, for the error message. */
-  field: string;
-}
 
 export async function ensureTopics(
   admin: Admin,
@@ -44,7 +39,7 @@ export async function ensureTopics(
 export async function createTopics(admin: Admin, topics: ITopicConfig[], timeoutMs = 30_000): Promise<void> {
   await admin.createTopics({ topics, waitForLeaders: false });
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     try {
       const { topics: found } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
       if (found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
@@ -52,7 +47,7 @@ export async function createTopics(admin: Admin, topics: ITopicConfig[], timeout
       if ((error as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION" || Date.now() > deadline) throw error;
     }
     if (Date.now() > deadline) throw new Error(`topics ${topics.map((t) => t.topic).join(", ")} have no leaders yet`);
-    await sleep(100);
+    await pause(attempt, { initialMs: 50, maxMs: 500 });
   }
 }
 

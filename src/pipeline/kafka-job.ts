@@ -1,50 +1,39 @@
 /**
  * The assembly every Kafka job shares — the live worker (`startWorker`) and a replay
  * (`startReplay`): the classifier, Redis de-duplication, the Kafka client, the output topics
- * check, the sink of the delivery mode and the pipeline, around a source the caller builds on the
- * job's consumer (the consumer group source, or the bounded replay reader). The consumer joins
- * `config.kafka.groupId`; the sink commits that group's offsets and derives its transactional ids
- * from it.
+ * check, the sink of the delivery mode and the batch processor, around a source the caller builds
+ * on the job's group member (the consumer group source, or the bounded replay reader). The member
+ * joins `config.kafka.groupId`; the sink commits that group's offsets and derives its
+ * transactional ids from it.
  */
-import type { Admin, Consumer } from "kafkajs";
 import type { Config } from "../config/index.js";
-import type { PartitionSource, SourceHandlers } from "../consumers/partition-source.js";
+import type { BatchSource } from "../consumers/batch-source.js";
 import { RedisDeduplicator } from "../dedup/redis-dedup.js";
 import { ModelError } from "../errors/errors.js";
 import { SENTIMENT_LABELS } from "../events/sentiment-event.js";
 import { SentimentClassifier } from "../inference/classifier.js";
-import { kafkaClientConfig } from "../kafka/client-config.js";
-import { connectAdmin } from "../kafka/connect.js";
-import { Kafka } from "../kafka/kafkajs.js";
-import { ensureTopics, maxMessageBytes } from "../kafka/topics.js";
+import type { GroupMember, KafkaAdmin } from "../kafka/client.js";
+import { connectKafka } from "../kafka/kafkajs-client.js";
 import { AtLeastOnceSink } from "../sinks/kafka/at-least-once-sink.js";
 import { ExactlyOnceSink } from "../sinks/kafka/exactly-once-sink.js";
 import type { PartitionSink } from "../sinks/kafka/partition-sink.js";
 import { MAX_REQUEST_BYTES } from "../sinks/kafka/request-chunks.js";
-import type { Telemetry } from "../telemetry/index.js";
+import type { Log, Telemetry } from "../telemetry/index.js";
+import { BatchProcessor, type OutputLimits } from "./batch-processor.js";
 import type { ModelIdentity } from "./build-event.js";
-import { KafkaPipeline, type OutputLimits } from "./kafka-pipeline.js";
 import { RunCounters } from "./run-counters.js";
 
-/** What a job needs of its source: the pipeline's controls, plus starting, committing and stopping. */
-export interface JobSource extends PartitionSource {
-  /** Starts reading into the handlers; resolves once the consumer joined its group. */
-  start(handlers: SourceHandlers): Promise<void>;
-  /** Waits for the batches in progress, then leaves the group. */
-  stop(): Promise<void>;
-}
-
-export interface KafkaJobOptions<S extends JobSource> {
+export interface KafkaJobOptions<S extends BatchSource> {
   workerVersion: string;
   telemetry: Telemetry;
-  log: (message: string) => void;
-  /** Builds the source on the job's consumer once the model is loaded (it may refuse by throwing). */
-  createSource(parts: { consumer: Consumer; admin: Admin; model: ModelIdentity }): S;
+  log: Log;
+  /** Builds the source on the job's group member once the model is loaded (it may refuse by throwing). */
+  createSource(parts: { member: GroupMember; admin: KafkaAdmin; model: ModelIdentity }): S;
   /** The revision the de-duplication keys are made of; default the model's own. */
   dedupRevision?: (modelRevision: string) => string;
 }
 
-export interface KafkaJob<S extends JobSource> {
+export interface KafkaJob<S extends BatchSource> {
   readonly source: S;
   readonly counters: RunCounters;
   readonly model: ModelIdentity;
@@ -71,7 +60,7 @@ export function checkSentimentLabels(labels: readonly string[]): void {
   }
 }
 
-export async function startKafkaJob<S extends JobSource>(
+export async function startKafkaJob<S extends BatchSource>(
   config: Config,
   options: KafkaJobOptions<S>,
 ): Promise<KafkaJob<S>> {
@@ -98,18 +87,17 @@ export async function startKafkaJob<S extends JobSource>(
       ? RedisDeduplicator.fromConfig(config, options.dedupRevision?.(revision) ?? revision, {
           onAvailabilityChange: (up) => {
             // The first connection reports "up" too; only a change is news.
-            if (up !== redisUp) log(`Redis ${up ? "answers again" : "does not answer"}`);
+            if (up !== redisUp) log(up ? "Redis answers again" : "Redis does not answer");
             redisUp = up;
           },
         })
       : undefined;
     if (dedup) closers.push(() => dedup.close());
 
-    const kafka = new Kafka(kafkaClientConfig(config.kafka));
-    const admin = await connectAdmin(kafka, config.kafka);
-    closers.push(() => admin.disconnect());
-    await ensureTopics(
-      admin,
+    const kafka = await connectKafka(config.kafka);
+    closers.push(() => kafka.close());
+    const { admin } = kafka;
+    await admin.ensureTopics(
       [
         { topic: config.kafka.outputTopic, field: "kafka.outputTopic" },
         { topic: config.kafka.deadLetterTopic, field: "kafka.deadLetterTopic" },
@@ -118,19 +106,15 @@ export async function startKafkaJob<S extends JobSource>(
     );
     const limits = await outputLimits(admin, config);
     let stopping = false;
-    const consumer = kafka.consumer({
-      // kafkajs restarts a crashed consumer after a delay, even when the crash came while it was
-      // being stopped: the restarted consumer then kept a stopped worker's process alive.
-      retry: { retries: 5, restartOnFailure: async () => !stopping },
+    const member = kafka.member({
       groupId: config.kafka.groupId,
-      sessionTimeout: config.kafka.sessionTimeoutMs,
-      rebalanceTimeout: config.kafka.rebalanceTimeoutMs,
-      heartbeatInterval: config.kafka.heartbeatIntervalMs,
-      // Outputs of aborted transactions upstream are not input.
-      readUncommitted: false,
-      allowAutoTopicCreation: false,
+      sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      rebalanceTimeoutMs: config.kafka.rebalanceTimeoutMs,
+      heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+      // A crash while stopping must not restart the member: it kept a stopped worker's process alive.
+      restartOnFailure: () => !stopping,
     });
-    const source = options.createSource({ consumer, admin, model: classifier.model });
+    const source = options.createSource({ member, admin, model: classifier.model });
     const sink: PartitionSink =
       config.kafka.delivery === "exactly-once"
         ? new ExactlyOnceSink(kafka, {
@@ -148,7 +132,7 @@ export async function startKafkaJob<S extends JobSource>(
     closers.push(() => sink.close());
     const counters = new RunCounters();
     telemetry.metrics.track(counters);
-    const pipeline = new KafkaPipeline({
+    const processor = new BatchProcessor({
       config,
       classifier,
       dedup,
@@ -164,7 +148,7 @@ export async function startKafkaJob<S extends JobSource>(
     });
     // The source stops first: its in-flight batches still need the sink, Redis and the model.
     closers.push(() => source.stop());
-    await source.start(pipeline);
+    await source.start(processor);
 
     let closing: Promise<void> | undefined;
     return {
@@ -192,9 +176,9 @@ const BATCH_OVERHEAD_BYTES = 512;
  * both: a record over a topic's `max.message.bytes` is refused for ever, which would stop its
  * input partition, so the pipeline dead-letters or cuts such outputs before sending.
  */
-async function outputLimits(admin: Admin, config: Config): Promise<OutputLimits & { requestBytes: number }> {
+async function outputLimits(admin: KafkaAdmin, config: Config): Promise<OutputLimits & { requestBytes: number }> {
   const { outputTopic, deadLetterTopic } = config.kafka;
-  const limits = await maxMessageBytes(admin, [outputTopic, deadLetterTopic]);
+  const limits = await admin.maxMessageBytes([outputTopic, deadLetterTopic]);
   const eventBytes = (limits.get(outputTopic) ?? 0) - BATCH_OVERHEAD_BYTES;
   const deadLetterBytes = (limits.get(deadLetterTopic) ?? 0) - BATCH_OVERHEAD_BYTES;
   return { eventBytes, deadLetterBytes, requestBytes: Math.min(MAX_REQUEST_BYTES, eventBytes, deadLetterBytes) };

@@ -7,8 +7,8 @@
  * whatever removes the progress (the group's offsets expiring, `--restart`) removes the plan too.
  */
 import { randomBytes } from "node:crypto";
-import type { Admin } from "kafkajs";
 import { ConfigError, SentimentWorkerError } from "../errors/errors.js";
+import type { KafkaAdmin } from "../kafka/client.js";
 import type { FromSpec, ReplaySpec, ToSpec } from "./replay-spec.js";
 
 export interface PlannedPartition {
@@ -75,9 +75,12 @@ export function parsePlanMetadata(metadata: string | null | undefined): StoredRa
 const clamp = (value: bigint, low: bigint, high: bigint) => (value < low ? low : value > high ? high : value);
 
 /** The plan stored in the group's committed offsets, or undefined when there is none. */
-export async function readStoredPlan(admin: Admin, groupId: string, spec: ReplaySpec): Promise<ReplayPlan | undefined> {
-  const [entry] = await admin.fetchOffsets({ groupId, topics: [spec.topic] });
-  const stored = (entry?.partitions ?? []).flatMap((p) => {
+export async function readStoredPlan(
+  admin: KafkaAdmin,
+  groupId: string,
+  spec: ReplaySpec,
+): Promise<ReplayPlan | undefined> {
+  const stored = (await admin.committedOffsets(groupId, spec.topic)).flatMap((p) => {
     const range = parsePlanMetadata(p.metadata);
     return range ? [{ partition: p.partition, offset: p.offset, range }] : [];
   });
@@ -113,7 +116,7 @@ export async function readStoredPlan(admin: Admin, groupId: string, spec: Replay
 }
 
 async function offsetsOf(
-  admin: Admin,
+  admin: KafkaAdmin,
   topic: string,
   bound: FromSpec | ToSpec,
   ends: Map<number, { low: bigint; high: bigint }>,
@@ -128,20 +131,20 @@ async function offsetsOf(
       return new Map([...ends].map(([p]) => [p, bound.offset]));
     case "time": {
       // The first offset whose timestamp is at or after the time; the log's end when there is none.
-      const found = await admin.fetchTopicOffsetsByTimestamp(topic, bound.ms);
+      const found = await admin.offsetsAtTime(topic, bound.ms);
       return new Map(found.map((o) => [o.partition, BigInt(o.offset)]));
     }
   }
 }
 
 /** Resolves the range of every selected partition now: offsets by timestamp, the ends of the log. */
-export async function resolvePlan(admin: Admin, groupId: string, spec: ReplaySpec): Promise<ReplayPlan> {
+export async function resolvePlan(admin: KafkaAdmin, groupId: string, spec: ReplaySpec): Promise<ReplayPlan> {
   const topics = await admin.listTopics();
   if (!topics.includes(spec.topic)) {
     throw new ConfigError([{ path: "--topic", reason: `topic ${spec.topic} does not exist` }]);
   }
   const ends = new Map(
-    (await admin.fetchTopicOffsets(spec.topic)).map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]),
+    (await admin.partitionEnds(spec.topic)).map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]),
   );
   const selected = spec.partitions ?? [...ends.keys()].sort((a, b) => a - b);
   const unknown = selected.filter((p) => !ends.has(p));
@@ -175,24 +178,22 @@ export async function resolvePlan(admin: Admin, groupId: string, spec: ReplaySpe
 }
 
 /** The stored plan of a replay that began before, else a new one (not stored until the replay starts). */
-export async function loadPlan(admin: Admin, groupId: string, spec: ReplaySpec): Promise<ReplayPlan> {
+export async function loadPlan(admin: KafkaAdmin, groupId: string, spec: ReplaySpec): Promise<ReplayPlan> {
   return (await readStoredPlan(admin, groupId, spec)) ?? (await resolvePlan(admin, groupId, spec));
 }
 
 /** Forgets a replay (its plan and progress): deletes its consumer group. */
-export async function forgetReplay(admin: Admin, groupId: string): Promise<void> {
+export async function forgetReplay(admin: KafkaAdmin, groupId: string): Promise<void> {
+  let outcome: Awaited<ReturnType<KafkaAdmin["deleteGroup"]>>;
   try {
-    await admin.deleteGroups([groupId]);
+    outcome = await admin.deleteGroup(groupId);
   } catch (error) {
-    const groups = (error as { groups?: Array<{ error?: { type?: string } }> }).groups ?? [];
-    if (groups.length > 0 && groups.every((g) => g.error?.type === "GROUP_ID_NOT_FOUND")) return;
-    if (groups.some((g) => g.error?.type === "NON_EMPTY_GROUP")) {
-      throw new SentimentWorkerError(
-        `replay ${groupId} is running in another process (its group has members): stop it before --restart`,
-        { cause: error },
-      );
-    }
     throw new SentimentWorkerError(`could not forget replay ${groupId}`, { cause: error, retriable: true });
+  }
+  if (outcome === "not-empty") {
+    throw new SentimentWorkerError(
+      `replay ${groupId} is running in another process (its group has members): stop it before --restart`,
+    );
   }
 }
 

@@ -9,12 +9,11 @@
 import type { Config } from "../config/index.js";
 import { type ReplayRange, ReplaySource } from "../consumers/replay-source.js";
 import { SentimentWorkerError } from "../errors/errors.js";
-import { kafkaClientConfig } from "../kafka/client-config.js";
-import { connectAdmin } from "../kafka/connect.js";
-import { Kafka } from "../kafka/kafkajs.js";
+import type { KafkaAdmin } from "../kafka/client.js";
+import { connectKafka } from "../kafka/kafkajs-client.js";
 import { type KafkaJob, maxBatchRecords, PARTITION_CONCURRENCY, startKafkaJob } from "../pipeline/kafka-job.js";
 import { RunCounters } from "../pipeline/run-counters.js";
-import { logTo, startTelemetry, type Telemetry } from "../telemetry/index.js";
+import { type Log, logTo, startTelemetry, type Telemetry } from "../telemetry/index.js";
 import { ReplayProgress } from "./progress.js";
 import { forgetReplay, loadPlan, planMetadata, type ReplayPlan, resolvePlan } from "./replay-plan.js";
 import { type ReplaySpec, replayGroupId } from "./replay-spec.js";
@@ -22,7 +21,7 @@ import { TokenBucket } from "./token-bucket.js";
 
 export interface ReplayOptions {
   workerVersion?: string;
-  log?: (message: string) => void;
+  log?: Log;
   /** Default: one made from `config.telemetry` without the HTTP server, closed by `stop()`. */
   telemetry?: Telemetry;
   /** Forget an earlier run with the same arguments (its plan and progress) and plan again. */
@@ -47,13 +46,12 @@ export function replayConfig(config: Config, spec: ReplaySpec): Config {
   };
 }
 
-async function withAdmin<T>(config: Config, work: (kafka: Kafka, admin: ReturnType<Kafka["admin"]>) => Promise<T>) {
-  const kafka = new Kafka(kafkaClientConfig(config.kafka));
-  const admin = await connectAdmin(kafka, config.kafka);
+async function withAdmin<T>(config: Config, work: (admin: KafkaAdmin) => Promise<T>) {
+  const kafka = await connectKafka(config.kafka);
   try {
-    return await work(kafka, admin);
+    return await work(kafka.admin);
   } finally {
-    await admin.disconnect();
+    await kafka.close();
   }
 }
 
@@ -63,7 +61,7 @@ async function withAdmin<T>(config: Config, work: (kafka: Kafka, admin: ReturnTy
  */
 export function planReplay(config: Config, spec: ReplaySpec, options: { fresh?: boolean } = {}): Promise<ReplayPlan> {
   const groupId = replayGroupId(config.kafka.groupId, spec);
-  return withAdmin(config, (_, admin) =>
+  return withAdmin(config, (admin) =>
     options.fresh ? resolvePlan(admin, groupId, spec) : loadPlan(admin, groupId, spec),
   );
 }
@@ -72,7 +70,7 @@ export async function startReplay(config: Config, spec: ReplaySpec, options: Rep
   const workerVersion = options.workerVersion ?? "dev";
   const jobConfig = replayConfig(config, spec);
   const groupId = jobConfig.kafka.groupId;
-  const plan = await withAdmin(config, async (_, admin) => {
+  const plan = await withAdmin(config, async (admin) => {
     if (options.restart) await forgetReplay(admin, groupId);
     return loadPlan(admin, groupId, spec);
   });
@@ -93,7 +91,7 @@ export async function startReplay(config: Config, spec: ReplaySpec, options: Rep
       // --retag: keys of the replay's own (per plan), so earlier tags are not seen, while a resumed
       // replay and repeated ids within the range still are.
       ...(spec.retag ? { dedupRevision: (revision: string) => `${revision}/retag-${plan.id}` } : {}),
-      createSource: ({ consumer, admin, model }) => {
+      createSource: ({ member, admin, model }) => {
         if (plan.modelRevision !== undefined && plan.modelRevision !== model.revision) {
           throw new SentimentWorkerError(
             `replay ${groupId} began with model revision ${plan.modelRevision} and would go on with ${model.revision}: ` +
@@ -104,7 +102,7 @@ export async function startReplay(config: Config, spec: ReplaySpec, options: Rep
           ...p,
           metadata: planMetadata(plan, p, model.revision),
         }));
-        return new ReplaySource(consumer, admin, {
+        return new ReplaySource(member, admin, {
           groupId,
           topic: spec.topic,
           ranges,

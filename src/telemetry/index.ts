@@ -1,5 +1,5 @@
 export type { HealthServer, ReadinessChecks } from "./health-server.js";
-export { createLogger, type Logger, logTo } from "./logger.js";
+export { createLogger, type Log, type Logger, logTo } from "./logger.js";
 export { WorkerMetrics } from "./metrics.js";
 export { ATTRIBUTES, LABELS, METRICS, SPANS } from "./names.js";
 export { startTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry.js";

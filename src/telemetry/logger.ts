@@ -22,8 +22,14 @@ export function createLogger(level: Config["telemetry"]["logLevel"], version: st
   );
 }
 
-/** The `(message) => void` shape the inference and pipeline modules take. */
+/**
+ * How the other modules log: a message that stays the same for every occurrence, and the
+ * specifics (topic, partition, offset, reason) as fields, so logs can be searched and counted.
+ */
+export type Log = (message: string, fields?: Record<string, unknown>) => void;
+
+/** A `Log` that writes info lines to the logger. */
 export const logTo =
-  (logger: Logger) =>
-  (message: string): void =>
-    logger.info(message);
+  (logger: Logger): Log =>
+  (message, fields) =>
+    fields ? logger.info(fields, message) : logger.info(message);

@@ -1,7 +1,9 @@
 /** Kafka helpers for integration tests: topics, producing, and reading a topic to its end. */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Admin, IHeaders, Message } from "kafkajs";
+import type { KafkaClient } from "../../src/kafka/client.js";
 import { Kafka, logLevel } from "../../src/kafka/kafkajs.js";
+import { kafkaClient } from "../../src/kafka/kafkajs-client.js";
 import { createTopics } from "../../src/kafka/topics.js";
 import { uniqueName } from "./names.js";
 
@@ -16,10 +18,13 @@ export interface ReadRecord {
 export class KafkaTestClient {
   readonly kafka: Kafka;
   readonly admin: Admin;
+  /** The same connection behind the worker's own client contract (for sinks and sources under test). */
+  readonly client: KafkaClient;
 
   constructor(brokers: string[]) {
     this.kafka = new Kafka({ brokers, clientId: "sw-test", logLevel: logLevel.NOTHING });
     this.admin = this.kafka.admin();
+    this.client = kafkaClient(this.kafka, this.admin);
   }
 
   async connect(): Promise<void> {

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/config/index.js";
-import { startWorker, type Worker } from "../../src/pipeline/worker.js";
+import { startWorker, type Worker } from "../../src/pipeline/live-worker.js";
 import { type IsolatedServices, startIsolatedServices } from "../helpers/chaos-services.js";
 import { TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
 import { KafkaTestClient } from "../helpers/kafka.js";

@@ -12,7 +12,7 @@ import { describe, it } from "node:test";
 import type { IHeaders } from "kafkajs";
 import { loadConfig } from "../../src/config/index.js";
 import { createTopics } from "../../src/kafka/topics.js";
-import { startWorker } from "../../src/pipeline/worker.js";
+import { startWorker } from "../../src/pipeline/live-worker.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
 import { readCommittedExactly } from "../helpers/chaos-read.js";
 import { tinyTexts } from "../helpers/fixtures.js";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FencedError } from "../../src/errors/errors.js";
-import { startWorker, type Worker } from "../../src/pipeline/worker.js";
+import { startWorker, type Worker } from "../../src/pipeline/live-worker.js";
 import { ExactlyOnceSink } from "../../src/sinks/kafka/exactly-once-sink.js";
 import { tinyTexts } from "../helpers/fixtures.js";
 import { openForFile } from "../helpers/integration.js";
@@ -104,8 +104,8 @@ describe("the Kafka worker under failures", () => {
     const s = await setup(1);
     const groupId = s.flags["kafka.groupId"] as string;
     const options = exactlyOnceSinkOptions(s);
-    const zombie = new ExactlyOnceSink(client.kafka, options);
-    const owner = new ExactlyOnceSink(client.kafka, options);
+    const zombie = new ExactlyOnceSink(client.client, options);
+    const owner = new ExactlyOnceSink(client.client, options);
     try {
       await zombie.acquire(s.input, 0);
       await owner.acquire(s.input, 0);
@@ -126,8 +126,8 @@ describe("the Kafka worker under failures", () => {
   it("fences on every acquisition: a worker that gets a partition back fences whoever held it in between", async () => {
     const s = await setup(1);
     const options = exactlyOnceSinkOptions(s);
-    const first = new ExactlyOnceSink(client.kafka, options);
-    const between = new ExactlyOnceSink(client.kafka, options);
+    const first = new ExactlyOnceSink(client.client, options);
+    const between = new ExactlyOnceSink(client.client, options);
     const output = (value: string, nextOffset: string) => eventOutput(s, value, nextOffset);
     try {
       await first.acquire(s.input, 0);

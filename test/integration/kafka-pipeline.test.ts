@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type Config, loadConfig } from "../../src/config/index.js";
 import { type SentimentEvent, sentimentEventSchema } from "../../src/events/sentiment-event.js";
-import { startWorker, type Worker } from "../../src/pipeline/worker.js";
+import { startWorker, type Worker } from "../../src/pipeline/live-worker.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
 import { TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
 import { closeIntegration, openIntegration } from "../helpers/integration.js";

@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Kafka, Producer, Transaction } from "kafkajs";
 import { CommitOutcomeUnknownError, ConfigError } from "../../src/errors/errors.js";
-import { startWorker } from "../../src/pipeline/worker.js";
+import type { ProducerFactory, Transaction } from "../../src/kafka/client.js";
+import { startWorker } from "../../src/pipeline/live-worker.js";
 import { ExactlyOnceSink } from "../../src/sinks/kafka/exactly-once-sink.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
 import { tinyTexts } from "../helpers/fixtures.js";
@@ -139,9 +139,9 @@ describe("the Kafka worker under routine faults", () => {
   it("recovers a transaction whose commit got no answer: the producer is replaced, the outcome read from the offset", async () => {
     const s = await setup(1);
     const groupId = s.flags["kafka.groupId"] as string;
-    // The first EndTxn never reaches the broker and fails as a dropped connection would: kafkajs's
+    // The first EndTxn never reaches the broker and fails as a dropped connection would: the
     // producer is left half-way, where every later transaction() used to throw.
-    const faulty = dropFirstCommit(client.kafka);
+    const faulty = dropFirstCommit(client.client);
     const sink = new ExactlyOnceSink(faulty, exactlyOnceSinkOptions(s));
     const output = (value: string, nextOffset: string) => eventOutput(s, value, nextOffset);
     try {
@@ -165,37 +165,24 @@ describe("the Kafka worker under routine faults", () => {
   });
 });
 
-/** The Kafka client, but the first transaction's commit is swallowed and fails like a dropped connection. */
-function dropFirstCommit(kafka: Kafka): Kafka {
+/** The client's producers, but the first transaction's commit is swallowed and fails like a dropped connection. */
+function dropFirstCommit(producers: ProducerFactory): ProducerFactory {
   let dropped = false;
-  const transactionOf = (transaction: Transaction): Transaction =>
-    new Proxy(transaction, {
-      get(target, name, receiver) {
-        if (name === "commit" && !dropped) {
-          dropped = true;
-          return async () => {
-            const error = new Error("Connection closed") as Error & { retriable: boolean };
-            error.retriable = true;
-            throw error;
-          };
-        }
-        const value = Reflect.get(target, name, receiver);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  const producerOf = (producer: Producer): Producer =>
-    new Proxy(producer, {
-      get(target, name, receiver) {
-        if (name === "transaction") return async () => transactionOf(await target.transaction());
-        const value = Reflect.get(target, name, receiver);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  return new Proxy(kafka, {
-    get(target, name, receiver) {
-      if (name === "producer") return (config: Parameters<Kafka["producer"]>[0]) => producerOf(target.producer(config));
-      const value = Reflect.get(target, name, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
+  const transactionOf = (transaction: Transaction): Transaction => ({
+    ...transaction,
+    commit: async () => {
+      if (dropped) return transaction.commit();
+      dropped = true;
+      const error = new Error("Connection closed") as Error & { retriable: boolean };
+      error.retriable = true;
+      throw error;
     },
   });
+  return {
+    producer: () => producers.producer(),
+    transactionalProducer: async (options) => {
+      const producer = await producers.transactionalProducer(options);
+      return { ...producer, transaction: async () => transactionOf(await producer.transaction()) };
+    },
+  };
 }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { type Config, loadConfig } from "../../src/config/index.js";
 import { ConfigError } from "../../src/errors/errors.js";
-import { startWorker } from "../../src/pipeline/worker.js";
+import { startWorker } from "../../src/pipeline/live-worker.js";
 import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
 import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startWorker, type Worker } from "../../src/pipeline/worker.js";
+import { startWorker, type Worker } from "../../src/pipeline/live-worker.js";
 import { TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
 import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";

@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/config/index.js";
 import type { SentimentEvent } from "../../src/events/sentiment-event.js";
-import { startWorker, type Worker } from "../../src/pipeline/worker.js";
+import { startWorker, type Worker } from "../../src/pipeline/live-worker.js";
 import type { ProgressSnapshot } from "../../src/replay/progress.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
 import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";

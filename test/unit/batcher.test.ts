@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AbandonedItemError, BatcherClosedError, InferenceError, QueueFullError } from "../../src/errors/errors.js";
-import { selectBatch } from "../../src/inference/batcher/select.js";
+import { selectBatch } from "../../src/inference/select-batch.js";
 import { type BatchLimits, type BatchRunner, type BatchStats, DynamicBatcher } from "../../src/inference/batcher.js";
 
 interface Item {

@@ -48,7 +48,7 @@ describe("sentiment-worker model fetch", () => {
       const result = await sw(["model", "fetch", ...model]);
       assert.equal(result.status, 0, result.stderr);
       fetched = JSON.parse(result.stdout);
-      assert.match(result.stderr, /downloading onnx\/model\.onnx/);
+      assert.match(result.stderr, /downloading a model file file=onnx\/model\.onnx/);
       assert.ok(!hub.requests.some((r) => r.includes("README.md")), "only the files the worker needs");
     } finally {
       await hub.close();

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { selectAmong, selectBatch } from "../../src/inference/batcher/select.js";
+import { selectAmong, selectBatch } from "../../src/inference/select-batch.js";
 
 interface Item {
   readonly id: number;

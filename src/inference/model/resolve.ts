@@ -47,7 +47,7 @@ async function resolveFromHub(options: ModelSourceOptions): Promise<ModelFiles> 
   const dir = join(repoDir, info.sha);
   for (const file of files) {
     if (existsSync(join(dir, file))) continue; // verified when it was written
-    options.log?.(`downloading ${file} from ${id}@${info.sha}`);
+    options.log?.("downloading a model file", { file, model: id, revision: info.sha });
     await hub.download(id, info.sha, file, join(dir, file));
   }
   const model = await snapshot(repoDir, id, info.sha, options);

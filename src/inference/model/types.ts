@@ -32,5 +32,5 @@ export type ModelSourceOptions = Pick<
   /** Where HF_TOKEN and HF_HUB_OFFLINE are read; default: process.env. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Progress lines for people (downloads); default: silent. */
-  log?: (message: string) => void;
+  log?: (message: string, fields?: Record<string, unknown>) => void;
 };

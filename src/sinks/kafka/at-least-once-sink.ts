@@ -3,9 +3,8 @@
  * offset is committed only after the broker acknowledged them (acks from all in-sync replicas),
  * so a crash can repeat outputs but never lose one.
  */
-import type { Kafka, Producer } from "kafkajs";
 import { OffsetCommitError } from "../../errors/errors.js";
-import { createPartitioner } from "../../kafka/partitioner.js";
+import type { ProducerFactory, RecordProducer } from "../../kafka/client.js";
 import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
 import { outputRequests } from "./request-chunks.js";
 
@@ -18,20 +17,15 @@ export interface AtLeastOnceSinkOptions {
 
 export class AtLeastOnceSink implements PartitionSink {
   /** The connecting or connected producer; a promise, so concurrent partitions share one. */
-  private producer: Promise<Producer> | undefined;
+  private producer: Promise<RecordProducer> | undefined;
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly kafka: Pick<ProducerFactory, "producer">,
     private readonly options: AtLeastOnceSinkOptions,
   ) {}
 
-  private connected(): Promise<Producer> {
-    this.producer ??= (async () => {
-      // One in flight: the idempotent producer could reorder on retry otherwise (kjs#598).
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner });
-      await producer.connect();
-      return producer;
-    })();
+  private connected(): Promise<RecordProducer> {
+    this.producer ??= this.kafka.producer();
     // A failed connect is tried again by the next batch, not remembered.
     this.producer.catch(() => {
       this.producer = undefined;
@@ -44,7 +38,7 @@ export class AtLeastOnceSink implements PartitionSink {
   async commit(output: PartitionOutput): Promise<void> {
     // Several requests when the outputs exceed what the broker takes in one, in order; the offset after all.
     for (const request of outputRequests(output, this.options, this.options.maxRequestBytes)) {
-      await (await this.connected()).sendBatch({ topicMessages: request, acks: -1 });
+      await (await this.connected()).send(request);
     }
     try {
       await output.commitOffset(output.nextOffset, output.metadata);

@@ -1,16 +1,14 @@
 /**
  * Exactly-once: per input partition, one transaction holds the partition's events, its dead
  * letters and the consumer offset (sendOffsets), so read_committed readers see each output once
- * whatever crashes. kafkajs's TxnOffsetCommit carries no group generation (KIP-447 is not
- * there), so zombies are fenced the older way: one transactional id per input partition
+ * whatever crashes. The client's TxnOffsetCommit carries no group generation (kafkajs has no
+ * KIP-447), so zombies are fenced the older way: one transactional id per input partition
  * (`<groupId>-<topic>-<partition>`); whoever initialises it last bumps the producer epoch, and
  * an earlier owner's next send or commit fails as fenced.
  */
-import { setTimeout as sleep } from "node:timers/promises";
-import type { Kafka, PartitionOffset, Producer } from "kafkajs";
 import { CommitOutcomeUnknownError, FencedError, SentimentWorkerError } from "../../errors/errors.js";
-import { kafkaErrorType, meansFenced } from "../../kafka/errors.js";
-import { createPartitioner } from "../../kafka/partitioner.js";
+import type { ProducerFactory, TransactionalProducer } from "../../kafka/client.js";
+import { meansFenced } from "../../kafka/errors.js";
 import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
 import { outputRequests } from "./request-chunks.js";
 
@@ -23,14 +21,12 @@ export interface ExactlyOnceSinkOptions {
   maxRequestBytes?: number;
 }
 
-const isConcurrentTransactions = (error: unknown) => kafkaErrorType(error) === "CONCURRENT_TRANSACTIONS";
-
 export class ExactlyOnceSink implements PartitionSink {
   /** Connecting or connected producers by transactional id (promises, so no id is connected twice). */
-  private readonly producers = new Map<string, Promise<Producer>>();
+  private readonly producers = new Map<string, Promise<TransactionalProducer>>();
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly kafka: Pick<ProducerFactory, "transactionalProducer">,
     private readonly options: ExactlyOnceSinkOptions,
   ) {}
 
@@ -38,21 +34,14 @@ export class ExactlyOnceSink implements PartitionSink {
     return `${this.options.groupId}-${topic}-${partition}`;
   }
 
-  private producer(topic: string, partition: number): Promise<Producer> {
+  private producer(topic: string, partition: number): Promise<TransactionalProducer> {
     const id = this.transactionalId(topic, partition);
     let producer = this.producers.get(id);
     if (!producer) {
-      producer = (async () => {
-        const created = this.kafka.producer({
-          transactionalId: id,
-          idempotent: true,
-          maxInFlightRequests: 1,
-          transactionTimeout: this.options.transactionTimeoutMs,
-          createPartitioner,
-        });
-        await created.connect();
-        return created;
-      })();
+      producer = this.kafka.transactionalProducer({
+        transactionalId: id,
+        transactionTimeoutMs: this.options.transactionTimeoutMs,
+      });
       // A failed connect is tried again by the next batch, not remembered.
       producer.catch(() => this.producers.delete(id));
       this.producers.set(id, producer);
@@ -63,7 +52,7 @@ export class ExactlyOnceSink implements PartitionSink {
   async acquire(topic: string, partition: number): Promise<void> {
     // Beginning a transaction on a new producer initialises the transactional id (InitProducerId):
     // the broker completes or aborts the previous owner's open transaction and bumps the epoch,
-    // which fences that owner. kafkajs initialises a producer only once, so a partition this
+    // which fences that owner. A producer initialises its id only once, so a partition this
     // worker held before (and may have lost in between) gets a new producer: every acquisition
     // fences. Nothing was added, so the abort sends nothing.
     await this.release(topic, partition);
@@ -78,34 +67,19 @@ export class ExactlyOnceSink implements PartitionSink {
     try {
       // Several requests when the outputs exceed what the broker takes in one; one transaction still.
       for (const request of outputRequests(output, this.options, this.options.maxRequestBytes)) {
-        await transaction.sendBatch({ topicMessages: request });
+        await transaction.send(request);
       }
-      // kafkajs sends a partition's `metadata` in TxnOffsetCommit although its types omit it.
-      const committed: PartitionOffset & { metadata?: string } = {
+      await transaction.sendOffsets(this.options.groupId, {
+        topic: output.topic,
         partition: output.partition,
         offset: output.nextOffset,
-        ...(output.metadata !== undefined ? { metadata: output.metadata } : {}),
-      };
-      const offsets = {
-        consumerGroupId: this.options.groupId,
-        topics: [{ topic: output.topic, partitions: [committed] }],
-      };
-      // kafkajs does not retry CONCURRENT_TRANSACTIONS inside sendOffsets (kjs#1068): the previous
-      // transaction's markers are still being written; a short wait is enough.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await transaction.sendOffsets(offsets);
-          break;
-        } catch (error) {
-          if (!isConcurrentTransactions(error) || attempt >= 20) throw error;
-          await sleep(50 * (attempt + 1));
-        }
-      }
+        metadata: output.metadata,
+      });
       ending = true;
       await transaction.commit();
     } catch (error) {
       const where = `${output.topic}[${output.partition}]`;
-      // Before EndTxn an abort tells the broker at once; after a failed EndTxn kafkajs's producer is
+      // Before EndTxn an abort tells the broker at once; after a failed EndTxn the producer is
       // stuck half-way (every later transaction() throws). Either way this producer is dropped, and
       // the next acquisition fences the transactional id again, which ends what is left open.
       if (!ending) await transaction.abort().catch(() => {});

@@ -1,11 +1,13 @@
 /** What the pipeline asks of a Kafka sink, per input partition. */
-import type { Message } from "kafkajs";
+import type { ProducedRecord } from "../../kafka/client.js";
+
+export type { ProducedRecord };
 
 export interface PartitionOutput {
   topic: string;
   partition: number;
-  events: Message[];
-  deadLetters: Message[];
+  events: ProducedRecord[];
+  deadLetters: ProducedRecord[];
   /** Offset of the next input record to read: committed together with (or after) the outputs. */
   nextOffset: string;
   /** Offset-commit metadata stored with the offset (a replay's plan); none by default. */

@@ -3,10 +3,11 @@
  * across the topics, and carries the input's trace context. A dead letter is the original record
  * unchanged (key, value, headers) plus headers that say what went wrong and where it came from.
  */
-import type { IHeaders, Message } from "kafkajs";
+
 import type { DeadLetter } from "../../events/dead-letter.js";
 import type { SentimentEvent } from "../../events/sentiment-event.js";
 import { serializeEvent } from "../../events/serialize-event.js";
+import type { ProducedRecord, RecordHeaders } from "../../kafka/client.js";
 import { headerBytes, messageBytes } from "./request-chunks.js";
 
 /** Header names, written once (BullMQ-style constants). */
@@ -33,11 +34,11 @@ const TRACE_HEADERS = ["traceparent", "tracestate"] as const;
 export interface OriginalRecord {
   key: Buffer | null;
   value: Buffer | null;
-  headers?: IHeaders | undefined;
+  headers?: RecordHeaders | undefined;
 }
 
-export function eventMessage(event: SentimentEvent, original: OriginalRecord): Message {
-  const headers: IHeaders = { [HEADERS.schema]: event.schema, "content-type": "application/json" };
+export function eventMessage(event: SentimentEvent, original: OriginalRecord): ProducedRecord {
+  const headers: RecordHeaders = { [HEADERS.schema]: event.schema, "content-type": "application/json" };
   for (const name of TRACE_HEADERS) {
     const value = original.headers?.[name];
     if (value !== undefined) headers[name] = value;
@@ -56,8 +57,8 @@ export function deadLetterMessage(
   original: OriginalRecord,
   workerVersion: string,
   maxBytes = Number.POSITIVE_INFINITY,
-): Message {
-  const ours: IHeaders = {
+): ProducedRecord {
+  const ours: RecordHeaders = {
     [HEADERS.errorCode]: letter.code,
     [HEADERS.errorMessage]: letter.message,
     [HEADERS.sourceTopic]: letter.source.topic,
@@ -67,11 +68,11 @@ export function deadLetterMessage(
     [HEADERS.sourceTimestampMs]: letter.source.timestampMs,
     [HEADERS.workerVersion]: workerVersion,
   };
-  const whole: Message = { key: original.key, value: original.value, headers: { ...original.headers, ...ours } };
+  const whole: ProducedRecord = { key: original.key, value: original.value, headers: { ...original.headers, ...ours } };
   if (messageBytes(whole) <= maxBytes) return whole;
 
   const cut: string[] = [];
-  const headers: IHeaders = { ...ours };
+  const headers: RecordHeaders = { ...ours };
   // Room for the bookkeeping headers added below.
   let room = maxBytes - messageBytes({ key: null, value: null, headers }) - 128;
   const originalHeaders = headerBytes(original.headers);

@@ -1,10 +1,10 @@
 /**
- * A partition batch's outputs split into produce requests small enough for the broker. kafkajs
- * sends one record batch per partition per request and never splits it, and a record batch over
+ * A partition batch's outputs split into produce requests small enough for the broker. The
+ * client sends one record batch per partition per request and never splits it, and a record batch over
  * the broker's `message.max.bytes` (1 MiB by default) is refused with MESSAGE_TOO_LARGE, which no
  * retry cures: one fetch of small posts (thousands of records) made a batch that never committed.
  */
-import type { IHeaders, Message, TopicMessages } from "kafkajs";
+import type { ProducedRecord, RecordHeaders, TopicRecords } from "../../kafka/client.js";
 
 /** Half the broker's default limit: room for record overheads and a topic configured a little lower. */
 export const MAX_REQUEST_BYTES = 512 * 1024;
@@ -14,7 +14,7 @@ const RECORD_OVERHEAD_BYTES = 64;
 const size = (value: Buffer | string | null | undefined): number =>
   value == null ? 0 : typeof value === "string" ? Buffer.byteLength(value) : value.length;
 
-export function headerBytes(headers: IHeaders | undefined): number {
+export function headerBytes(headers: RecordHeaders | undefined): number {
   let bytes = 0;
   for (const [name, value] of Object.entries(headers ?? {})) {
     bytes += Buffer.byteLength(name);
@@ -23,7 +23,7 @@ export function headerBytes(headers: IHeaders | undefined): number {
   return bytes;
 }
 
-export function messageBytes(message: Message): number {
+export function messageBytes(message: ProducedRecord): number {
   return RECORD_OVERHEAD_BYTES + size(message.key) + size(message.value) + headerBytes(message.headers);
 }
 
@@ -31,15 +31,12 @@ export function messageBytes(message: Message): number {
  * The outputs, in order, as requests of at most `maxBytes` each (a single larger record gets a
  * request of its own). Order per topic is kept, so per-key order is too.
  */
-export function requestChunks(
-  topicMessages: readonly TopicMessages[],
-  maxBytes = MAX_REQUEST_BYTES,
-): TopicMessages[][] {
-  const requests: TopicMessages[][] = [];
-  let current: TopicMessages[] = [];
+export function requestChunks(topicMessages: readonly TopicRecords[], maxBytes = MAX_REQUEST_BYTES): TopicRecords[][] {
+  const requests: TopicRecords[][] = [];
+  let current: TopicRecords[] = [];
   let bytes = 0;
   for (const { topic, messages } of topicMessages) {
-    let entry: TopicMessages | undefined;
+    let entry: TopicRecords | undefined;
     for (const message of messages) {
       const cost = messageBytes(message);
       if (bytes > 0 && bytes + cost > maxBytes) {
@@ -62,11 +59,11 @@ export function requestChunks(
 
 /** The produce requests of one partition batch's outputs: its events, then its dead letters. */
 export function outputRequests(
-  output: { events: Message[]; deadLetters: Message[] },
+  output: { events: ProducedRecord[]; deadLetters: ProducedRecord[] },
   topics: { outputTopic: string; deadLetterTopic: string },
   maxBytes?: number,
-): TopicMessages[][] {
-  const topicMessages: TopicMessages[] = [];
+): TopicRecords[][] {
+  const topicMessages: TopicRecords[] = [];
   if (output.events.length) topicMessages.push({ topic: topics.outputTopic, messages: output.events });
   if (output.deadLetters.length) topicMessages.push({ topic: topics.deadLetterTopic, messages: output.deadLetters });
   return requestChunks(topicMessages, maxBytes);

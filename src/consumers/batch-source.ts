@@ -1,20 +1,17 @@
 /**
  * The contract between a Kafka source (the consumer group, the replay reader) and the pipeline:
- * batches of one partition with the controls that go with them, the handlers a source calls, and
+ * batches of one partition with the controls that go with them, the handler a source feeds, and
  * what the pipeline may ask of the source. The pipeline gets controls, never the client.
  */
-import type { KafkaMessage } from "kafkajs";
+import type { ConsumedRecord, TopicPartition } from "../kafka/client.js";
 
-export interface TopicPartition {
-  topic: string;
-  partition: number;
-}
+export type { ConsumedRecord, TopicPartition };
 
 export interface PartitionBatch extends TopicPartition {
-  messages: KafkaMessage[];
+  messages: ConsumedRecord[];
   /** The partition's end offset when fetched (for the lag metric). */
   highWatermark: string;
-  /** Keeps this member in the group while long work runs (kafkajs has no background heartbeat). */
+  /** Keeps this member in the group while long work runs (the client has no background heartbeat). */
   heartbeat(): Promise<void>;
   /** A rebalance or seek made this batch obsolete: abandon it uncommitted. */
   isStale(): boolean;
@@ -26,8 +23,8 @@ export interface PartitionBatch extends TopicPartition {
   signal: AbortSignal;
   /**
    * Commits the offset of the next record to read in the group's current generation (at-least-once,
-   * after the outputs were acknowledged). Unlike kafkajs's `consumer.commitOffsets` it still commits
-   * while the consumer is stopping, so a batch finished during a shutdown is not read again.
+   * after the outputs were acknowledged); it still commits while the consumer is stopping, so a
+   * batch finished during a shutdown is not read again.
    */
   commitOffset(nextOffset: string, metadata?: string): Promise<void>;
   /** Offset to commit once the batch is processed; default: the last message's + 1 (a replay's end may lie past it). */
@@ -36,17 +33,22 @@ export interface PartitionBatch extends TopicPartition {
   commitMetadata?: string;
 }
 
-/** What the pipeline asks of a source besides batches: the group's offsets and the read position. */
-export interface PartitionSource {
-  /** The group's committed offset of a partition, or undefined when nothing was committed yet. */
-  committedOffset(tp: TopicPartition): Promise<string | undefined>;
-  /** Moves the read position; batches fetched before become stale. */
-  seek(tp: TopicPartition, offset: string): void;
-}
-
-export interface SourceHandlers {
+/** What processes a source's batches. */
+export interface BatchHandler {
   /** A new group generation began with this assignment (fence and forget before reading). */
   onAssignment(assigned: TopicPartition[]): void;
   /** Processes a batch; `processed` advances the read position past it, `abandoned` reads it again. */
   handle(batch: PartitionBatch): Promise<"processed" | "abandoned">;
+}
+
+/** A Kafka source: it feeds a handler, and answers for its group's offsets and read position. */
+export interface BatchSource {
+  /** Joins the group and starts feeding the handler; resolves once the first assignment arrived. */
+  start(handler: BatchHandler): Promise<void>;
+  /** The group's committed offset of a partition, or undefined when nothing was committed yet. */
+  committedOffset(tp: TopicPartition): Promise<string | undefined>;
+  /** Moves the read position; batches fetched before become stale. */
+  seek(tp: TopicPartition, offset: string): void;
+  /** Ends each batch after its chunk in flight (abandoned after the drain timeout), then leaves the group. */
+  stop(): Promise<void>;
 }

@@ -1,22 +1,27 @@
 /**
- * The Kafka main job for one partition batch: decode and validate → claim the ids in Redis (one
+ * What a Kafka job does with one partition batch: decode and validate → claim the ids in Redis (one
  * round trip) → infer in the shared batcher → build events and dead letters in offset order →
  * the sink commits outputs and offset together (exactly-once) or in that order (at-least-once) →
  * confirm the claims. Anything that fails before the commit releases the claims and leaves the
  * offset where it was, so the batch is read again: finished and committed, or abandoned
  * uncommitted, never half of each.
  */
-import { setTimeout as sleep } from "node:timers/promises";
-import type { KafkaMessage, Message } from "kafkajs";
 import type { Config } from "../config/index.js";
-import type { PartitionBatch, PartitionSource, SourceHandlers, TopicPartition } from "../consumers/partition-source.js";
+import type {
+  BatchHandler,
+  BatchSource,
+  ConsumedRecord,
+  PartitionBatch,
+  TopicPartition,
+} from "../consumers/batch-source.js";
 import type { RedisDeduplicator } from "../dedup/redis-dedup.js";
 import { type CachedResult, textHash } from "../dedup/result-cache.js";
 import { CommitOutcomeUnknownError, DedupUnavailableError, FencedError, OffsetCommitError } from "../errors/errors.js";
+import { pause } from "../errors/retry.js";
 import type { DeadLetterCode } from "../events/dead-letter.js";
 import { recordTimestamp } from "../events/record-timestamp.js";
 import type { Classified, SentimentClassifier } from "../inference/classifier.js";
-import type { PartitionSink } from "../sinks/kafka/partition-sink.js";
+import type { PartitionSink, ProducedRecord } from "../sinks/kafka/partition-sink.js";
 import { deadLetterMessage, eventMessage } from "../sinks/kafka/records.js";
 import { messageBytes } from "../sinks/kafka/request-chunks.js";
 import { ATTRIBUTES, type BatchTrace, SPANS, type Telemetry } from "../telemetry/index.js";
@@ -30,12 +35,12 @@ export interface OutputLimits {
   deadLetterBytes: number;
 }
 
-export interface KafkaPipelineParts {
+export interface BatchProcessorParts {
   config: Config;
   classifier: SentimentClassifier;
   dedup: RedisDeduplicator | undefined;
   sink: PartitionSink;
-  source: PartitionSource;
+  source: Pick<BatchSource, "committedOffset" | "seek">;
   counters: RunCounters;
   workerVersion: string;
   telemetry: Telemetry;
@@ -49,7 +54,7 @@ const key = ({ topic, partition }: TopicPartition) => `${topic}:${partition}`;
 
 /** What one chunk made, for the accounting after its commit. */
 interface Made {
-  items: ReturnType<KafkaPipeline["decode"]>[];
+  items: ReturnType<BatchProcessor["decode"]>[];
   taggedIds: string[];
   duplicates: number;
   events: number;
@@ -59,12 +64,12 @@ interface Made {
   timestamps: number[];
 }
 
-export class KafkaPipeline implements SourceHandlers {
+export class BatchProcessor implements BatchHandler {
   /** Partitions of the current generation not yet fenced and re-checked (exactly-once). */
   private unchecked = new Set<string>();
   private owned = new Map<string, TopicPartition>();
 
-  constructor(private readonly parts: KafkaPipelineParts) {}
+  constructor(private readonly parts: BatchProcessorParts) {}
 
   onAssignment(assigned: TopicPartition[]): void {
     const next = new Map(assigned.map((tp) => [key(tp), tp]));
@@ -109,7 +114,7 @@ export class KafkaPipeline implements SourceHandlers {
   /**
    * First batch of a partition in this generation (or after a failed commit): fence earlier owners
    * first (their open transaction is completed or aborted), then trust the committed offset only as
-   * read after that. kafkajs read it before, so a batch fetched from another position is dropped
+   * read after that. The consumer read it before, so a batch fetched from another position is dropped
    * and the reader moved.
    */
   private async takeOver(batch: PartitionBatch): Promise<boolean> {
@@ -137,15 +142,15 @@ export class KafkaPipeline implements SourceHandlers {
     const tagged = await trace.stage(SPANS.dedup, () => this.claim(batch, messages));
     if (tagged === undefined) return "abandoned";
     const taggedIds = tagged.map((item) => (item.decoded as DecodedMessage).id);
-    const last = batch.messages[batch.messages.length - 1] as KafkaMessage;
+    const last = batch.messages[batch.messages.length - 1] as ConsumedRecord;
     const nextOffset = batch.nextOffset ?? (BigInt(last.offset) + 1n).toString();
     let made: Made | undefined;
     try {
       const { results, cacheHits, cacheWrites } = await trace.stage(SPANS.infer, () =>
         untilAborted(this.infer(tagged, batch.signal), batch.signal),
       );
-      const events: Message[] = [];
-      const deadLetters: Message[] = [];
+      const events: ProducedRecord[] = [];
+      const deadLetters: ProducedRecord[] = [];
       made = {
         items,
         taggedIds,
@@ -278,7 +283,7 @@ export class KafkaPipeline implements SourceHandlers {
   /**
    * Results for the messages to tag: from the result cache where an identical normalised text was
    * tagged before (one MGET), from the shared batcher otherwise. Waiting for batcher capacity
-   * holds this partition's `eachBatch`, which is what stops kafkajs fetching: backpressure.
+   * holds this partition's batch, which is what stops the consumer fetching it: backpressure.
    */
   private async infer<T extends { decoded: { kind: string } }>(
     tagged: T[],
@@ -319,7 +324,7 @@ export class KafkaPipeline implements SourceHandlers {
     return { results, cacheHits, cacheWrites };
   }
 
-  private decode(batch: PartitionBatch, message: KafkaMessage) {
+  private decode(batch: PartitionBatch, message: ConsumedRecord) {
     // Any timestamp gives coordinates (a time outside a date's range keeps only its raw value).
     const source = {
       topic: batch.topic,
@@ -343,7 +348,7 @@ export class KafkaPipeline implements SourceHandlers {
     if (!dedup || messages.length === 0) return messages;
     const ids = messages.map((m) => (m.decoded as DecodedMessage).id);
     const sources = messages.map((m) => `${m.source.topic}/${m.source.partition}/${m.source.offset}`);
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         const outcomes = await dedup.claimDetailed(ids, sources);
         this.parts.setReady?.(true);
@@ -353,7 +358,7 @@ export class KafkaPipeline implements SourceHandlers {
         this.parts.setReady?.(false);
         await batch.heartbeat().catch(() => {});
         if (batch.isStale() || !batch.isRunning() || batch.signal.aborted) return undefined;
-        await sleep(500);
+        await pause(attempt, { initialMs: 100, maxMs: 2000 });
       }
     }
   }

@@ -4,8 +4,8 @@
  * finishes or abandons in-flight batches cleanly, then closes everything.
  */
 import type { Config } from "../config/index.js";
-import { KafkaSource } from "../consumers/kafka-source.js";
-import { logTo, startTelemetry, type Telemetry } from "../telemetry/index.js";
+import { GroupSource } from "../consumers/group-source.js";
+import { type Log, logTo, startTelemetry, type Telemetry } from "../telemetry/index.js";
 import { maxBatchRecords, PARTITION_CONCURRENCY, startKafkaJob } from "./kafka-job.js";
 import type { RunCounters } from "./run-counters.js";
 
@@ -17,15 +17,15 @@ export interface Worker {
   isReady(): boolean;
   /** Each readiness check by name (what `/readyz` shows). */
   readiness(): Record<string, boolean>;
-  /** Rejects if the consumer died for good (kafkajs gave up); the process should exit then. */
+  /** Rejects if the consumer died for good (the client gave up); the process should exit then. */
   readonly failed: Promise<never>;
   stop(): Promise<void>;
 }
 
 export interface WorkerOptions {
   workerVersion?: string;
-  /** Plain-text log lines; default: the telemetry's JSON logger. */
-  log?: (message: string) => void;
+  /** Where log lines go; default: the telemetry's JSON logger. */
+  log?: Log;
   /**
    * Telemetry to report to (the CLI passes the one whose HTTP server already answers probes).
    * Default: one made from `config.telemetry` without the HTTP server, closed by `stop()`.
@@ -45,8 +45,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     workerVersion,
     telemetry,
     log,
-    createSource: ({ consumer, admin }) =>
-      new KafkaSource(consumer, admin, {
+    createSource: ({ member, admin }) =>
+      new GroupSource(member, admin, {
         groupId: config.kafka.groupId,
         topics: config.kafka.inputTopics,
         pattern: config.kafka.inputPattern,
@@ -62,9 +62,11 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     throw error;
   });
   const { source, counters } = job;
-  log(
-    `consuming ${[...config.kafka.inputTopics, config.kafka.inputPattern ?? ""].filter(Boolean).join(", ")} as ${config.kafka.groupId}`,
-  );
+  log("consuming", {
+    topics: config.kafka.inputTopics,
+    ...(config.kafka.inputPattern ? { pattern: config.kafka.inputPattern } : {}),
+    groupId: config.kafka.groupId,
+  });
 
   let stopping: Promise<void> | undefined;
   const readiness = () => ({

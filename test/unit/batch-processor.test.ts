@@ -1,19 +1,18 @@
 /**
- * The Kafka pipeline's per-batch decisions with fakes around it: what happens to the claims, the
+ * The batch processor's decisions with fakes around it: what happens to the claims, the
  * read position and the fencing when a commit fails in each way the sinks report, when the drain
  * signal aborts a batch, and with records whose outputs cannot be written as they are.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { KafkaMessage, Message } from "kafkajs";
 import { loadConfig } from "../../src/config/index.js";
-import type { PartitionBatch, PartitionSource, TopicPartition } from "../../src/consumers/partition-source.js";
+import type { BatchSource, ConsumedRecord, PartitionBatch, TopicPartition } from "../../src/consumers/batch-source.js";
 import type { RedisDeduplicator } from "../../src/dedup/redis-dedup.js";
 import { CommitOutcomeUnknownError, FencedError, OffsetCommitError } from "../../src/errors/errors.js";
 import type { Classified, SentimentClassifier } from "../../src/inference/classifier.js";
-import { KafkaPipeline, type OutputLimits } from "../../src/pipeline/kafka-pipeline.js";
+import { BatchProcessor, type OutputLimits } from "../../src/pipeline/batch-processor.js";
 import { RunCounters } from "../../src/pipeline/run-counters.js";
-import type { PartitionOutput, PartitionSink } from "../../src/sinks/kafka/partition-sink.js";
+import type { PartitionOutput, PartitionSink, ProducedRecord } from "../../src/sinks/kafka/partition-sink.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
 import { startTelemetry, type Telemetry } from "../../src/telemetry/index.js";
 
@@ -88,7 +87,7 @@ class FakeSink implements PartitionSink {
   async close(): Promise<void> {}
 }
 
-class FakeSource implements PartitionSource {
+class FakeSource implements Pick<BatchSource, "committedOffset" | "seek"> {
   committed: string | undefined;
   /** Answers for the next reads of the committed offset, before `committed` again. */
   readonly next: string[] = [];
@@ -111,7 +110,7 @@ function parts(
   const sink = new FakeSink();
   const source = new FakeSource();
   const counters = new RunCounters();
-  const pipeline = new KafkaPipeline({
+  const pipeline = new BatchProcessor({
     config: { ...config, kafka: { ...config.kafka, delivery }, input: { ...config.input, passthrough } },
     classifier: classifier as unknown as SentimentClassifier,
     dedup: dedup as unknown as RedisDeduplicator,
@@ -126,21 +125,20 @@ function parts(
   return { pipeline, classifier, dedup, sink, source, counters };
 }
 
-function message(offset: number, value: string | null, timestamp = "1767225600000"): KafkaMessage {
+function message(offset: number, value: string | null, timestamp = "1767225600000"): ConsumedRecord {
   return {
     key: Buffer.from("k"),
     value: value === null ? null : Buffer.from(value),
     offset: String(offset),
     timestamp,
-    attributes: 0,
     headers: {},
-  } as KafkaMessage;
+  };
 }
 
 const post = (offset: number, timestamp?: string) =>
   message(offset, JSON.stringify({ id: `id-${offset}`, text: "good" }), timestamp);
 
-function batch(messages: KafkaMessage[], signal = new AbortController().signal): PartitionBatch {
+function batch(messages: ConsumedRecord[], signal = new AbortController().signal): PartitionBatch {
   return {
     topic: "posts",
     partition: 0,
@@ -236,7 +234,7 @@ describe("the Kafka pipeline's per-batch decisions", () => {
     const { pipeline, sink, source } = parts();
     source.committed = "0";
     assert.equal(await pipeline.handle(batch([post(0, "9000000000000000"), post(1, "-1"), post(2)])), "processed");
-    const events = (sink.outputs[0]?.events ?? []).map((m: Message) => JSON.parse(String(m.value)));
+    const events = (sink.outputs[0]?.events ?? []).map((m: ProducedRecord) => JSON.parse(String(m.value)));
     assert.deepEqual(
       events.map((e) => e.source),
       [
@@ -268,7 +266,7 @@ describe("the Kafka pipeline's per-batch decisions", () => {
     const codes = out.deadLetters.map((d) => String(d.headers?.[HEADERS.errorCode]));
     assert.deepEqual(codes, ["OUTPUT_TOO_LARGE", "INVALID_JSON"]);
     assert.equal(String(out.deadLetters[0]?.value), long);
-    const cut = out.deadLetters[1] as Message;
+    const cut = out.deadLetters[1] as ProducedRecord;
     assert.equal(String(cut.headers?.[HEADERS.truncated]), "value");
     assert.equal(String(cut.headers?.[HEADERS.originalValueBytes]), "8000");
     assert.ok((cut.value as Buffer).length < 4000);

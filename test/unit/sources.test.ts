@@ -1,0 +1,342 @@
+/**
+ * The Kafka sources on a fake group member (the client contract of src/kafka/client.ts): how the
+ * group source and the replay reader cut fetches into chunks, move the read position, stop at a
+ * rebalance, explain a refused join, and keep a replay inside its range. No broker.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { BatchHandler, PartitionBatch } from "../../src/consumers/batch-source.js";
+import { GroupSource } from "../../src/consumers/group-source.js";
+import { ReplaySource } from "../../src/consumers/replay-source.js";
+import { ConfigError, GroupJoinError } from "../../src/errors/errors.js";
+import { backoffDelay, retry } from "../../src/errors/retry.js";
+import type {
+  ConsumedRecord,
+  FetchedBatch,
+  GroupMember,
+  GroupOffset,
+  MemberHandlers,
+  TopicPartition,
+} from "../../src/kafka/client.js";
+
+/** A group member driven by the test: it joins, fetches and crashes when told to. */
+class FakeMember implements GroupMember {
+  handlers: MemberHandlers | undefined;
+  readonly resolved: string[] = [];
+  readonly paused: number[] = [];
+  readonly seeks: string[] = [];
+  readonly commits: GroupOffset[][] = [];
+  committed: GroupOffset[] = [];
+  disconnected = false;
+  stale = false;
+
+  async run(_: unknown, handlers: MemberHandlers): Promise<void> {
+    this.handlers = handlers;
+  }
+  pause(_: string, partitions: number[]): void {
+    this.paused.push(...partitions);
+  }
+  seek(_: TopicPartition, offset: string): void {
+    this.seeks.push(offset);
+  }
+  async commitOffsets(offsets: GroupOffset[]): Promise<void> {
+    this.commits.push(offsets);
+  }
+  async disconnect(): Promise<void> {
+    this.disconnected = true;
+    this.handlers?.stopped();
+  }
+
+  join(assigned: TopicPartition[]): void {
+    this.handlers?.joined(assigned);
+  }
+
+  /** Hands the source a fetch of these offsets (and waits until it returns, as the client does). */
+  fetch(topic: string, offsets: number[], lastOffset = offsets[offsets.length - 1] ?? 0): Promise<void> {
+    const records: ConsumedRecord[] = offsets.map((offset) => ({
+      offset: String(offset),
+      key: null,
+      value: Buffer.from(`{"id":"${offset}","text":"t"}`),
+      timestamp: "0",
+    }));
+    const batch: FetchedBatch = {
+      topic,
+      partition: 0,
+      records,
+      highWatermark: String(lastOffset + 1),
+      lastOffset: () => String(lastOffset),
+      heartbeat: async () => {},
+      isStale: () => this.stale,
+      isRunning: () => !this.disconnected,
+      resolveOffset: (offset) => this.resolved.push(offset),
+      commitOffset: async () => {},
+    };
+    return this.handlers?.batch(batch) ?? Promise.resolve();
+  }
+}
+
+const admin = (offsets: GroupOffset[] = []) => ({ committedOffsets: async () => offsets });
+
+/** Records each batch's offsets, answering with `outcomes` in turn (then `processed`). */
+function recorder(outcomes: Array<"processed" | "abandoned"> = []) {
+  const batches: string[][] = [];
+  const assignments: TopicPartition[][] = [];
+  const handler: BatchHandler = {
+    onAssignment: (assigned) => assignments.push(assigned),
+    handle: async (batch: PartitionBatch) => {
+      batches.push(batch.messages.map((m) => m.offset));
+      return outcomes.shift() ?? "processed";
+    },
+  };
+  return { handler, batches, assignments };
+}
+
+const groupOptions = {
+  groupId: "g",
+  topics: ["posts"],
+  concurrency: 2,
+  maxBatchRecords: 3,
+  fromBeginning: true,
+  drainTimeoutMs: 1000,
+  sessionTimeoutMs: 30_000,
+};
+
+async function startedGroup(outcomes?: Array<"processed" | "abandoned">) {
+  const member = new FakeMember();
+  const source = new GroupSource(member, admin(), groupOptions);
+  const seen = recorder(outcomes);
+  const started = source.start(seen.handler);
+  await Promise.resolve();
+  member.join([{ topic: "posts", partition: 0 }]);
+  await started;
+  return { member, source, ...seen };
+}
+
+describe("the group source", () => {
+  it("hands a fetch over in chunks of maxBatchRecords and moves the read position after each", async () => {
+    const { member, source, batches, assignments } = await startedGroup();
+    assert.ok(source.inGroup);
+    assert.deepEqual(assignments, [[{ topic: "posts", partition: 0 }]]);
+    await member.fetch("posts", [0, 1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(batches, [["0", "1", "2"], ["3", "4", "5"], ["6"]]);
+    assert.deepEqual(member.resolved, ["2", "5", "6"]);
+  });
+
+  it("stops a fetch at an abandoned chunk, so the next fetch starts with it", async () => {
+    const { member, batches } = await startedGroup(["processed", "abandoned"]);
+    await member.fetch("posts", [0, 1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(batches, [
+      ["0", "1", "2"],
+      ["3", "4", "5"],
+    ]);
+    assert.deepEqual(member.resolved, ["2"]);
+  });
+
+  it("hands out no new chunk once a rebalance began, and none of a fetch a seek made stale", async () => {
+    const { member, batches } = await startedGroup();
+    member.handlers?.rebalancing();
+    await member.fetch("posts", [0, 1, 2, 3]);
+    assert.deepEqual(batches, []);
+    member.join([{ topic: "posts", partition: 0 }]);
+    member.stale = true;
+    await member.fetch("posts", [0, 1, 2, 3]);
+    assert.deepEqual(batches, []);
+  });
+
+  it("reads the group's committed offset, and none as undefined", async () => {
+    const source = new GroupSource(
+      new FakeMember(),
+      admin([{ topic: "posts", partition: 1, offset: "42" }]),
+      groupOptions,
+    );
+    assert.equal(await source.committedOffset({ topic: "posts", partition: 1 }), "42");
+    assert.equal(await source.committedOffset({ topic: "posts", partition: 0 }), undefined);
+    const none = new GroupSource(
+      new FakeMember(),
+      admin([{ topic: "posts", partition: 0, offset: "-1" }]),
+      groupOptions,
+    );
+    assert.equal(await none.committedOffset({ topic: "posts", partition: 0 }), undefined);
+  });
+
+  it("fails start-up with the setting to fix when the broker refuses the join", async () => {
+    const member = new FakeMember();
+    const source = new GroupSource(member, admin(), groupOptions);
+    const started = source.start(recorder().handler);
+    await Promise.resolve();
+    const refused = Object.assign(new Error("The session timeout is not within the range"), {
+      type: "INVALID_SESSION_TIMEOUT",
+    });
+    member.handlers?.crashed(refused, false);
+    await assert.rejects(
+      started,
+      (e: unknown) => e instanceof ConfigError && /kafka\.sessionTimeoutMs/.test(e.message),
+    );
+    await assert.rejects(source.failed, ConfigError);
+  });
+
+  it("takes a crash it recovers from in its stride, and one while stopping as the end", async () => {
+    const logged: string[] = [];
+    const member = new FakeMember();
+    const source = new GroupSource(member, admin(), { ...groupOptions, log: (message) => logged.push(message) });
+    const started = source.start(recorder().handler);
+    await Promise.resolve();
+    member.handlers?.crashed(new Error("Connection closed"), true);
+    member.handlers?.crashed(new Error("Connection closed"), true);
+    assert.equal(logged.length, 1, "one line per distinct reason");
+    member.join([{ topic: "posts", partition: 0 }]);
+    await started;
+    await source.stop();
+    member.handlers?.crashed(new Error("gone"), false);
+    const settled = await Promise.race([
+      source.failed.then(
+        () => "failed",
+        () => "failed",
+      ),
+      Promise.resolve("alive"),
+    ]);
+    assert.equal(settled, "alive");
+    assert.ok(member.disconnected);
+  });
+
+  it("explains an unknown refusal as a GroupJoinError with its cause", async () => {
+    const member = new FakeMember();
+    const source = new GroupSource(member, admin(), groupOptions);
+    const started = source.start(recorder().handler);
+    await Promise.resolve();
+    member.handlers?.crashed(new Error("something else"), false);
+    await assert.rejects(started, GroupJoinError);
+  });
+});
+
+describe("the replay reader", () => {
+  const range = (start: number, end: number, position = start) => ({
+    partition: 0,
+    start: BigInt(start),
+    end: BigInt(end),
+    position: BigInt(position),
+    metadata: "plan",
+  });
+
+  async function startedReplay(ranges: ReturnType<typeof range>[], storePlan = true) {
+    const member = new FakeMember();
+    const positions: bigint[] = [];
+    const source = new ReplaySource(member, admin(), {
+      groupId: "g-replay",
+      topic: "posts",
+      ranges,
+      concurrency: 1,
+      maxBatchRecords: 2,
+      storePlan,
+      drainTimeoutMs: 1000,
+      onPosition: (_, position) => positions.push(position),
+    });
+    const seen = recorder();
+    const started = source.start(seen.handler);
+    await Promise.resolve();
+    member.join([{ topic: "posts", partition: 0 }]);
+    await started;
+    return { member, source, positions, ...seen };
+  }
+
+  it("stores the plan before reading, hands over only the range, and finishes at its end", async () => {
+    const { member, source, batches, positions } = await startedReplay([range(2, 6)]);
+    assert.deepEqual(member.commits, [[{ topic: "posts", partition: 0, offset: "2", metadata: "plan" }]]);
+    await member.fetch("posts", [2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(batches, [
+      ["2", "3"],
+      ["4", "5"],
+    ]);
+    assert.deepEqual(positions, [4n, 6n]);
+    assert.ok(source.isFinished);
+    await source.finished;
+    assert.deepEqual(member.paused, [0]);
+  });
+
+  it("goes to the range when a fetch starts before it, and skips ahead of its own commit", async () => {
+    const { member, batches } = await startedReplay([range(5, 10, 7)], false);
+    await member.fetch("posts", [0, 1]);
+    await member.fetch("posts", [6, 7]);
+    assert.deepEqual(member.seeks, ["5", "7"]);
+    assert.deepEqual(batches, []);
+  });
+
+  it("counts a fetch of only markers or aborted records as read up to its last offset", async () => {
+    const { member, source, positions } = await startedReplay([range(0, 4, 2)], false);
+    member.handlers?.skipped({ topic: "posts", partition: 0 }, "3");
+    assert.deepEqual(positions, [4n]);
+    await source.finished;
+  });
+
+  it("fails when another process holds part of the range", async () => {
+    const member = new FakeMember();
+    const source = new ReplaySource(member, admin(), {
+      groupId: "g-replay",
+      topic: "posts",
+      ranges: [range(0, 4), { ...range(0, 4), partition: 1 }],
+      concurrency: 1,
+      maxBatchRecords: 2,
+      storePlan: false,
+      drainTimeoutMs: 1000,
+    });
+    const started = source.start(recorder().handler);
+    await Promise.resolve();
+    member.join([{ topic: "posts", partition: 0 }]);
+    await assert.rejects(started, /another process is running replay g-replay \(it was given partitions 1\)/);
+    await assert.rejects(source.finished, /another process/);
+  });
+});
+
+describe("retry", () => {
+  it("backs off exponentially up to the ceiling, with jitter below each step", () => {
+    const backoff = { initialMs: 100, maxMs: 1000 };
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((n) => backoffDelay(n, backoff, () => 0)),
+      [100, 200, 400, 800, 1000],
+    );
+    assert.deepEqual(
+      [1, 2, 5].map((n) => backoffDelay(n, backoff, () => 1)),
+      [50, 100, 500],
+    );
+  });
+
+  it("retries what is worth it, up to the attempts, and gives up at once on the rest", async () => {
+    let calls = 0;
+    const retriable = Object.assign(new Error("later"), { retriable: true });
+    const ok = await retry(
+      async () => {
+        if (++calls < 3) throw retriable;
+        return "done";
+      },
+      {
+        attempts: 5,
+        backoff: { initialMs: 1, maxMs: 2 },
+        retryIf: (e) => (e as { retriable?: boolean }).retriable === true,
+      },
+    );
+    assert.deepEqual([ok, calls], ["done", 3]);
+    calls = 0;
+    await assert.rejects(
+      retry(
+        async () => {
+          calls++;
+          throw new Error("never");
+        },
+        { attempts: 5, backoff: { initialMs: 1, maxMs: 2 }, retryIf: () => false },
+      ),
+      /never/,
+    );
+    assert.equal(calls, 1);
+    calls = 0;
+    await assert.rejects(
+      retry(
+        async () => {
+          calls++;
+          throw retriable;
+        },
+        { attempts: 3, backoff: { initialMs: 1, maxMs: 2 } },
+      ),
+    );
+    assert.equal(calls, 3);
+  });
+});
