@@ -198,12 +198,8 @@ const all = readFileSync(args.data, "utf8")
 const texts = sample(all, messages);
 const model = await resolveModel({ ...loadConfig({ env: {} }).model, dir: modelDir });
 const modelConfig = JSON.parse(readFileSync(join(modelDir, "config.json"), "utf8"));
-const tokenizer = TextTokenizer.fromFiles(
-  model.tokenizerPath,
-  join(modelDir, "tokenizer_config.json"),
-  model.maxLength,
-);
-const encoded = texts.map((t) => tokenizer.encode(t));
+const tokenizer = TextTokenizer.fromFile(model.tokenizerPath, model.maxLength);
+const encoded = await tokenizer.encodeAll(texts);
 const lengths = encoded.map((e) => e.tokens);
 log(
   `${texts.length} texts; tokens median ${median(lengths)}, p90 ${percentile(lengths, 0.9)}, p99 ${percentile(lengths, 0.99)}, max ${Math.max(...lengths)}`,

@@ -143,7 +143,8 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
   async submitAll(items: Iterable<T>): Promise<R[]> {
     const results: Promise<R>[] = [];
     for (const item of items) {
-      while (!this.closing && !this.hasCapacity) await this.whenCapacity();
+      // No await while there is room: items submitted in one go stay in one batch.
+      if (!this.hasCapacity) await this.room();
       const result = this.submit(item);
       result.catch(() => {}); // observed by Promise.all below; this keeps an early failure from going unhandled meanwhile
       results.push(result);
@@ -158,6 +159,11 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
 
   get hasCapacity(): boolean {
     return this.queue.length < this.limits.queueCapacity;
+  }
+
+  /** Resolves once the queue has room (or the batcher closes, when `submit` rejects instead). */
+  async room(): Promise<void> {
+    while (!this.closing && !this.hasCapacity) await this.whenCapacity();
   }
 
   /** Resolves when the queue has room again, or the batcher is closed (so a paused consumer wakes up either way). */

@@ -3,8 +3,6 @@
  * count prices the item in the batcher), batches across callers, runs the model, and hands each
  * caller its own result.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { Config } from "../config/index.js";
 import { type BatchStats, DynamicBatcher } from "./batcher.js";
 import type { InferenceBackend } from "./inference-backend.js";
@@ -28,6 +26,9 @@ export interface ClassifierOptions {
   onInference?: (ms: number) => void;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
+
+/** Texts tokenized per call by `classifyAll`: one chunk's worth. */
+const TOKENIZE_SLICE = 256;
 
 export class SentimentClassifier {
   private readonly batcher: DynamicBatcher<EncodedText, PaddedBatch, Classified>;
@@ -62,19 +63,15 @@ export class SentimentClassifier {
   /** Resolves the model (local directory or hub cache), loads the tokenizer and the session, warms up. */
   static async load(options: ClassifierOptions): Promise<SentimentClassifier> {
     const model = await resolveModel({ ...options.model, ...(options.log ? { log: options.log } : {}) });
-    const tokenizerConfig = join(model.dir, "tokenizer_config.json");
-    const tokenizer = TextTokenizer.fromFiles(
-      model.tokenizerPath,
-      existsSync(tokenizerConfig) ? tokenizerConfig : undefined,
-      model.maxLength,
-    );
+    const tokenizer = TextTokenizer.fromFile(model.tokenizerPath, model.maxLength);
     // In a thread of its own: onnxruntime-node runs a batch synchronously on the calling thread.
     const backend = await ThreadedOnnxBackend.load(model.onnxPath, model.labels.length, options.runtime);
     return new SentimentClassifier(model, tokenizer, backend, options.batching, options);
   }
 
-  encode(text: string): EncodedText {
-    return this.tokenizer.encode(text);
+  /** The texts' encodings, in order: one call per chunk, tokenized off the event loop. */
+  encodeAll(texts: readonly string[]): Promise<EncodedText[]> {
+    return this.tokenizer.encodeAll(texts);
   }
 
   /**
@@ -85,21 +82,33 @@ export class SentimentClassifier {
     return this.batcher.submit(encoded, signal);
   }
 
-  classify(text: string): Promise<Classified> {
-    return this.batcher.submit(this.encode(text));
+  /** One text's result; waits for room in the queue (after tokenizing) instead of failing. */
+  async classify(text: string, signal?: AbortSignal): Promise<Classified> {
+    const [encoded] = await this.encodeAll([text]);
+    if (!this.batcher.hasCapacity) await this.batcher.room();
+    return this.submit(encoded as EncodedText, signal);
   }
 
   /**
-   * Every text's result in the given order; waits for room in the queue instead of failing. Each
-   * text is tokenized only when the queue takes it, so tokenizing overlaps the model's runs.
+   * Every text's result in the given order; waits for room in the queue instead of failing. The
+   * next slice is tokenized while this one is queued, so tokenizing overlaps the model's runs.
    */
-  classifyAll(texts: readonly string[]): Promise<Classified[]> {
-    const encode = (text: string) => this.encode(text);
-    return this.batcher.submitAll(
-      (function* () {
-        for (const text of texts) yield encode(text);
-      })(),
-    );
+  async classifyAll(texts: readonly string[]): Promise<Classified[]> {
+    const results: Promise<Classified>[] = [];
+    let next = this.encodeAll(texts.slice(0, TOKENIZE_SLICE));
+    for (let at = 0; at < texts.length; at += TOKENIZE_SLICE) {
+      const encoded = await next;
+      const after = at + TOKENIZE_SLICE;
+      if (after < texts.length) next = this.encodeAll(texts.slice(after, after + TOKENIZE_SLICE));
+      for (const item of encoded) {
+        // No await while there is room: a slice submitted in one go can fill one batch.
+        if (!this.batcher.hasCapacity) await this.batcher.room();
+        const result = this.submit(item);
+        result.catch(() => {}); // observed by Promise.all below; an early failure must not go unhandled meanwhile
+        results.push(result);
+      }
+    }
+    return Promise.all(results);
   }
 
   get hasCapacity(): boolean {

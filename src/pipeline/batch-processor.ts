@@ -21,6 +21,7 @@ import { pause } from "../errors/retry.js";
 import type { DeadLetterCode } from "../events/dead-letter.js";
 import { recordTimestamp } from "../events/record-timestamp.js";
 import type { Classified, SentimentClassifier } from "../inference/classifier.js";
+import type { EncodedText } from "../inference/tokenizer.js";
 import type { PartitionSink, ProducedRecord } from "../sinks/kafka/partition-sink.js";
 import { deadLetterMessage, eventMessage } from "../sinks/kafka/records.js";
 import { messageBytes } from "../sinks/kafka/request-chunks.js";
@@ -296,19 +297,22 @@ export class BatchProcessor implements BatchHandler {
     const cached = cache ? await cache.getCached(hashes) : [];
     const pending = new Map<T, Promise<Classified>>();
     const results = new Map<T, Classified>();
-    let cacheHits = 0;
+    const misses: number[] = [];
     for (const [i, item] of tagged.entries()) {
       const hit = cached[i];
-      if (hit !== undefined && isClassified(hit, classifier.model.labels)) {
-        results.set(item, hit);
-        cacheHits++;
-        continue;
-      }
+      if (hit !== undefined && isClassified(hit, classifier.model.labels)) results.set(item, hit);
+      else misses.push(i);
+    }
+    const cacheHits = tagged.length - misses.length;
+    // The chunk's texts in one call, tokenized off the event loop.
+    const encoded = await untilAborted(classifier.encodeAll(misses.map((i) => texts[i] as string)), signal);
+    for (const [n, i] of misses.entries()) {
+      const item = tagged[i] as T;
       // `while`: every waiting partition wakes at once, and the first to run may fill the queue again.
       // An abandoned batch submits nothing more.
       while (!classifier.hasCapacity) await untilAborted(classifier.whenCapacity(), signal);
       if (signal.aborted) throw new AbandonedBatch();
-      const result = classifier.submit(classifier.encode(texts[i] as string), signal);
+      const result = classifier.submit(encoded[n] as EncodedText, signal);
       // Awaited in order below; a failed batch must not leave the later ones rejected unobserved.
       result.catch(() => {});
       pending.set(item, result);

@@ -50,8 +50,8 @@ export async function runFilePipeline(config: Config, classifier: SentimentClass
         counters.duplicates++;
         continue;
       }
-      if (!classifier.hasCapacity) await classifier.whenCapacity();
-      const result = classifier.submit(classifier.encode(decoded.text));
+      // Tokenized off the event loop, queued once there is room; the in-order writer bounds how many wait.
+      const result = classifier.classify(decoded.text);
       await output.push(result.then((r) => buildEvent(decoded, record.source, r, classifier.model, new Date())));
     }
     await output.flush();

@@ -44,8 +44,8 @@ class FakeClassifier {
   hold(): void {
     this.held = [];
   }
-  encode(text: string): string {
-    return text;
+  async encodeAll(texts: readonly string[]): Promise<string[]> {
+    return [...texts];
   }
   async whenCapacity(): Promise<void> {}
   submit(): Promise<Classified> {

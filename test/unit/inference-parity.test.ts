@@ -17,13 +17,13 @@ const parity = tinyParity();
 const runtime = { executionProviders: ["cpu"], intraOpThreads: 1, interOpThreads: 1 };
 let tokenizer: TextTokenizer;
 let backend: OnnxBackend;
+/** Every corpus text's encoding, in corpus order (one `encodeAll`, as a chunk is encoded). */
+let corpus: EncodedText[];
+const encodedOf = (item: (typeof parity.items)[number]) => corpus[parity.items.indexOf(item)] as EncodedText;
 
 before(async () => {
-  tokenizer = TextTokenizer.fromFiles(
-    join(TINY_MODEL_DIR, "tokenizer.json"),
-    join(TINY_MODEL_DIR, "tokenizer_config.json"),
-    parity.maxLength,
-  );
+  tokenizer = TextTokenizer.fromFile(join(TINY_MODEL_DIR, "tokenizer.json"), parity.maxLength);
+  corpus = await tokenizer.encodeAll(parity.items.map((item) => item.text));
   backend = await OnnxBackend.load(join(TINY_MODEL_DIR, "model.onnx"), parity.labels.length, runtime);
 });
 after(async () => backend?.close());
@@ -40,7 +40,7 @@ describe("tokenizer parity with the Python reference", () => {
 
   it("gives identical token ids on every text of the corpus, truncation included", () => {
     const mismatches = parity.items.filter((item) => {
-      const encoded = tokenizer.encode(item.text);
+      const encoded = encodedOf(item);
       return JSON.stringify(encoded.ids) !== JSON.stringify(item.ids) || encoded.truncated !== item.truncated;
     });
     assert.deepEqual(
@@ -50,10 +50,18 @@ describe("tokenizer parity with the Python reference", () => {
     );
   });
 
+  it("encodes a text alone as it does inside a chunk", async () => {
+    for (const item of parity.items.filter((_, i) => i % 20 === 0 || _.truncated)) {
+      const [alone] = await tokenizer.encodeAll([item.text]);
+      assert.deepEqual(alone, encodedOf(item), item.id);
+    }
+    assert.deepEqual(await tokenizer.encodeAll([]), []);
+  });
+
   it("cuts long texts to maxLength with [CLS] first and [SEP] last", () => {
     const long = parity.items.filter((i) => i.truncated);
     for (const item of long) {
-      const encoded = tokenizer.encode(item.text);
+      const encoded = encodedOf(item);
       assert.equal(encoded.tokens, parity.maxLength);
       assert.equal(encoded.ids[0], 101);
       assert.equal(encoded.ids.at(-1), 102);
@@ -66,7 +74,7 @@ describe("model parity with the Python reference (tiny fixture, fp32)", () => {
   it("gives logits within 1e-4 of PyTorch for every text, one at a time", async () => {
     let worst = 0;
     for (const item of parity.items) {
-      const logits = await backend.run(padBatch([tokenizer.encode(item.text)]));
+      const logits = await backend.run(padBatch([encodedOf(item)]));
       for (let k = 0; k < logits.length; k++)
         worst = Math.max(worst, Math.abs((logits[k] as number) - (item.logits[k] as number)));
     }
@@ -74,7 +82,7 @@ describe("model parity with the Python reference (tiny fixture, fp32)", () => {
   });
 
   it("gives the same scores alone or inside any batch, in any order, with any padding", async () => {
-    const encoded = parity.items.map((item) => tokenizer.encode(item.text));
+    const encoded = corpus;
     const alone: Float64Array[] = [];
     for (const e of encoded) alone.push(softmax(await backend.run(padBatch([e]))));
     for (const [seed, size] of [
