@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Tokenizer as NativeTokenizer } from "tokenizers";
 import { TextTokenizer } from "../src/inference/tokenizer.js";
+import { fmt, markdownTable, median } from "./stats.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const { values: args } = parseArgs({
@@ -21,7 +22,6 @@ const { values: args } = parseArgs({
 });
 if (!args.data) throw new Error("pass --data <jsonl> (or SW_BENCH_DATA)");
 const dir = resolve(args["model-dir"] as string);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 
 const ours = TextTokenizer.fromFiles(join(dir, "tokenizer.json"), join(dir, "tokenizer_config.json"), 512);
 const native = NativeTokenizer.fromFile(join(dir, "tokenizer.json"));
@@ -71,11 +71,15 @@ process.stdout.write(
   [
     `Texts: ${texts.length} from ${args.data}; tokenizer ${dir}; medians of ${args.repeat} runs.`,
     "",
-    "| library | parity (corpus) | texts/s |",
-    "| --- | ---: | ---: |",
-    `| @huggingface/tokenizers (ours, + our truncation) | ${oursSame}/${n} | ${oursRate.toFixed(0)} |`,
-    `| tokenizers (Rust binding), encode one by one | ${nativeSame}/${n} | ${nativeOne.toFixed(0)} |`,
-    `| tokenizers (Rust binding), encodeBatch of 256 | ${nativeSame}/${n} | ${nativeBatch.toFixed(0)} |`,
+    ...markdownTable(
+      ["library", "parity (corpus)", "texts/s"],
+      [
+        ["@huggingface/tokenizers (ours, + our truncation)", `${oursSame}/${n}`, fmt(oursRate)],
+        ["tokenizers (Rust binding), encode one by one", `${nativeSame}/${n}`, fmt(nativeOne)],
+        ["tokenizers (Rust binding), encodeBatch of 256", `${nativeSame}/${n}`, fmt(nativeBatch)],
+      ],
+      ["left", "right", "right"],
+    ),
     "",
   ].join("\n"),
 );

@@ -6,10 +6,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config/index.js";
+import { loadBackend } from "./backend-factory.js";
 import { type BatchStats, DynamicBatcher } from "./batcher.js";
 import type { InferenceBackend } from "./inference-backend.js";
 import { type ModelFiles, resolveModel } from "./model/index.js";
-import { ThreadedOnnxBackend } from "./onnx-thread.js";
 import { type PaddedBatch, padBatch } from "./padded-batch.js";
 import { type Sentiment, toSentiments } from "./postprocess.js";
 import { type EncodedText, TextTokenizer } from "./tokenizer.js";
@@ -68,8 +68,7 @@ export class SentimentClassifier {
       existsSync(tokenizerConfig) ? tokenizerConfig : undefined,
       model.maxLength,
     );
-    // In a thread of its own: onnxruntime-node runs a batch synchronously on the calling thread.
-    const backend = await ThreadedOnnxBackend.load(model.onnxPath, model.labels.length, options.runtime);
+    const backend = await loadBackend(model, options.runtime);
     return new SentimentClassifier(model, tokenizer, backend, options.batching, options);
   }
 
