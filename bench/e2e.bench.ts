@@ -27,7 +27,7 @@
  * same texts (what the inference benchmark calls "ours").
  *
  * Flags (environment in brackets): --data FILE [SW_BENCH_DATA] JSONL with a "text" field (never
- * committed); --quick (15,000 messages, 2 repeats, no inference-only runs: about 2 minutes);
+ * committed); --quick (12,000 messages, 2 repeats, no inference-only runs: under 3 minutes);
  * --models noop,sim (also full, tiny); --modes exactly-once,at-least-once (the names in
  * `e2e/modes.ts`); --ceilings consume,parse,produce,transactions (`none` skips them);
  * --messages N (full model, default 512); --plumbing-messages N (the other rows, default 60000);
@@ -102,7 +102,7 @@ if (!brokers.length || !redisUrl)
 // --quick changes the defaults only; a flag given still wins.
 const quick = args.quick === true;
 const repeat = Number(args.repeat ?? (quick ? 2 : 3));
-const plumbingMessages = Number(args["plumbing-messages"] ?? (quick ? 15_000 : 60_000));
+const plumbingMessages = Number(args["plumbing-messages"] ?? (quick ? 12_000 : 60_000));
 const withInferenceOnly = (args["inference-only"] ?? (quick ? "no" : "yes")) === "yes";
 const threads = Number(args.threads);
 const partitions = Number(args.partitions);
