@@ -26,8 +26,27 @@ interface Shape {
   handle?: Handler;
 }
 
-const forwarded = (payload: EachBatchPayload) =>
-  payload.batch.messages.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp }));
+type Forwarded = { key: Buffer | null; value: Buffer | null; timestamp: string };
+
+/**
+ * A fetched batch forwarded as it is, in requests the broker accepts: a partition's fetch can hold
+ * more than one produce request may (message.max.bytes, about 1 MB); the worker's sinks split the same way.
+ */
+function forwarded(payload: EachBatchPayload, maxBytes = 512 * 1024): Forwarded[][] {
+  const requests: Forwarded[][] = [[]];
+  let bytes = 0;
+  for (const m of payload.batch.messages) {
+    // Key, value and a record's overhead (headers, varints, timestamp delta): an estimate on the safe side.
+    const size = (m.key?.length ?? 0) + (m.value?.length ?? 0) + 64;
+    if (bytes + size > maxBytes && (requests.at(-1)?.length ?? 0) > 0) {
+      requests.push([]);
+      bytes = 0;
+    }
+    requests.at(-1)?.push({ key: m.key, value: m.value, timestamp: m.timestamp });
+    bytes += size;
+  }
+  return requests;
+}
 const nextOffset = (payload: EachBatchPayload) => String(BigInt(payload.batch.lastOffset()) + 1n);
 
 const SHAPES: Shape[] = [
@@ -49,7 +68,8 @@ const SHAPES: Shape[] = [
       await producer.connect();
       return {
         handle: async (payload, context, consumer) => {
-          await producer.send({ topic: context.topics.output, messages: forwarded(payload), acks: -1 });
+          for (const messages of forwarded(payload))
+            await producer.send({ topic: context.topics.output, messages, acks: -1 });
           const { topic, partition } = payload.batch;
           await consumer.commitOffsets([{ topic, partition, offset: nextOffset(payload) }]);
         },
@@ -82,7 +102,7 @@ const SHAPES: Shape[] = [
           const { topic, partition } = payload.batch;
           const transaction = await (await producerFor(partition)).transaction();
           try {
-            await transaction.send({ topic: ctx.topics.output, messages: forwarded(payload) });
+            for (const messages of forwarded(payload)) await transaction.send({ topic: ctx.topics.output, messages });
             await transaction.sendOffsets({
               consumerGroupId: groupOf(ctx),
               topics: [{ topic, partitions: [{ partition, offset: nextOffset(payload) }] }],
@@ -125,6 +145,10 @@ function ceiling(shape: Shape, partitions: () => number): BenchMode {
         joined = resolve;
       });
       consumer.on(consumer.events.GROUP_JOIN, () => joined());
+      // A failing handler would otherwise only show as a run that never ends.
+      consumer.on(consumer.events.CRASH, ({ payload }) =>
+        process.stderr.write(`bench: ${shape.name} crashed: ${payload.error.message}\n`),
+      );
       await consumer.connect();
       await consumer.subscribe({ topic: context.topics.input, fromBeginning: true });
       await consumer.run({
