@@ -54,19 +54,10 @@ import { type CpuSplit, cpuWindow } from "./e2e/cpu.js";
 import { type BenchMode, MODES, type ModeContext, type RunTopics } from "./e2e/modes.js";
 import { servicePids } from "./e2e/pids.js";
 import { inputMessage, Probe, type ProbeJob, type ProbeResult } from "./e2e/probe.js";
+import { reportTables } from "./e2e/report.js";
+import type { Checked, LatencyRun, ModelChoice, Row, RowSpec, ThroughputRun } from "./e2e/rows.js";
 import { type DeviceRun, sampleDevice, simulatedModelDir } from "./e2e/simulated.js";
-import {
-  fmt,
-  fmtMedianRange,
-  markdownTable,
-  median,
-  pairedRatios,
-  percentiles,
-  rateDigits,
-  type Target,
-  targetsTable,
-  verdict,
-} from "./stats.js";
+import { fmt, median, percentiles } from "./stats.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const { values: args } = parseArgs({
@@ -129,16 +120,6 @@ const ceilings = byName(args.ceilings as string, ceilingModes(partitions), "ceil
 const pids = servicePids(root, brokers, redisUrl, { broker: args["broker-pid"], redis: args["redis-pid"] });
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-interface ModelChoice {
-  key: "full" | "tiny" | "noop" | "sim";
-  label: string;
-  dir: string;
-  messages: number;
-  /** Worker configuration this model needs. */
-  flags: Record<string, string>;
-  /** Modes it runs in (undefined: every one asked for). */
-  modes?: readonly string[];
-}
 const wanted = (args.models as string).split(",");
 const tinyDir = resolve(args["tiny-model-dir"] as string);
 // The temporary model directories are made only when asked for.
@@ -288,25 +269,6 @@ async function inferenceOnly(model: ModelChoice, texts: string[]): Promise<numbe
   return texts.length / seconds;
 }
 
-interface Checked {
-  /** Outputs read (or inputs consumed), distinct ids among them, and messages produced: equal when each came once. */
-  events: number;
-  distinct: number;
-  expected: number;
-}
-
-interface ThroughputRun extends Checked {
-  messagesPerSecond: number;
-  seconds: number;
-  /** Start → consuming (the worker: model loaded, in the group), and → the warm-up's output read. */
-  startSeconds: number;
-  readySeconds: number;
-  cpu: CpuSplit;
-  /** The reader thread's CPU over the window, left out of the process's. */
-  readerCpu: number;
-  device?: DeviceRun;
-}
-
 /** One backlog run of a row (see the header). */
 async function throughput(row: RowSpec, texts: string[]): Promise<ThroughputRun> {
   const { mode, model } = row;
@@ -369,16 +331,6 @@ async function throughput(row: RowSpec, texts: string[]): Promise<ThroughputRun>
   };
 }
 
-interface LatencyRun extends Checked {
-  rate: number;
-  producedRate: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  samples: number;
-}
-
 /** The worker running; a producer paced at `rate` for `latencySeconds`; record timestamp → event read. */
 async function latency(row: RowSpec, texts: string[], rate: number): Promise<LatencyRun> {
   const runId = newRunId();
@@ -428,20 +380,6 @@ const all = readFileSync(args.data, "utf8")
   .filter((l) => l.trim())
   .map((l) => (JSON.parse(l) as { text: string }).text);
 await admin.connect();
-
-interface RowSpec {
-  label: string;
-  mode: BenchMode;
-  /** The ceilings run no model. */
-  model?: ModelChoice;
-  messages: number;
-  /** The ceiling a worker row is read against: the one of the same delivery. */
-  ceiling?: string;
-}
-interface Row extends RowSpec {
-  throughput: ThroughputRun[];
-  latency: Map<number, LatencyRun[]>;
-}
 
 const CEILING_OF: Record<string, string> = {
   "exactly-once": "transactions",
@@ -515,140 +453,7 @@ for (let r = 0; r < repeat; r++) {
 await admin.disconnect();
 for (const m of models) if (m.key === "noop" || m.key === "sim") rmSync(m.dir, { recursive: true, force: true });
 
-// ---- report --------------------------------------------------------------------------------
-
-const rateOf = (row: Row) => row.throughput.map((t) => t.messagesPerSecond);
-const ceilingNamed = (name: string | undefined) => ceilingRows.find((c) => c.ceiling === name);
-/** Each repeat's rate over its ceiling's in the same repeat; only for rows of the ceilings' message count. */
-const ceilingRatios = (row: Row): number[] => {
-  const ceiling = ceilingNamed(row.ceiling);
-  if (!ceiling || row.model === undefined || row.messages !== ceiling.messages) return [];
-  return pairedRatios(rateOf(row), rateOf(ceiling));
-};
-const perMessage = (row: Row, part: (t: ThroughputRun) => number) =>
-  row.throughput.map((t) => (1e6 * part(t)) / t.events);
-const checks = (row: Row) => {
-  const runs: Checked[] = [...row.throughput, ...[...row.latency.values()].flat()];
-  const bad = runs.filter((r) => r.events !== r.expected || r.distinct !== r.expected);
-  return bad.length ? `${bad.length} run(s) with missing or repeated events` : "every message once";
-};
-const digitsOf = (row: Row) => rateDigits(median(rateOf(row)));
-
-const mainTable = markdownTable(
-  [
-    "row",
-    "messages",
-    "msg/s",
-    "÷ its ceiling",
-    "process µs/msg (all threads)",
-    "of which main thread",
-    "broker µs/msg",
-    "Redis µs/msg",
-    "start → ready (s)",
-    "check",
-  ],
-  rows.map((row) => {
-    const ratios = ceilingRatios(row);
-    return [
-      row.label,
-      fmt(row.messages),
-      fmtMedianRange(rateOf(row), digitsOf(row)),
-      row.model === undefined ? "(ceiling)" : ratios.length ? fmtMedianRange(ratios, 2) : "–",
-      fmtMedianRange(perMessage(row, (t) => t.cpu.process - t.readerCpu)),
-      fmt(median(perMessage(row, (t) => t.cpu.mainThread))),
-      fmtMedianRange(perMessage(row, (t) => t.cpu.others.broker ?? Number.NaN)),
-      fmt(median(perMessage(row, (t) => t.cpu.others.redis ?? Number.NaN))),
-      row.mode.backlogFirst
-        ? `${fmt(median(row.throughput.map((t) => t.startSeconds)), 1)} (in the figure)`
-        : `${fmt(median(row.throughput.map((t) => t.startSeconds)), 1)} → ${fmt(median(row.throughput.map((t) => t.readySeconds)), 1)}`,
-      checks(row),
-    ];
-  }),
-  ["left", "right", "right", "right", "right", "right", "right", "right", "right", "left"],
-);
-
-const simRows = workerRows.filter((r) => r.model?.key === "sim");
-const deviceTable = markdownTable(
-  ["row", "msg/s", "device busy at steady state (%)", "busy over the whole run (%)", "batches", "posts per batch"],
-  simRows.map((row) => {
-    const devices = row.throughput.flatMap((t) => (t.device ? [t.device] : []));
-    return [
-      row.label,
-      fmtMedianRange(rateOf(row)),
-      fmtMedianRange(devices.map((d) => 100 * d.steadyBusy)),
-      fmt(median(devices.map((d) => 100 * d.wholeBusy))),
-      fmt(median(devices.map((d) => d.batches))),
-      fmt(median(devices.map((d) => d.meanBatch))),
-    ];
-  }),
-  ["left", "right", "right", "right", "right", "right"],
-);
-
-const inferenceRows = workerRows.filter((r) => r.model && inference.has(r.model.key));
-const inferenceTable = markdownTable(
-  ["model", "row", "inference only (msg/s)", "end to end (msg/s)", "e2e ÷ inference"],
-  inferenceRows.map((row) => {
-    const inf = inference.get(row.model?.key ?? "") ?? [];
-    return [
-      row.model?.label ?? "",
-      row.mode.name,
-      fmtMedianRange(inf, digitsOf(row)),
-      fmtMedianRange(rateOf(row), digitsOf(row)),
-      fmtMedianRange(pairedRatios(rateOf(row), inf), 2),
-    ];
-  }),
-  ["left", "left", "right", "right", "right"],
-);
-
-const latencyRows = workerRows.filter((r) => r.latency.size);
-const latencyTable = markdownTable(
-  ["row", "paced at (msg/s)", "p50 / p95 / p99 (ms)"],
-  latencyRows.flatMap((row) =>
-    [...row.latency].map(([fraction, runs]) => [
-      `${row.label}, ×${fraction}`,
-      fmt(median(runs.map((r) => r.rate)), digitsOf(row)),
-      [runs.map((r) => r.p50), runs.map((r) => r.p95), runs.map((r) => r.p99)].map((xs) => fmt(median(xs))).join(" / "),
-    ]),
-  ),
-  ["left", "right", "right"],
-);
-
-const targets: Target[] = [];
-for (const row of workerRows) {
-  const key = row.model?.key;
-  if (key === "full") {
-    const inf = inference.get("full") ?? [];
-    const ratio = median(pairedRatios(rateOf(row), inf));
-    targets.push({
-      name: `end to end ÷ inference only, ${row.mode.name}`,
-      got: ratio,
-      want: "≥ 0.90",
-      status: verdict(ratio, 0.9),
-    });
-    const half = row.latency.get(0.5);
-    if (half?.length) {
-      const p99 = median(half.map((r) => r.p99));
-      targets.push({
-        name: `p99 at half rate, ${row.mode.name} (ms)`,
-        got: p99,
-        want: "≤ 250",
-        status: verdict(p99, 250, false),
-      });
-    }
-  } else if (key === "sim") {
-    const busy = median(row.throughput.flatMap((t) => (t.device ? [t.device.steadyBusy] : [])));
-    targets.push({
-      name: `device busy at steady state, ${row.label}`,
-      got: busy,
-      want: "≥ 0.90",
-      status: verdict(busy, 0.9),
-    });
-  } else {
-    const e2e = median(rateOf(row));
-    targets.push({ name: `plumbing, ${row.label} (msg/s)`, got: e2e, want: "≥ 20,000", status: verdict(e2e, 20_000) });
-  }
-}
-
+const report = reportTables(rows, inference);
 const lines = [
   `Brokers ${brokers.join(",")}; ${partitions} input partitions; de-duplication on (Redis); ONNX Runtime ${threads} threads; ` +
     `medians of ${repeat} interleaved repeats, their range in brackets${quick ? " (--quick)" : ""}.`,
@@ -671,22 +476,22 @@ const lines = [
       }.`,
   ),
   "",
-  ...mainTable,
+  ...report.main,
   "",
   "÷ its ceiling: each repeat's rate over the same repeat's kafkajs ceiling of the same delivery " +
     "(exactly-once: transactions; at-least-once: idempotent produce + commit). CPU is over the backlog window " +
     "(commit → last output read), per backlog message; the process's excludes the benchmark's reader thread.",
 ];
-if (simRows.length) lines.push("", ...deviceTable);
-if (inferenceRows.length) lines.push("", ...inferenceTable);
-if (latencyRows.length)
+if (report.device.length) lines.push("", ...report.device);
+if (report.inference.length) lines.push("", ...report.inference);
+if (report.latency.length)
   lines.push(
     "",
     `Latency: paced for ${latencySeconds} s at fractions of the measured throughput, after ${WARMUP} warm-up messages; record timestamp → event read.`,
     "",
-    ...latencyTable,
+    ...report.latency,
   );
-if (targets.length) lines.push("", ...targetsTable(targets));
+if (report.targets.length) lines.push("", ...report.targets);
 process.stdout.write(`${lines.join("\n")}\n`);
 
 mkdirSync(join(root, ".cache/bench"), { recursive: true });
