@@ -26,6 +26,7 @@ import { OnnxBackend } from "../src/inference/onnx-backend.js";
 import { padBatch } from "../src/inference/padded-batch.js";
 import { type EncodedText, TextTokenizer } from "../src/inference/tokenizer.js";
 import { seededShuffle } from "../test/helpers/random.js";
+import { fmt, markdownTable, median, percentiles, targetsTable, verdict } from "./stats.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const { values: args } = parseArgs({
@@ -52,14 +53,6 @@ const runtime = { executionProviders: ["cpu" as const], intraOpThreads: threads,
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 // ---- helpers -------------------------------------------------------------------------------
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-const percentile = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] as number;
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
@@ -201,9 +194,9 @@ const modelConfig = JSON.parse(readFileSync(join(modelDir, "config.json"), "utf8
 const tokenizer = TextTokenizer.fromFile(model.tokenizerPath, model.maxLength);
 const encoded = await tokenizer.encodeAll(texts);
 const lengths = encoded.map((e) => e.tokens);
-log(
-  `${texts.length} texts; tokens median ${median(lengths)}, p90 ${percentile(lengths, 0.9)}, p99 ${percentile(lengths, 0.99)}, max ${Math.max(...lengths)}`,
-);
+const [p90, p99] = percentiles(lengths, [0.9, 0.99]);
+const lengthNote = `tokens median ${median(lengths)}, p90 ${p90}, p99 ${p99}, max ${Math.max(...lengths)}`;
+log(`${texts.length} texts; ${lengthNote}`);
 
 const rate = await matmulRate();
 log(`matmul ${(rate / 1e9).toFixed(1)} GFLOP/s`);
@@ -276,15 +269,19 @@ for (const [name, result] of Object.entries(peerResults)) {
 // ---- report --------------------------------------------------------------------------------
 
 const oursRate = texts.length / median(fp32.seconds);
-const fmt = (x: number | undefined, digits = 1) => (x === undefined || Number.isNaN(x) ? "–" : x.toFixed(digits));
-const table = [
-  "| engine | batch | messages/s | tokens/s | ours ÷ it | note |",
-  "| --- | --- | ---: | ---: | ---: | --- |",
-  ...rows.map(
-    (r) =>
-      `| ${r.name} | ${r.batchSize ?? ""} | ${fmt(r.messagesPerSecond)} | ${fmt(r.tokensPerSecond, 0)} | ${fmt(oursRate / r.messagesPerSecond, 2)} | ${r.note ?? (r.flopUtilisation !== undefined ? `FLOP utilisation ${(100 * r.flopUtilisation).toFixed(0)}% of matmul` : "")} |`,
-  ),
-];
+const table = markdownTable(
+  ["engine", "batch", "messages/s", "tokens/s", "ours ÷ it", "note"],
+  rows.map((r) => [
+    r.name,
+    String(r.batchSize ?? ""),
+    fmt(r.messagesPerSecond, 1),
+    fmt(r.tokensPerSecond),
+    fmt(oursRate / r.messagesPerSecond, 2),
+    r.note ??
+      (r.flopUtilisation !== undefined ? `FLOP utilisation ${(100 * r.flopUtilisation).toFixed(0)}% of matmul` : ""),
+  ]),
+  ["left", "left", "right", "right", "right", "left"],
+);
 const peerRate = (name: string) => {
   const r = peerResults[name];
   return typeof r === "object" ? r.best.medianMessagesPerSecond : Number.NaN;
@@ -299,19 +296,14 @@ const targets: Array<[string, number, number]> = [
 const lines = [
   `Machine: ${threads} threads; matmul ${(rate / 1e9).toFixed(1)} GFLOP/s (float32, ONNX Runtime MLAS, 512×768×3072).`,
   `Model: ${model.name} (${modelConfig.n_layers} layers, dim ${modelConfig.dim}, vocab ${modelConfig.vocab_size}), ${modelDir}.`,
-  `Texts: ${texts.length} sampled from ${args.data}; tokens median ${median(lengths)}, p90 ${percentile(lengths, 0.9)}, p99 ${percentile(lengths, 0.99)}, max ${Math.max(...lengths)}. Medians of ${repeat} runs.`,
+  `Texts: ${texts.length} sampled from ${args.data}; ${lengthNote}. Medians of ${repeat} runs.`,
   "",
   ...table,
   "",
-  "| target | measured | wanted | |",
-  "| --- | ---: | ---: | --- |",
-  ...targets.map(
-    ([name, got, want]) =>
-      `| ${name} | ${fmt(got, 2)} | ≥ ${want} | ${Number.isNaN(got) ? "not measured" : got >= want ? "met" : `missed by ${(100 * (1 - got / want)).toFixed(0)}%`} |`,
-  ),
+  ...targetsTable(targets.map(([name, got, want]) => ({ name, got, want: `≥ ${want}`, status: verdict(got, want) }))),
   "",
   "Ceiling at every batch size: " +
-    ceilingRows.map((r) => `${r.batchSize}: ${fmt(r.messagesPerSecond)}`).join(", ") +
+    ceilingRows.map((r) => `${r.batchSize}: ${fmt(r.messagesPerSecond, 1)}`).join(", ") +
     " messages/s.",
 ];
 process.stdout.write(`${lines.join("\n")}\n`);

@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Tokenizer as JsTokenizer } from "@huggingface/tokenizers";
 import { TextTokenizer } from "../src/inference/tokenizer.js";
+import { fmt, markdownTable, median } from "./stats.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const { values: args } = parseArgs({
@@ -23,7 +24,6 @@ const { values: args } = parseArgs({
 });
 if (!args.data) throw new Error("pass --data <jsonl> (or SW_BENCH_DATA)");
 const dir = resolve(args["model-dir"] as string);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 const CHUNK = 256;
 
 const json = (path: string) => JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
@@ -92,11 +92,25 @@ process.stdout.write(
   [
     `Texts: ${texts.length} from ${args.data}; tokenizer ${dir}; medians of ${args.repeat} runs.`,
     "",
-    "| library | parity (corpus) | texts/s | event-loop µs per text |",
-    "| --- | ---: | ---: | ---: |",
-    `| tokenizers (Rust binding; ours, encodeAll of ${CHUNK}) | ${oursSame}/${n} | ${oursRun.rate.toFixed(0)} | ${oursRun.cpu.toFixed(1)} |`,
-    `| @huggingface/tokenizers (pure JS, transformers.js's) | ${peerSame}/${n} | ${peerRun.rate.toFixed(0)} | ${peerRun.cpu.toFixed(1)} |`,
-    `| ratio ours ÷ peer | | ${(oursRun.rate / peerRun.rate).toFixed(2)} | ${(oursRun.cpu / peerRun.cpu).toFixed(2)} |`,
+    ...markdownTable(
+      ["library", "parity (corpus)", "texts/s", "event-loop µs per text"],
+      [
+        [
+          `tokenizers (Rust binding; ours, encodeAll of ${CHUNK})`,
+          `${oursSame}/${n}`,
+          fmt(oursRun.rate),
+          fmt(oursRun.cpu, 1),
+        ],
+        [
+          "@huggingface/tokenizers (pure JS, transformers.js's)",
+          `${peerSame}/${n}`,
+          fmt(peerRun.rate),
+          fmt(peerRun.cpu, 1),
+        ],
+        ["ratio ours ÷ peer", "", fmt(oursRun.rate / peerRun.rate, 2), fmt(oursRun.cpu / peerRun.cpu, 2)],
+      ],
+      ["left", "right", "right", "right"],
+    ),
     "",
   ].join("\n"),
 );

@@ -1,75 +1,67 @@
 /**
- * Where a run's CPU went, split three ways: the worker's JavaScript thread (what `startWorker`
- * runs on, here the benchmark's main thread), the rest of this process
- * (the inference thread and ONNX Runtime's pool, the benchmark's reader thread), and the rest of
- * the machine (the broker, Redis, anything else running). The figures come from /proc, so they
- * are Linux only (NaN elsewhere, but for the main thread's event-loop time).
+ * Where a run's CPU went: this process (every thread: the worker's JavaScript thread, the
+ * inference thread, kafkajs, Redis client) less the benchmark's own reader thread, the worker's
+ * main thread alone, and other processes by id (the broker, Redis). Other engineers share the
+ * machine, so "the rest of the machine" says nothing of the broker: it is read by its process id.
+ * The figures come from /proc, so they are Linux only (NaN elsewhere, but for the process's own).
  */
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
-export interface CpuSplit {
-  /** CPU seconds over the window. */
-  mainThread: number;
-  restOfProcess: number;
-  restOfMachine: number;
-  wallSeconds: number;
-  /** Cores of the machine the window was taken on. */
-  cores: number;
-}
+/** USER_HZ: /proc's clock ticks per second (100 on Linux). */
+const TICKS = 100;
 
-/** Busy jiffies of all cores and the tick rate's divisor (USER_HZ, 100 on Linux). */
-function machineSeconds(): number {
+/** utime + stime, in seconds, of a /proc stat file (a process's: every thread; a task's: one). */
+function statSeconds(path: string): number {
   try {
-    const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
-    const [, user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = line.trim().split(/\s+/).map(Number);
-    return (user + nice + system + irq + softirq) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-function coreCount(): number {
-  try {
-    return readFileSync("/proc/stat", "utf8")
-      .split("\n")
-      .filter((l) => /^cpu\d/.test(l)).length;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/**
- * CPU seconds of this process's main thread (its task id is the process id), or, off Linux, the
- * time its event loop was active (an upper bound: it counts waiting for a core as busy).
- */
-function mainThreadSeconds(): number {
-  try {
-    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    // The command name may hold spaces; the fields after it are fixed.
+    const fields = readFileSync(path, "utf8").split(") ")[1]?.split(" ") ?? [];
     // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return (Number(fields[11]) + Number(fields[12])) / TICKS;
   } catch {
-    return performance.eventLoopUtilization().active / 1000;
+    return Number.NaN;
   }
+}
+
+/** CPU seconds of the calling thread (a worker thread reads its own). */
+export function threadSeconds(): number {
+  return statSeconds("/proc/thread-self/stat");
+}
+
+/** CPU seconds of this process's main thread (its task id is the process id). */
+function mainThreadSeconds(): number {
+  return statSeconds(`/proc/self/task/${process.pid}/stat`);
+}
+
+export function processSeconds(pid: number): number {
+  return statSeconds(`/proc/${pid}/stat`);
+}
+
+export interface CpuSplit {
+  /** CPU seconds over the window, every thread of this process. */
+  process: number;
+  /** Of which the main thread (where `startWorker` runs). */
+  mainThread: number;
+  /** Other processes by name (e.g. broker, redis). */
+  others: Record<string, number>;
+  wallSeconds: number;
 }
 
 /** Starts a window; the returned function ends it. */
-export function cpuWindow(): () => CpuSplit {
-  const main = mainThreadSeconds();
+export function cpuWindow(pids: Readonly<Record<string, number>> = {}): () => CpuSplit {
   const usage = process.cpuUsage();
-  const machine = machineSeconds();
+  const main = mainThreadSeconds();
+  const others = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processSeconds(pid)]));
   const start = performance.now();
   return () => {
-    const wallSeconds = (performance.now() - start) / 1000;
-    const mainThread = mainThreadSeconds() - main;
     const used = process.cpuUsage(usage);
-    const process_ = (used.user + used.system) / 1e6;
     return {
-      mainThread,
-      restOfProcess: Math.max(0, process_ - mainThread),
-      restOfMachine: Math.max(0, machineSeconds() - machine - process_),
-      wallSeconds,
-      cores: coreCount(),
+      process: (used.user + used.system) / 1e6,
+      mainThread: mainThreadSeconds() - main,
+      others: Object.fromEntries(
+        Object.entries(pids).map(([name, pid]) => [name, processSeconds(pid) - (others[name] ?? Number.NaN)]),
+      ),
+      wallSeconds: (performance.now() - start) / 1000,
     };
   };
 }

@@ -1,8 +1,8 @@
 /**
  * What the end-to-end benchmark runs, one row each: something that consumes the input topic and
- * writes `sentiment.v1` events to the output topic: the live worker in its two delivery modes, and
- * `replay` (a bounded run over the whole topic), measured by the same backlog run (`live: false`
- * skips the paced runs, which need an always-on consumer).
+ * (mostly) writes to the output topic: the live worker in its two delivery modes, `replay` (a
+ * bounded run over the whole topic, `live: false` skips the paced runs, which need an always-on
+ * consumer), and the raw kafkajs ceilings (`ceilings.ts`).
  */
 import { loadConfig } from "../../src/config/index.js";
 import { startWorker } from "../../src/pipeline/live-worker.js";
@@ -29,6 +29,11 @@ export interface ModeContext {
 }
 
 export interface RunningMode {
+  /**
+   * For a mode that writes nothing (`output: false`): resolves with Date.now() once `count` input
+   * messages were consumed, counting from the start.
+   */
+  consumed?(count: number): Promise<number>;
   /** Finishes and closes everything (the benchmark calls it once every event was read). */
   stop(): Promise<void>;
 }
@@ -38,6 +43,13 @@ export interface BenchMode {
   name: string;
   /** An always-on consumer, measured at paced rates as well; a bounded run (replay) is not. */
   live: boolean;
+  /**
+   * Needs the backlog before it starts (replay resolves "now" at start): the clock then runs from
+   * the start, start-up included. The others start on an empty topic and get the backlog when ready.
+   */
+  backlogFirst: boolean;
+  /** Writes one output record per input record, read by the probe; else `consumed` says when it is done. */
+  output: boolean;
   /** Starts consuming `topics.input` from its beginning; resolves when consumption begins. */
   start(context: ModeContext): Promise<RunningMode>;
 }
@@ -70,6 +82,8 @@ function workerMode(delivery: "exactly-once" | "at-least-once"): BenchMode {
   return {
     name: `worker, ${delivery}`,
     live: true,
+    backlogFirst: false,
+    output: true,
     async start(context) {
       const config = loadConfig({ env: {}, flags: workerFlags(context, delivery) });
       const worker = await startWorker(config, { fromBeginning: true });
@@ -83,6 +97,8 @@ function replayMode(delivery: "exactly-once" | "at-least-once"): BenchMode {
   return {
     name: `replay, ${delivery}`,
     live: false,
+    backlogFirst: true,
+    output: true,
     async start(context) {
       const config = loadConfig({ env: {}, flags: workerFlags(context, delivery) });
       const spec = parseReplaySpec({ topic: context.topics.input, from: "earliest", to: "now" }, config);

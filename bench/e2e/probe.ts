@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import type { Message } from "kafkajs";
 import { Kafka, logLevel } from "../../src/kafka/kafkajs.js";
+import { threadSeconds } from "./cpu.js";
 
 export interface ProbeJob {
   brokers: string[];
@@ -19,7 +20,7 @@ export interface ProbeJob {
   /** Ids starting with this are not measured (warm-up); `warm` is posted once `warmup` of them were read. */
   warmupPrefix: string;
   warmup: number;
-  /** Paced input, produced only after `go` (the main thread says when the worker is ready). */
+  /** Paced input, produced only after `go` (the main thread says when the worker is ready, or the backlog is out). */
   pace?: {
     inputTopic: string;
     texts: string[];
@@ -42,6 +43,8 @@ export interface ProbeResult {
   latenciesMs: number[];
   /** What the paced producer achieved, messages per second (0 without pacing). */
   producedRate: number;
+  /** CPU seconds of this thread from `go` to the end, so the main thread can leave them out of its process's. */
+  cpuSeconds: number;
   timedOut: boolean;
 }
 
@@ -113,13 +116,17 @@ async function runProbe(job: ProbeJob, port: NonNullable<typeof parentPort>): Pr
   const started = new Promise<void>((resolve) => {
     go = resolve;
   });
+  let cpuAtGo = threadSeconds();
   let stopped = false;
   let finished: () => void = () => {};
   const allRead = new Promise<void>((resolve) => {
     finished = resolve;
   });
   port.on("message", (m: ToProbe) => {
-    if (m.type === "go") go();
+    if (m.type === "go") {
+      cpuAtGo = threadSeconds();
+      go();
+    }
     if (m.type === "stop") {
       stopped = true;
       finished();
@@ -151,7 +158,8 @@ async function runProbe(job: ProbeJob, port: NonNullable<typeof parentPort>): Pr
       const now = Date.now();
       for (const message of batch.messages) {
         count++;
-        const event = JSON.parse(String(message.value)) as { id: string; source: { timestampMs: string } };
+        // A raw ceiling of the benchmark forwards its input ({id, text}): the record's own timestamp then.
+        const event = JSON.parse(String(message.value)) as { id: string; source?: { timestampMs: string } };
         ids.add(event.id);
         if (event.id.startsWith(job.warmupPrefix)) {
           if (++warm === job.warmup) port.postMessage({ type: "warm" } satisfies FromProbe);
@@ -159,7 +167,7 @@ async function runProbe(job: ProbeJob, port: NonNullable<typeof parentPort>): Pr
         }
         if (firstAt === 0) firstAt = now;
         lastAt = now;
-        latenciesMs.push(now - Number(event.source.timestampMs));
+        latenciesMs.push(now - Number(event.source?.timestampMs ?? message.timestamp));
       }
       if (count >= job.expected) finished();
     },
@@ -174,6 +182,7 @@ async function runProbe(job: ProbeJob, port: NonNullable<typeof parentPort>): Pr
     producedRate = await pacedProduce(kafka, job.pace, () => stopped);
   }
   await allRead;
+  const cpuSeconds = threadSeconds() - cpuAtGo;
   await reader.disconnect();
   const result: ProbeResult = {
     count,
@@ -182,6 +191,7 @@ async function runProbe(job: ProbeJob, port: NonNullable<typeof parentPort>): Pr
     lastAt,
     latenciesMs,
     producedRate,
+    cpuSeconds,
     timedOut: stopped,
   };
   port.postMessage({ type: "done", result } satisfies FromProbe);

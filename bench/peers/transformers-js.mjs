@@ -17,6 +17,8 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+// The benchmarks' shared statistics, compiled: this peer is spawned by dist/bench/inference.bench.js.
+import { median } from "../../dist/bench/stats.js";
 
 const log = (...args) => console.error("[transformers-js]", ...args);
 
@@ -124,12 +126,6 @@ function packageVersion(req, name) {
     return null;
   }
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 async function classifyAll(classifier, texts, batchSize, limitBatches = Infinity) {
   const out = [];

@@ -4,10 +4,10 @@
  * caller its own result.
  */
 import type { Config } from "../config/index.js";
+import { loadBackend } from "./backend-factory.js";
 import { type BatchStats, DynamicBatcher } from "./batcher.js";
 import type { InferenceBackend } from "./inference-backend.js";
 import { type ModelFiles, resolveModel } from "./model/index.js";
-import { ThreadedOnnxBackend } from "./onnx-thread.js";
 import { type PaddedBatch, padBatch } from "./padded-batch.js";
 import { type Sentiment, toSentiments } from "./postprocess.js";
 import { type EncodedText, TextTokenizer } from "./tokenizer.js";
@@ -64,8 +64,7 @@ export class SentimentClassifier {
   static async load(options: ClassifierOptions): Promise<SentimentClassifier> {
     const model = await resolveModel({ ...options.model, ...(options.log ? { log: options.log } : {}) });
     const tokenizer = TextTokenizer.fromFile(model.tokenizerPath, model.maxLength);
-    // In a thread of its own: onnxruntime-node runs a batch synchronously on the calling thread.
-    const backend = await ThreadedOnnxBackend.load(model.onnxPath, model.labels.length, options.runtime);
+    const backend = await loadBackend(model, options.runtime);
     return new SentimentClassifier(model, tokenizer, backend, options.batching, options);
   }
 

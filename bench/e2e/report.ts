@@ -1,0 +1,178 @@
+/**
+ * The end-to-end benchmark's tables: every row with its ceiling ratio and CPU per message, the
+ * simulated device, inference only, latency, and the targets. Medians over the repeats with their
+ * range; ratios taken within a repeat.
+ */
+import {
+  fmt,
+  fmtMedianRange,
+  markdownTable,
+  median,
+  pairedRatios,
+  rateDigits,
+  type Target,
+  targetsTable,
+  verdict,
+} from "../stats.js";
+import type { Checked, Row, ThroughputRun } from "./rows.js";
+
+export interface Report {
+  main: string[];
+  device: string[];
+  inference: string[];
+  latency: string[];
+  targets: string[];
+}
+
+/** `inference`: inference-only rates by model key, one a repeat. */
+export function reportTables(rows: readonly Row[], inference: ReadonlyMap<string, number[]>): Report {
+  const ceilingRows = rows.filter((r) => r.model === undefined);
+  const workerRows = rows.filter((r) => r.model !== undefined);
+
+  const rateOf = (row: Row) => row.throughput.map((t) => t.messagesPerSecond);
+  const ceilingNamed = (name: string | undefined) => ceilingRows.find((c) => c.ceiling === name);
+  /** Each repeat's rate over its ceiling's in the same repeat; only for rows of the ceilings' message count. */
+  const ceilingRatios = (row: Row): number[] => {
+    const ceiling = ceilingNamed(row.ceiling);
+    if (!ceiling || row.model === undefined || row.messages !== ceiling.messages) return [];
+    return pairedRatios(rateOf(row), rateOf(ceiling));
+  };
+  const perMessage = (row: Row, part: (t: ThroughputRun) => number) =>
+    row.throughput.map((t) => (1e6 * part(t)) / t.events);
+  const checks = (row: Row) => {
+    if (!row.mode.output) return "nothing written to check";
+    const runs: Checked[] = [...row.throughput, ...[...row.latency.values()].flat()];
+    const bad = runs.filter((r) => r.events !== r.expected || r.distinct !== r.expected);
+    return bad.length ? `${bad.length} run(s) with missing or repeated events` : "every message once";
+  };
+  const digitsOf = (row: Row) => rateDigits(median(rateOf(row)));
+
+  const mainTable = markdownTable(
+    [
+      "row",
+      "messages",
+      "msg/s",
+      "÷ its ceiling",
+      "process µs/msg (all threads)",
+      "of which main thread",
+      "broker µs/msg",
+      "Redis µs/msg",
+      "start → ready (s)",
+      "check",
+    ],
+    rows.map((row) => {
+      const ratios = ceilingRatios(row);
+      return [
+        row.label,
+        fmt(row.messages),
+        fmtMedianRange(rateOf(row), digitsOf(row)),
+        row.model === undefined ? "(ceiling)" : ratios.length ? fmtMedianRange(ratios, 2) : "–",
+        fmtMedianRange(perMessage(row, (t) => t.cpu.process - t.readerCpu)),
+        fmt(median(perMessage(row, (t) => t.cpu.mainThread))),
+        fmtMedianRange(perMessage(row, (t) => t.cpu.others.broker ?? Number.NaN)),
+        fmt(median(perMessage(row, (t) => t.cpu.others.redis ?? Number.NaN))),
+        row.mode.backlogFirst
+          ? `${fmt(median(row.throughput.map((t) => t.startSeconds)), 1)} (in the figure)`
+          : `${fmt(median(row.throughput.map((t) => t.startSeconds)), 1)} → ${fmt(median(row.throughput.map((t) => t.readySeconds)), 1)}`,
+        checks(row),
+      ];
+    }),
+    ["left", "right", "right", "right", "right", "right", "right", "right", "right", "left"],
+  );
+
+  const simRows = workerRows.filter((r) => r.model?.key === "sim");
+  const deviceTable = markdownTable(
+    ["row", "msg/s", "device busy at steady state (%)", "busy over the whole run (%)", "batches", "posts per batch"],
+    simRows.map((row) => {
+      const devices = row.throughput.flatMap((t) => (t.device ? [t.device] : []));
+      return [
+        row.label,
+        fmtMedianRange(rateOf(row)),
+        fmtMedianRange(devices.map((d) => 100 * d.steadyBusy)),
+        fmt(median(devices.map((d) => 100 * d.wholeBusy))),
+        fmt(median(devices.map((d) => d.batches))),
+        fmt(median(devices.map((d) => d.meanBatch))),
+      ];
+    }),
+    ["left", "right", "right", "right", "right", "right"],
+  );
+
+  const inferenceRows = workerRows.filter((r) => r.model && inference.has(r.model.key));
+  const inferenceTable = markdownTable(
+    ["model", "row", "inference only (msg/s)", "end to end (msg/s)", "e2e ÷ inference"],
+    inferenceRows.map((row) => {
+      const inf = inference.get(row.model?.key ?? "") ?? [];
+      return [
+        row.model?.label ?? "",
+        row.mode.name,
+        fmtMedianRange(inf, digitsOf(row)),
+        fmtMedianRange(rateOf(row), digitsOf(row)),
+        fmtMedianRange(pairedRatios(rateOf(row), inf), 2),
+      ];
+    }),
+    ["left", "left", "right", "right", "right"],
+  );
+
+  const latencyRows = workerRows.filter((r) => r.latency.size);
+  const latencyTable = markdownTable(
+    ["row", "paced at (msg/s)", "p50 / p95 / p99 (ms)"],
+    latencyRows.flatMap((row) =>
+      [...row.latency].map(([fraction, runs]) => [
+        `${row.label}, ×${fraction}`,
+        fmt(median(runs.map((r) => r.rate)), digitsOf(row)),
+        [runs.map((r) => r.p50), runs.map((r) => r.p95), runs.map((r) => r.p99)]
+          .map((xs) => fmt(median(xs)))
+          .join(" / "),
+      ]),
+    ),
+    ["left", "right", "right"],
+  );
+
+  const targets: Target[] = [];
+  for (const row of workerRows) {
+    const key = row.model?.key;
+    if (key === "full") {
+      const inf = inference.get("full") ?? [];
+      const ratio = median(pairedRatios(rateOf(row), inf));
+      targets.push({
+        name: `end to end ÷ inference only, ${row.mode.name}`,
+        got: ratio,
+        want: "≥ 0.90",
+        status: verdict(ratio, 0.9),
+      });
+      const half = row.latency.get(0.5);
+      if (half?.length) {
+        const p99 = median(half.map((r) => r.p99));
+        targets.push({
+          name: `p99 at half rate, ${row.mode.name} (ms)`,
+          got: p99,
+          want: "≤ 250",
+          status: verdict(p99, 250, false),
+        });
+      }
+    } else if (key === "sim") {
+      const busy = median(row.throughput.flatMap((t) => (t.device ? [t.device.steadyBusy] : [])));
+      targets.push({
+        name: `device busy at steady state, ${row.label}`,
+        got: busy,
+        want: "≥ 0.90",
+        status: verdict(busy, 0.9),
+      });
+    } else {
+      const e2e = median(rateOf(row));
+      targets.push({
+        name: `plumbing, ${row.label} (msg/s)`,
+        got: e2e,
+        want: "≥ 20,000",
+        status: verdict(e2e, 20_000),
+      });
+    }
+  }
+  return {
+    main: mainTable,
+    device: simRows.length ? deviceTable : [],
+    inference: inferenceRows.length ? inferenceTable : [],
+    latency: latencyRows.length ? latencyTable : [],
+    targets: targets.length ? targetsTable(targets) : [],
+  };
+}
