@@ -19,6 +19,9 @@ export interface Candidate {
 }
 
 /** franc answers in ISO 639-3; the codes of the model's 12 languages (and a few neighbours) in 639-1. */
+import { LanguageIdentifier } from "../../src/language/identify.js";
+import { NgramDetector } from "../../src/language/ngram-detector.js";
+
 const ISO3_TO_1: Record<string, string> = {
   eng: "en",
   arb: "ar",
@@ -127,6 +130,24 @@ function tinyldCandidate(name: string, mod: TinyldModule): Candidate {
 export async function loadCandidates(only?: readonly string[]): Promise<Candidate[]> {
   const want = (name: string) => !only || only.length === 0 || only.includes(name);
   const out: Candidate[] = [];
+  // Ours: ELD's n-grams re-packed, with script shortcuts, Indonesian/Malay and the `und` rule.
+  for (const size of ["extrasmall", "small"] as const) {
+    if (!want(`ours-${size}`)) continue;
+    const identifier = new LanguageIdentifier(NgramDetector.load(size));
+    out.push({ name: `ours-${size}`, pkg: "eld", detect: (text) => identifier.identify(text) });
+  }
+  // ELD's own answers through the re-packed detector alone (no shortcuts, no `und` rule).
+  if (want("eld-small-repacked")) {
+    const packed = NgramDetector.load("small");
+    out.push({
+      name: "eld-small-repacked",
+      pkg: "eld",
+      detect: (text) => {
+        const r = packed.score(text);
+        return { lang: r.lang || "und", confidence: 0 };
+      },
+    });
+  }
   for (const size of ["extrasmall", "small", "medium", "large"]) {
     if (!want(`eld-${size}`)) continue;
     const mod = await optional(`eld/${size}`, () => dynamicImport(`eld/${size}`) as Promise<EldModule>);

@@ -8,7 +8,7 @@
 export const MAX_DETECT_CHARS = 256;
 
 // A token starting with http (a link, or a link a dataset masked as "http"), www., or @name.
-const NOISE = /\bhttps?\S*|\bwww\.\S+|@\w+/giu;
+const NOISE = /\bhttps?\S*|\bwww\.\S+|@\w+/gi;
 
 /** The text with links and mentions removed, cut to `MAX_DETECT_CHARS`. */
 export function cleanForDetection(text: string): string {
