@@ -23,8 +23,6 @@ export interface NgramScores {
   /** Totals of the best and second-best languages. */
   best: number;
   second: number;
-  /** ISO 639-1 of the second-best language, or "". */
-  secondLang: string;
   /** Distinct n-grams read. */
   ngrams: number;
 }
@@ -250,7 +248,6 @@ export class NgramDetector {
       lang: best < 0 ? "" : (this.languages[best] as string),
       best: best < 0 ? 0 : (totals[best] as number),
       second: second < 0 ? 0 : (totals[second] as number),
-      secondLang: second < 0 ? "" : (this.languages[second] as string),
       ngrams,
     };
   }
@@ -309,7 +306,7 @@ export class NgramDetector {
           if (bytes++ > CUT_AFTER) return words;
         }
         // Kept apostrophes are read as characters of the next word.
-        for (let k = keep; k < j; k++) {
+        for (let k = keep; k < j && bytes <= ENFORCE_CUT_AFTER; k++) {
           if (wordStart < 0) wordStart = at;
           const n = this.put(lower.charCodeAt(k), at);
           at += n;

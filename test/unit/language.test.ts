@@ -40,8 +40,30 @@ describe("NgramDetector", () => {
       "x".repeat(2000),
       "🙂".repeat(50),
       "ǅungla İstanbul ﬁne",
+      `a${"'".repeat(1000)}b`,
+      `${"’".repeat(500)}x`,
+      `${"word ".repeat(300)}`,
     ];
     for (const text of texts) assert.equal(packed.score(text).lang, eld.detect(text).language, text.slice(0, 60));
+  });
+
+  it("answers as eld does on 3,000 seeded random texts of mixed scripts, breaks and lengths", async () => {
+    const { eld } = (await import("eld/extrasmall")) as { eld: { detect(t: string): { language: string } } };
+    const packed = NgramDetector.load("extrasmall");
+    const alphabet = [
+      ..."abcdefghijklmnopqrstuvwxyzÄéñßçøœ  ,.!?'`’-_0123456789АБВгдежاللهمرحبا日本語のテキスト中文한국어हिन्दीไทย🙂🎉\u00a0\t\n",
+    ];
+    let state = 20261202;
+    const next = (n: number) => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state % n;
+    };
+    for (let t = 0; t < 3000; t++) {
+      const length = next(4) === 0 ? next(600) : next(80);
+      let text = "";
+      for (let i = 0; i < length; i++) text += alphabet[next(alphabet.length)];
+      assert.equal(packed.score(text).lang, eld.detect(text).language, JSON.stringify(text));
+    }
   });
 });
 
