@@ -7,6 +7,7 @@
  * field (besides the derived `SW_...` one); `secret` marks values that `config` prints redacted.
  */
 import { z } from "zod";
+import { DETECT_LANGUAGE_MODES } from "../language/languages.js";
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
@@ -105,6 +106,12 @@ const input = z
       .min(1)
       .default("lang")
       .describe("Dotted path of an optional language code in a JSON value, copied into the event."),
+    detectLanguage: z
+      .enum(DETECT_LANGUAGE_MODES)
+      .default("missing")
+      .describe(
+        "Language identification of the text: `missing` when the input has no `langField`; `always` (the event's `lang` is the detected one, the input's value goes to `langInput`); `off` (only the input's value, as given). See docs/language.md.",
+      ),
     idFromKey: z
       .boolean()
       .default(false)

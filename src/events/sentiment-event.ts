@@ -11,6 +11,9 @@ export const SENTIMENT_LABELS = ["positive", "neutral", "negative"] as const;
 
 const probability = z.number().min(0).max(1);
 
+/** Where an event's `lang` came from. */
+export const LANGUAGE_SOURCES = ["input", "detected"] as const;
+
 export const sentimentEventSchema = z
   .strictObject({
     schema: z.literal(SENTIMENT_EVENT_SCHEMA),
@@ -47,7 +50,33 @@ export const sentimentEventSchema = z
         .strictObject({ positive: probability, neutral: probability, negative: probability })
         .describe("Every label's probability; they sum to 1."),
     }),
-    lang: z.string().optional().describe("The input's language field, when it has one (not detected)."),
+    lang: z
+      .string()
+      .optional()
+      .describe(
+        "The post's language: the input's language field as written (`langSource: input`), or detected from the text, ISO 639-1 or `und` when the detector cannot tell (`langSource: detected`). Absent only with `input.detectLanguage: off` and no language field.",
+      ),
+    langSource: z
+      .enum(LANGUAGE_SOURCES)
+      .optional()
+      .describe("Where `lang` came from: the input's language field, or language identification. Present with `lang`."),
+    langConfidence: probability
+      .optional()
+      .describe(
+        "With a detected `lang`: how sure the detector is, 0 to 1 (the share of the deciding script, or how far the best language's n-gram score is ahead of the second's). Not a calibrated probability.",
+      ),
+    langInput: z
+      .string()
+      .optional()
+      .describe(
+        "With `input.detectLanguage: always`: the input's own language field, kept when `lang` is the detected one.",
+      ),
+    languageSupported: z
+      .boolean()
+      .optional()
+      .describe(
+        "Whether `lang` is one of the model's 12 training languages (en ar de es fr ja zh id hi it ms pt; a code as `en-US` counts by its primary language). False for `und` and any other language: the scores are less trustworthy there. Present with `lang`.",
+      ),
     truncated: z.boolean().describe("The text was longer than the model's maximum length and its end was not read."),
     model: z.strictObject({ name: z.string(), revision: z.string() }).describe("The model that tagged the text."),
     processedAt: z.string().describe("When the event was made, ISO 8601."),

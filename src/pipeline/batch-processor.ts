@@ -28,7 +28,7 @@ import { messageBytes } from "../sinks/kafka/request-chunks.js";
 import { ATTRIBUTES, type BatchTrace, SPANS, type Telemetry } from "../telemetry/index.js";
 import { buildEvent } from "./build-event.js";
 import { type DecodedMessage, decodeRecord } from "./decode.js";
-import type { RunCounters } from "./run-counters.js";
+import { type EventKind, eventKind, type RunCounters } from "./run-counters.js";
 
 /** The largest record each output topic takes (its `max.message.bytes`, less a record batch's overhead). */
 export interface OutputLimits {
@@ -58,7 +58,7 @@ interface Made {
   items: ReturnType<BatchProcessor["decode"]>[];
   taggedIds: string[];
   duplicates: number;
-  events: number;
+  events: EventKind[];
   deadLetters: DeadLetterCode[];
   cacheHits: number;
   cacheWrites: CachedResult<Classified>[];
@@ -156,7 +156,7 @@ export class BatchProcessor implements BatchHandler {
         items,
         taggedIds,
         duplicates: messages.length - tagged.length,
-        events: 0,
+        events: [],
         deadLetters: [],
         cacheHits,
         cacheWrites,
@@ -179,10 +179,15 @@ export class BatchProcessor implements BatchHandler {
           deadLetter(decoded.code, decoded.message, item);
         } else if (decoded.kind === "message" && results.has(item)) {
           const result = results.get(item) as Classified;
-          const event = eventMessage(
-            buildEvent(decoded, source, result, this.parts.classifier.model, new Date()),
-            message,
+          const built = buildEvent(
+            decoded,
+            source,
+            result,
+            this.parts.classifier.model,
+            new Date(),
+            this.parts.config.input.detectLanguage,
           );
+          const event = eventMessage(built, message);
           const bytes = messageBytes(event);
           if (limits && bytes > limits.eventBytes) {
             // The broker would refuse it for ever (passthrough of a large record, a huge key).
@@ -194,7 +199,7 @@ export class BatchProcessor implements BatchHandler {
             continue;
           }
           events.push(event);
-          made.events++;
+          made.events.push(eventKind(built));
           const time = Number(message.timestamp);
           if (source.timestamp !== "" && time > 0) made.timestamps.push(time);
         }
@@ -228,7 +233,7 @@ export class BatchProcessor implements BatchHandler {
     }
     await this.committed(batch, made, last.offset);
     trace.span.setAttributes({
-      [ATTRIBUTES.events]: made.events,
+      [ATTRIBUTES.events]: made.events.length,
       [ATTRIBUTES.deadLetters]: made.deadLetters.length,
       [ATTRIBUTES.duplicates]: made.duplicates,
     });
@@ -274,7 +279,7 @@ export class BatchProcessor implements BatchHandler {
     for (const timestamp of made.timestamps) telemetry.metrics.recordLatency(committedAt - timestamp);
     telemetry.metrics.setLag(batch.topic, batch.partition, lagAfter(batch.highWatermark, lastOffset));
     counters.records += made.items.length;
-    counters.events += made.events;
+    counters.countEvents(made.events);
     counters.duplicates += made.duplicates;
     counters.cacheHits += made.cacheHits;
     for (const code of made.deadLetters) counters.deadLetter(code);

@@ -2,6 +2,7 @@
 import type { SourceCoordinates } from "../events/dead-letter.js";
 import { SENTIMENT_EVENT_SCHEMA, type SentimentEvent } from "../events/sentiment-event.js";
 import type { Classified } from "../inference/classifier.js";
+import { type DetectLanguage, eventLanguage } from "../language/event-language.js";
 import type { DecodedMessage } from "./decode.js";
 
 export interface ModelIdentity {
@@ -15,6 +16,7 @@ export function buildEvent(
   result: Classified,
   model: ModelIdentity,
   processedAt: Date,
+  detectLanguage: DetectLanguage = "missing",
 ): SentimentEvent {
   const { positive = 0, neutral = 0, negative = 0 } = result.scores;
   return {
@@ -26,7 +28,7 @@ export function buildEvent(
       score: result.score,
       scores: { positive, neutral, negative },
     },
-    ...(message.lang ? { lang: message.lang } : {}),
+    ...eventLanguage(message.lang, message.text, detectLanguage),
     truncated: result.truncated,
     model: { name: model.name, revision: model.revision },
     processedAt: processedAt.toISOString(),

@@ -13,7 +13,7 @@ import { JsonLinesSink } from "../sinks/jsonl-sink.js";
 import { buildEvent } from "./build-event.js";
 import { decodeRecord } from "./decode.js";
 import { InOrder } from "./in-order.js";
-import { RunCounters } from "./run-counters.js";
+import { eventKind, RunCounters } from "./run-counters.js";
 
 export async function runFilePipeline(config: Config, classifier: SentimentClassifier): Promise<RunCounters> {
   const counters = new RunCounters();
@@ -27,7 +27,7 @@ export async function runFilePipeline(config: Config, classifier: SentimentClass
     if (item === null) return;
     if ("schema" in item) {
       await events.write(item);
-      counters.events++;
+      counters.countEvents([eventKind(item)]);
     } else {
       await deadLetters.write({ deadLetter: item });
     }
@@ -52,7 +52,11 @@ export async function runFilePipeline(config: Config, classifier: SentimentClass
       }
       // Tokenized off the event loop, queued once there is room; the in-order writer bounds how many wait.
       const result = classifier.classify(decoded.text);
-      await output.push(result.then((r) => buildEvent(decoded, record.source, r, classifier.model, new Date())));
+      await output.push(
+        result.then((r) =>
+          buildEvent(decoded, record.source, r, classifier.model, new Date(), config.input.detectLanguage),
+        ),
+      );
     }
     await output.flush();
   } finally {

@@ -1,5 +1,17 @@
 /** What a run did, for its summary line and its metrics (counted when committed, not when read). */
 import type { DeadLetterCode } from "../events/dead-letter.js";
+import type { SentimentEvent } from "../events/sentiment-event.js";
+import { metricLanguage } from "../language/languages.js";
+
+/** An event's bounded language (one of the model's 12, `other`, `und`) and its label, for the metrics. */
+export interface EventKind {
+  lang: string;
+  label: string;
+}
+
+export function eventKind(event: Pick<SentimentEvent, "lang" | "sentiment">): EventKind {
+  return { lang: metricLanguage(event.lang), label: event.sentiment.label };
+}
 
 export class RunCounters {
   records = 0;
@@ -9,7 +21,20 @@ export class RunCounters {
   /** Messages answered from the result cache instead of the model. */
   cacheHits = 0;
   readonly deadLetters: Partial<Record<DeadLetterCode, number>> = {};
+  /** Events by language and label: `events` is their sum (count events with `countEvents`). */
+  readonly eventsByKind = new Map<string, EventKind & { count: number }>();
   private readonly startedAt = performance.now();
+
+  /** Committed events, by kind. */
+  countEvents(kinds: Iterable<EventKind>): void {
+    for (const kind of kinds) {
+      const key = `${kind.lang}\u0000${kind.label}`;
+      const entry = this.eventsByKind.get(key);
+      if (entry) entry.count++;
+      else this.eventsByKind.set(key, { ...kind, count: 1 });
+      this.events++;
+    }
+  }
 
   deadLetter(code: DeadLetterCode): void {
     this.deadLetters[code] = (this.deadLetters[code] ?? 0) + 1;

@@ -12,6 +12,7 @@ import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import type { Resource } from "@opentelemetry/resources";
 import { type IMetricReader, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import type { BatchStats } from "../inference/batcher.js";
+import { isSupportedLanguage } from "../language/languages.js";
 import { LABELS, METRICS } from "./names.js";
 
 /** What the metrics read of a run's counters (the pipeline's RunCounters has this shape). */
@@ -22,6 +23,8 @@ export interface RunCounts {
   readonly tombstones: number;
   readonly cacheHits: number;
   readonly deadLetters: Readonly<Partial<Record<string, number>>>;
+  /** Events by bounded language and label; their counts sum to `events`. */
+  readonly eventsByKind: ReadonlyMap<string, { readonly lang: string; readonly label: string; readonly count: number }>;
 }
 
 /** Latency buckets in seconds, from a fast batch to a stalled one. */
@@ -134,6 +137,45 @@ export class WorkerMetrics {
     await this.provider.shutdown();
   }
 
+  /**
+   * Events by language (one of the model's 12, `other`, `und`: at most 14 × 3 series) and label, so
+   * a dashboard shows the sentiment mix per language; and by whether the model supports the language.
+   */
+  private observeEventsByLanguage(): void {
+    const byKind = () => {
+      const totals = new Map<string, { lang: string; label: string; count: number }>();
+      for (const c of this.counterSets) {
+        for (const [key, kind] of c.eventsByKind) {
+          const total = totals.get(key);
+          if (total) total.count += kind.count;
+          else totals.set(key, { ...kind });
+        }
+      }
+      return totals.values();
+    };
+    this.meter
+      .createObservableCounter(METRICS.events, {
+        description: "sentiment.v1 events committed to the output topic, by language and label.",
+      })
+      .addCallback((result: ObservableResult) => {
+        for (const k of byKind()) result.observe(k.count, { [LABELS.language]: k.lang, [LABELS.label]: k.label });
+      });
+    this.meter
+      .createObservableCounter(METRICS.languageSupport, {
+        description: "sentiment.v1 events committed, by whether their language is one of the model's 12.",
+      })
+      .addCallback((result: ObservableResult) => {
+        let yes = 0;
+        let no = 0;
+        for (const k of byKind()) {
+          if (isSupportedLanguage(k.lang)) yes += k.count;
+          else no += k.count;
+        }
+        result.observe(yes, { [LABELS.supported]: "true" });
+        result.observe(no, { [LABELS.supported]: "false" });
+      });
+  }
+
   private observeCounters(): void {
     const sum = (pick: (c: RunCounts) => number) => {
       let total = 0;
@@ -143,10 +185,10 @@ export class WorkerMetrics {
     const counter = (name: string, description: string, pick: (c: RunCounts) => number) =>
       this.meter.createObservableCounter(name, { description }).addCallback((r) => r.observe(sum(pick)));
     counter(METRICS.records, "Input records processed and committed (events, dead letters, skips).", (c) => c.records);
-    counter(METRICS.events, "sentiment.v1 events committed to the output topic.", (c) => c.events);
     counter(METRICS.duplicates, "Messages skipped because Redis had already seen their id.", (c) => c.duplicates);
     counter(METRICS.tombstones, "Tombstones (null values) skipped.", (c) => c.tombstones);
     counter(METRICS.cacheHits, "Messages answered from the result cache without inference.", (c) => c.cacheHits);
+    this.observeEventsByLanguage();
     this.meter
       .createObservableCounter(METRICS.deadLetters, { description: "Dead letters committed, by code." })
       .addCallback((result: ObservableResult) => {

@@ -5,6 +5,7 @@
 export const METRICS = {
   records: "sw.records",
   events: "sw.events",
+  languageSupport: "sw.events.language_supported",
   deadLetters: "sw.dead_letters",
   duplicates: "sw.dedup.hits",
   tombstones: "sw.tombstones",
@@ -22,6 +23,9 @@ export const LABELS = {
   topic: "topic",
   partition: "partition",
   deadLetterCode: "code",
+  language: "lang",
+  label: "label",
+  supported: "supported",
 } as const;
 
 export const SPANS = {

@@ -14,6 +14,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Message } from "kafkajs";
+import type { SentimentEvent } from "../../src/events/sentiment-event.js";
+import { metricLanguage } from "../../src/language/languages.js";
 import { SPANS } from "../../src/telemetry/names.js";
 import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
 import { openForFile } from "../helpers/integration.js";
@@ -156,13 +158,15 @@ describe("telemetry of a running worker", () => {
       await waitFor("/readyz", async () => (await get(`${base}/readyz`)).status === 200);
 
       // 60 messages with trace context, 10 of them again at later offsets, 7 bad records, 2 tombstones.
+      // Most have no language field (detected); every tenth says Swedish (a language the model lacks).
       const parents = new Map<string, string>();
       const good: Message[] = Array.from({ length: 60 }, (_, i) => {
         const tp = traceparent();
         parents.set(`m-${i}`, tp);
+        const lang = i % 10 === 0 ? { lang: "sv" } : {};
         return {
           key: `k-${i % 7}`,
-          value: JSON.stringify({ id: `m-${i}`, text: texts[i % texts.length] }),
+          value: JSON.stringify({ id: `m-${i}`, text: texts[i % texts.length], ...lang }),
           headers: { traceparent: tp },
         };
       });
@@ -202,7 +206,27 @@ describe("telemetry of a running worker", () => {
       const metrics = parseMetrics(scraped);
       if (process.env.SW_TEST_DEBUG) console.log(scraped);
       assert.equal(metrics.get("sw_records_total"), records);
-      assert.equal(metrics.get("sw_events_total"), events.length);
+      // Events by language and label: the same counts as the events on the topic say.
+      const byKind = new Map<string, number>();
+      let supported = 0;
+      for (const record of events) {
+        const event = JSON.parse(String(record.value)) as SentimentEvent;
+        const key = `sw_events_total{label="${event.sentiment.label}",lang="${metricLanguage(event.lang)}"}`;
+        byKind.set(key, (byKind.get(key) ?? 0) + 1);
+        if (event.languageSupported) supported++;
+      }
+      for (const [key, n] of byKind) assert.equal(metrics.get(key), n, key);
+      const eventSeries = [...metrics].filter(([k]) => k.startsWith("sw_events_total{"));
+      assert.equal(eventSeries.length, byKind.size, "no other sw_events_total series");
+      assert.equal(
+        eventSeries.reduce((sum, [, n]) => sum + n, 0),
+        events.length,
+      );
+      const langs = new Set([...byKind.keys()].map((k) => /lang="([^"]+)"/.exec(k)?.[1]));
+      // The first texts of the fixture are English and Arabic; the tenths say Swedish.
+      assert.deepEqual([...langs].sort(), ["ar", "en", "other"], "the input's sv as other, the rest detected");
+      assert.equal(metrics.get('sw_events_language_supported_total{supported="true"}'), supported);
+      assert.equal(metrics.get('sw_events_language_supported_total{supported="false"}'), events.length - supported);
       assert.equal(metrics.get("sw_dedup_hits_total"), again.length);
       assert.equal(metrics.get("sw_tombstones_total"), tombstones.length);
       for (const [code, n] of codes) assert.equal(metrics.get(`sw_dead_letters_total{code="${code}"}`), n, code);
@@ -244,7 +268,10 @@ describe("telemetry of a running worker", () => {
       await redis.start();
       await waitFor("/readyz to recover", async () => (await get(`${base}/readyz`)).status === 200, 60_000);
       await client.waitForGroupAtEnd(groupId, input);
-      assert.equal(parseMetrics((await get(`${base}/metrics`)).body).get("sw_events_total"), 61);
+      const total = [...parseMetrics((await get(`${base}/metrics`)).body)]
+        .filter(([k]) => k.startsWith("sw_events_total{"))
+        .reduce((sum, [, n]) => sum + n, 0);
+      assert.equal(total, 61);
 
       child.kill("SIGTERM");
       const [code] = await once(child, "exit");
