@@ -192,6 +192,44 @@ describe("documentation", () => {
     assert.deepEqual(missing, [], "every command appears as `sentiment-worker <command>` in the first column");
   });
 
+  it("links every page of docs/ from the README, so the front door shows all there is", () => {
+    const readme = read("README.md");
+    const unlinked = readdirSync(join(root, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .filter((f) => !readme.includes(`](docs/${f}`));
+    assert.deepEqual(unlinked, []);
+  });
+
+  it("keeps the README's status and limits true to the code", () => {
+    const readme = read("README.md");
+    const front = [sectionOf(readme, "Current limits"), readme.slice(0, readme.indexOf("```mermaid"))].join("\n");
+    /** A claim the README may make, and what in the repository makes it true. */
+    const claims: Array<{ says: RegExp; holds: () => boolean; what: string }> = [
+      {
+        says: /kafkajs (types )?(still )?reach|Kafka client behind an interface/i,
+        holds: () => kafkajsImportsOutsideSrcKafka().length > 0,
+        what: "kafkajs is imported only in src/kafka (scripts/check-layers.mjs)",
+      },
+      {
+        says: /language[^.]*(copied from the input|not detected)/i,
+        holds: () => !existsSync(join(root, "src/language")),
+        what: "src/language detects languages",
+      },
+      {
+        says: /never (run|built)[^.]*(docker|container) image|(docker|container) image[^.]*never (run|built)/i,
+        holds: () => !existsSync(join(root, "test/integration/container-smoke.test.ts")),
+        what: "the container smoke test exists",
+      },
+      {
+        says: /never run[^.]*Testcontainers|Testcontainers[^.]*never run/i,
+        holds: () => !existsSync(join(root, "test/integration/testcontainers.test.ts")),
+        what: "the Testcontainers test exists",
+      },
+    ];
+    const untrue = claims.filter((c) => c.says.test(front) && !c.holds()).map((c) => `${c.says}: but ${c.what}`);
+    assert.deepEqual(untrue, [], "the README says something the code no longer bears out");
+  });
+
   it("names only npm scripts that package.json defines", () => {
     const scripts = Object.keys(
       (JSON.parse(read("package.json")) as { scripts?: Record<string, string> }).scripts ?? {},
@@ -210,3 +248,24 @@ describe("documentation", () => {
     assert.deepEqual(problems, []);
   });
 });
+
+/** `file:line` of each kafkajs import in src/ outside src/kafka. */
+function kafkajsImportsOutsideSrcKafka(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (path !== join("src", "kafka")) walk(path);
+      } else if (entry.name.endsWith(".ts")) {
+        read(path)
+          .split("\n")
+          .forEach((line, i) => {
+            if (/from\s+["']kafkajs["']/.test(line)) found.push(`${path}:${i + 1}`);
+          });
+      }
+    }
+  };
+  walk("src");
+  return found;
+}
