@@ -87,7 +87,10 @@ function ensureTools(tools = ["podman", "runc", "debootstrap"]) {
     throw new Error(`${missing.join(", ")} not found: install with \`sudo sh -c '${install}'\`, then run this again`);
   }
   log(`installing ${missing.join(" ")} (apt-get)`);
-  for (const args of [["update", "-qq"], ["install", "-y", "-qq", ...missing]]) {
+  for (const args of [
+    ["update", "-qq"],
+    ["install", "-y", "-qq", ...missing],
+  ]) {
     const r = spawnSync("apt-get", args, {
       stdio: ["ignore", 2, 2],
       env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
@@ -210,14 +213,15 @@ function buildMounts() {
   return ["-v", `${CA_BUNDLE}:${CA_BUNDLE}:ro`, "-v", `${npmrc}:/usr/local/etc/npmrc:ro`];
 }
 
-function podmanBuild(ref, hash, context, extra = []) {
+function podmanBuild(ref, hash, context, extra = [], { npm = false } = {}) {
   podman([
     "build",
     "--format",
     "docker", // keeps HEALTHCHECK, which the OCI image format has no field for
     "--label",
     `${HASH_LABEL}=${hash}`,
-    ...buildMounts(),
+    // Only where npm runs: mounted over the bundle, it would break a build that installs ca-certificates.
+    ...(npm ? buildMounts() : []),
     ...extra,
     "-t",
     ref,
@@ -238,7 +242,14 @@ function buildDebian() {
     const r = spawnSync("debootstrap", ["--variant=minbase", SUITE, rootfs, mirror], { stdio: ["ignore", 2, 2] });
     if (r.status !== 0) throw new Error(`debootstrap failed (exit ${r.status}); its log: ${rootfs}/debootstrap`);
     // What Debian's own slim images leave out: documentation, manuals, locales, apt's lists.
-    for (const p of ["usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "var/lib/apt/lists", "var/cache/apt"]) {
+    for (const p of [
+      "usr/share/doc",
+      "usr/share/man",
+      "usr/share/info",
+      "usr/share/locale",
+      "var/lib/apt/lists",
+      "var/cache/apt",
+    ]) {
       rmSync(join(rootfs, p), { recursive: true, force: true });
       mkdirSync(join(rootfs, p), { recursive: true });
     }
@@ -247,19 +258,34 @@ function buildDebian() {
     // …and keeps them out of later apt-get installs too (as the slim images' dpkg.cfg.d/docker does).
     writeFileSync(
       join(rootfs, "etc/dpkg/dpkg.cfg.d/slim"),
-      ["path-exclude /usr/share/doc/*", "path-include /usr/share/doc/*/copyright", "path-exclude /usr/share/man/*", "path-exclude /usr/share/info/*", "path-exclude /usr/share/locale/*", ""].join("\n"),
+      [
+        "path-exclude /usr/share/doc/*",
+        "path-include /usr/share/doc/*/copyright",
+        "path-exclude /usr/share/man/*",
+        "path-exclude /usr/share/info/*",
+        "path-exclude /usr/share/locale/*",
+        "",
+      ].join("\n"),
     );
     writeFileSync(
       join(rootfs, "etc/apt/apt.conf.d/docker-clean"),
       'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };\nAPT::Install-Recommends "false";\n',
     );
-    writeFileSync(join(rootfs, "etc/apt/sources.list"), `deb ${mirror} ${SUITE} main\ndeb ${mirror} ${SUITE}-updates main\n`);
+    writeFileSync(
+      join(rootfs, "etc/apt/sources.list"),
+      `deb ${mirror} ${SUITE} main\ndeb ${mirror} ${SUITE}-updates main\n`,
+    );
     // A pipeline, so the root filesystem streams into the image without a tarball on disk.
-    const changes = ['CMD ["bash"]', "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", `LABEL ${HASH_LABEL}=${hash}`];
+    const changes = [
+      'CMD ["bash"]',
+      "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      `LABEL ${HASH_LABEL}=${hash}`,
+    ];
     const imp = spawnSync(
       "bash",
       [
         "-c",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash expansion, not a template
         'set -o pipefail; tar -C "$0" --numeric-owner -cf - . | podman import "${@:2}" - "$1" >/dev/null',
         rootfs,
         IMAGES.debian,
@@ -287,7 +313,9 @@ function npmUnpack(spec, dir) {
 
 function buildNode() {
   if (!NODE_VERSION || !NPM_VERSION) {
-    throw new Error(`no npm version known for ${NODE_IMAGE}: add it to NPM_VERSION in ${relative(root, fileURLToPath(import.meta.url))}`);
+    throw new Error(
+      `no npm version known for ${NODE_IMAGE}: add it to NPM_VERSION in ${relative(root, fileURLToPath(import.meta.url))}`,
+    );
   }
   const arch = { x64: "x64", arm64: "arm64" }[process.arch];
   const hash = hashInputs([NODE_VERSION, NPM_VERSION, arch, imageId(IMAGES.debian)], ["containers/node"]);
@@ -299,8 +327,14 @@ function buildNode() {
     copyFileSync(join(nodePkg, "bin/node"), join(ctx, "node"));
     const npmPkg = npmUnpack(`npm@${NPM_VERSION}`, join(cacheDir, "pack-npm"));
     cpSync(npmPkg, join(ctx, "npm"), { recursive: true });
-    podmanBuild(IMAGES.node, hash, ctx, ["--build-arg", `BASE_IMAGE=${IMAGES.debian}`, "--build-arg", `NODE_VERSION=${NODE_VERSION}`]);
-    for (const d of [ctx, join(cacheDir, "pack-node"), join(cacheDir, "pack-npm")]) rmSync(d, { recursive: true, force: true });
+    podmanBuild(IMAGES.node, hash, ctx, [
+      "--build-arg",
+      `BASE_IMAGE=${IMAGES.debian}`,
+      "--build-arg",
+      `NODE_VERSION=${NODE_VERSION}`,
+    ]);
+    for (const d of [ctx, join(cacheDir, "pack-node"), join(cacheDir, "pack-npm")])
+      rmSync(d, { recursive: true, force: true });
   });
 }
 
@@ -313,10 +347,13 @@ function workerContext() {
 }
 
 function buildWorker() {
-  const hash = hashInputs(["cpu", imageId(IMAGES.node)], ["Dockerfile", ".dockerignore", ...workerContext()]);
+  const hash = hashInputs(
+    ["cpu", imageId(IMAGES.debian), imageId(IMAGES.node)],
+    ["Dockerfile", ".dockerignore", ...workerContext()],
+  );
   cached("worker", hash, () => {
     // buildah (podman 4.3) resolves `FROM runtime-${VARIANT}` only with the argument given explicitly.
-    podmanBuild(IMAGES.worker, hash, root, ["--build-arg", "VARIANT=cpu"]);
+    podmanBuild(IMAGES.worker, hash, root, ["--build-arg", "VARIANT=cpu"], { npm: true });
   });
 }
 
@@ -328,7 +365,10 @@ function buildKafka() {
     if (r.status !== 0) throw new Error("fetching the Kafka jars failed (node scripts/services.mjs fetch)");
   }
   const jars = readdirSync(libs).sort();
-  const hash = hashInputs([KAFKA_VERSION, ...jars, imageId(IMAGES.debian)], ["containers/kafka", "scripts/kafka/log4j2.properties"]);
+  const hash = hashInputs(
+    [KAFKA_VERSION, ...jars, imageId(IMAGES.debian)],
+    ["containers/kafka", "scripts/kafka/log4j2.properties"],
+  );
   cached("kafka", hash, () => {
     const ctx = join(cacheDir, "ctx-kafka");
     rmSync(ctx, { recursive: true, force: true });
@@ -374,7 +414,10 @@ function build(names) {
 
 function images() {
   for (const [name, ref] of Object.entries(IMAGES)) {
-    const r = spawnSync("podman", ["image", "inspect", "--format", "{{.Size}}", ref], { env: podmanEnv(), encoding: "utf8" });
+    const r = spawnSync("podman", ["image", "inspect", "--format", "{{.Size}}", ref], {
+      env: podmanEnv(),
+      encoding: "utf8",
+    });
     const size = r.status === 0 ? `${(Number(r.stdout.trim()) / 1e6).toFixed(0)} MB` : "not built";
     process.stdout.write(`${name.padEnd(7)} ${ref.padEnd(60)} ${size}\n`);
   }
@@ -447,7 +490,10 @@ async function serviceUp() {
   });
   closeSync(out);
   child.unref();
-  writeFileSync(serviceState, JSON.stringify({ pid: child.pid, socket: socketPath, started: new Date().toISOString() }));
+  writeFileSync(
+    serviceState,
+    JSON.stringify({ pid: child.pid, socket: socketPath, started: new Date().toISOString() }),
+  );
   const deadline = Date.now() + 30_000;
   while (!(await ping())) {
     if (Date.now() > deadline || child.exitCode !== null) {
