@@ -6,6 +6,8 @@
 #            $KAFKA_EXTERNAL_HOST:$KAFKA_EXTERNAL_PORT (default 127.0.0.1), for the host: publish
 #            that port on the same host port, since the broker must advertise the address clients use.
 set -eu
+# No globbing: the class path is the JVM's own wildcard (libs/*), not the shell's.
+set -f
 network_host="${KAFKA_NETWORK_HOST:-$(hostname)}"
 external_host="${KAFKA_EXTERNAL_HOST:-127.0.0.1}"
 external_port="${KAFKA_EXTERNAL_PORT:-9093}"

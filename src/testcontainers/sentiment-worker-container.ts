@@ -24,6 +24,7 @@ const STARTUP_TIMEOUT_MS = 120_000;
 
 export class SentimentWorkerContainer extends GenericContainer {
   private config: ConfigObject = {};
+  private modelDir: string | undefined;
 
   constructor(image: string = SENTIMENT_WORKER_IMAGE) {
     super(image);
@@ -63,7 +64,7 @@ export class SentimentWorkerContainer extends GenericContainer {
    * machine's files (a local Docker or podman); for a remote engine, copy the files instead.
    */
   withModel(dir: string): this {
-    this.withBindMounts([{ source: resolve(dir), target: MODEL_MOUNT, mode: "ro" }]);
+    this.modelDir = resolve(dir);
     return this.withConfig({ model: { dir: MODEL_MOUNT } });
   }
 
@@ -83,6 +84,10 @@ export class SentimentWorkerContainer extends GenericContainer {
 
   protected override async beforeContainerCreated(): Promise<void> {
     this.withEnvironment(configToEnv(this.config));
+    // Added here, not in withModel: withBindMounts replaces the list, so a user's own call keeps it.
+    if (this.modelDir) {
+      this.hostConfig.Binds = [...(this.hostConfig.Binds ?? []), `${this.modelDir}:${MODEL_MOUNT}:ro`];
+    }
   }
 
   override async start(): Promise<StartedSentimentWorkerContainer> {
