@@ -25,7 +25,7 @@
 // Plain Node with no npm packages. Missing podman, runc or debootstrap are installed with apt-get
 // when running as root.
 import { spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   closeSync,
   copyFileSync,
@@ -426,8 +426,10 @@ function images() {
 // ---- the API service --------------------------------------------------------------------------------
 
 /** What Testcontainers needs to use podman's socket; printed by `service up` and `env`. */
-function serviceEnv() {
+function serviceEnv(session = readService()?.session) {
   return [
+    // Labels the containers the tests start, so `service down` removes this service's leftovers only.
+    ...(session ? [`SWDEV_CONTAINER_SESSION=${session}`] : []),
     `DOCKER_HOST=unix://${socketPath}`,
     `CONTAINERS_CONF=${confFile}`,
     // The reaper image (ryuk) is not available without a registry; the tests stop what they start.
@@ -528,9 +530,9 @@ function stopPid(pid) {
 
 function serviceDown() {
   const state = readService();
-  // Containers a test left behind (a crash before its cleanup): only those our tests label.
-  if (which("podman")) {
-    const ids = spawnSync("podman", ["ps", "-aq", "--filter", "label=io.sentiment-worker.test=true"], {
+  // Containers a test of this service left behind (a crash before its cleanup), by their label.
+  if (state?.session && which("podman")) {
+    const ids = spawnSync("podman", ["ps", "-aq", "--filter", `label=io.sentiment-worker.test=${state.session}`], {
       env: podmanEnv(),
       encoding: "utf8",
     }).stdout.trim();

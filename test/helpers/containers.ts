@@ -27,8 +27,11 @@ export const LOCAL_IMAGES = {
   redis: "sentiment-worker-test-redis:bookworm",
 } as const;
 
-/** Every container a test starts carries it, so `containers.mjs service down` can sweep leftovers. */
-export const TEST_LABEL = { "io.sentiment-worker.test": "true" };
+/**
+ * Every container a test starts carries it, with the session of `containers.mjs service up`, so
+ * that `service down` removes the leftovers of a crashed run, and only those.
+ */
+export const TEST_LABEL = { "io.sentiment-worker.test": process.env.SWDEV_CONTAINER_SESSION ?? "true" };
 
 export const HOW_TO_ENABLE =
   "container tests need podman (or Docker) and the local images: `node scripts/containers.mjs build`, " +
