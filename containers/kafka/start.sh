@@ -5,6 +5,8 @@
 #   EXTERNAL 0.0.0.0:$KAFKA_EXTERNAL_PORT (default 9093), advertised as
 #            $KAFKA_EXTERNAL_HOST:$KAFKA_EXTERNAL_PORT (default 127.0.0.1), for the host: publish
 #            that port on the same host port, since the broker must advertise the address clients use.
+# The broker's own traffic (transaction markers) uses a loopback listener, so it never depends on
+# a network alias resolving inside the container.
 set -eu
 # No globbing: the class path is the JVM's own wildcard (libs/*), not the shell's.
 set -f
@@ -17,11 +19,11 @@ cat >"$props" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:9094
-listeners=BROKER://0.0.0.0:9092,EXTERNAL://0.0.0.0:${external_port},CONTROLLER://127.0.0.1:9094
-advertised.listeners=BROKER://${network_host}:9092,EXTERNAL://${external_host}:${external_port}
+listeners=BROKER://0.0.0.0:9092,EXTERNAL://0.0.0.0:${external_port},INTERNAL://127.0.0.1:9095,CONTROLLER://127.0.0.1:9094
+advertised.listeners=BROKER://${network_host}:9092,EXTERNAL://${external_host}:${external_port},INTERNAL://127.0.0.1:9095
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=BROKER:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=BROKER
+listener.security.protocol.map=BROKER:PLAINTEXT,EXTERNAL:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=INTERNAL
 log.dirs=${data}
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=5
