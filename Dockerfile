@@ -7,6 +7,9 @@
 
 # Exact versions, bumped deliberately (add @sha256 digests for byte-identical rebuilds).
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# The CPU runtime: the Debian release NODE_IMAGE is built on, with only Node's binary copied in
+# (npm, npx and corepack are build tools, 17 MB the worker never runs).
+ARG DEBIAN_IMAGE=debian:bookworm-slim
 # onnxruntime-node 1.30's CUDA provider is built for CUDA 12 with cuDNN 9; the runtime image has
 # cuBLAS, cuFFT, cuRAND and cuDNN, which the provider loads.
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
@@ -34,6 +37,10 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 RUN arch="$(node -p process.arch)" \
  && find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 2 -maxdepth 2 -type d \
       ! -path "*/linux/${arch}" -exec rm -rf {} +
+# Files Node never loads (~30 MB): source maps, type declarations and TypeScript sources, and the
+# ESM builds of @opentelemetry/*, which only bundlers read (their "module" and "esnext" conditions).
+RUN find node_modules -type f \( -name "*.map" -o -name "*.ts" -o -name "*.cts" -o -name "*.mts" \) -delete \
+ && rm -rf node_modules/@opentelemetry/*/build/esm node_modules/@opentelemetry/*/build/esnext
 # The CPU runtime ships inside the npm package. The CUDA provider libraries do not (too large for
 # npm): onnxruntime-node's own install script fetches them for the GPU variant.
 RUN if [ "${VARIANT}" = "gpu" ]; then \
@@ -41,7 +48,8 @@ RUN if [ "${VARIANT}" = "gpu" ]; then \
     fi
 
 # ---- runtime bases -------------------------------------------------------------------------------
-FROM ${NODE_IMAGE} AS runtime-cpu
+FROM ${DEBIAN_IMAGE} AS runtime-cpu
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
 
 FROM ${CUDA_IMAGE} AS runtime-gpu
 # Node's official binary is built for glibc 2.28, so it runs on the CUDA image's Ubuntu as is.

@@ -4,8 +4,11 @@
 //   node scripts/test.mjs [unit|integration|all]   (default all; `npm test` builds first)
 //
 // Integration tests need Kafka and Redis. With KAFKA_BROKERS and REDIS_URL set they are used;
-// else, when a Docker engine answers, the tests start Testcontainers themselves; else this script
-// starts the local services (scripts/services.mjs), and stops afterwards those it started.
+// else, with SWDEV_TEST_SERVICES=testcontainers, each test file starts them as containers from the
+// local images; else this script starts the local services (scripts/services.mjs), and stops
+// afterwards those it started. The container tests (test/integration/container-*.test.ts,
+// testcontainers.test.ts) use podman's service when `scripts/containers.mjs service up` runs it,
+// and skip, saying how to enable them, when no engine answers.
 // The last line printed is the summary: `N passed, N failed, N skipped`.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
@@ -31,9 +34,21 @@ function testFiles(folder) {
     .map((f) => join(dir, f));
 }
 
-function dockerAnswers() {
-  const result = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { timeout: 10_000, stdio: "ignore" });
-  return result.status === 0;
+/**
+ * When `node scripts/containers.mjs service up` runs podman's API service, its settings
+ * (DOCKER_HOST, …) for the container tests, unless the environment names an engine already.
+ */
+function containerEngineEnv(env) {
+  if (env.DOCKER_HOST) return;
+  const status = spawnSync(process.execPath, [join(root, "scripts/containers.mjs"), "service", "status"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  if (status.status !== 0) return;
+  for (const line of status.stdout.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0 && env[line.slice(0, eq)] === undefined) env[line.slice(0, eq)] = line.slice(eq + 1);
+  }
 }
 
 /**
@@ -42,7 +57,8 @@ function dockerAnswers() {
  */
 function provideServices(env) {
   if (env.KAFKA_BROKERS && env.REDIS_URL) return () => {};
-  if (dockerAnswers()) return () => {};
+  // Opt-in: every test file starts its own Kafka and Redis containers (test/helpers/services.ts).
+  if (env.SWDEV_TEST_SERVICES === "testcontainers") return () => {};
   const before = spawnSync(process.execPath, [services, "status"], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "ignore"],
@@ -80,6 +96,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 const env = { ...process.env };
+containerEngineEnv(env);
 const stopServices = folders.includes("integration") ? provideServices(env) : () => {};
 const tapFile = join(mkdtempSync(join(tmpdir(), "sw-test-")), "report.tap");
 const runner = spawn(

@@ -1,6 +1,6 @@
 /**
  * Finds the Kafka broker and Redis server for integration tests: `KAFKA_BROKERS` / `REDIS_URL`
- * when set; else Testcontainers when a Docker engine answers; else an error naming the script that
+ * when set; else Testcontainers with the local images when podman or Docker answers; else an error naming the script that
  * starts them locally. `npm test` sets the variables itself after starting local services.
  */
 export interface TestServices {
@@ -13,7 +13,7 @@ export interface TestServices {
 export const MISSING_SERVICES_MESSAGE =
   "integration tests need Kafka and Redis: set KAFKA_BROKERS and REDIS_URL, or run " +
   "`export $(node scripts/services.mjs up)` to start local ones (`npm test` does this by itself), " +
-  "or start a Docker engine for Testcontainers";
+  "or build the local images and start podman's service for Testcontainers (docs/development.md#containers)";
 
 export function servicesFromEnv(env: NodeJS.ProcessEnv = process.env): TestServices | undefined {
   const brokers = env.KAFKA_BROKERS?.split(",")
@@ -23,7 +23,7 @@ export function servicesFromEnv(env: NodeJS.ProcessEnv = process.env): TestServi
   return { kafkaBrokers: brokers, redisUrl: env.REDIS_URL, stop: async () => {} };
 }
 
-async function dockerAnswers(): Promise<boolean> {
+async function engineAnswers(): Promise<boolean> {
   try {
     const { getContainerRuntimeClient } = await import("testcontainers");
     await getContainerRuntimeClient();
@@ -33,18 +33,20 @@ async function dockerAnswers(): Promise<boolean> {
   }
 }
 
+/**
+ * Kafka and Redis from the local test images (`node scripts/containers.mjs build`; no registry is
+ * needed). Imported lazily so that machines without an engine never load Testcontainers.
+ */
 async function servicesFromTestcontainers(): Promise<TestServices> {
-  const { KafkaContainer } = await import("@testcontainers/kafka");
-  const { RedisContainer } = await import("@testcontainers/redis");
-  const [kafka, redis] = await Promise.all([
-    new KafkaContainer("confluentinc/cp-kafka:7.9.0").withKraft().start(),
-    new RedisContainer("redis:7-alpine").start(),
-  ]);
+  const { containerSkipReason, LOCAL_IMAGES, startKafka, startRedis } = await import("./containers.js");
+  const missing = await containerSkipReason([LOCAL_IMAGES.kafka, LOCAL_IMAGES.redis]);
+  if (missing) throw new Error(`${MISSING_SERVICES_MESSAGE} (${missing})`);
+  const [kafka, redis] = await Promise.all([startKafka(), startRedis()]);
   return {
-    kafkaBrokers: [`${kafka.getHost()}:${kafka.getMappedPort(9093)}`],
-    redisUrl: redis.getConnectionUrl(),
+    kafkaBrokers: kafka.brokers,
+    redisUrl: redis.url,
     stop: async () => {
-      await Promise.all([kafka.stop(), redis.stop()]);
+      await Promise.all([kafka.container.stop(), redis.container.stop()]);
     },
   };
 }
@@ -52,6 +54,6 @@ async function servicesFromTestcontainers(): Promise<TestServices> {
 export async function testServices(): Promise<TestServices> {
   const fromEnv = servicesFromEnv();
   if (fromEnv) return fromEnv;
-  if (await dockerAnswers()) return servicesFromTestcontainers();
+  if (await engineAnswers()) return servicesFromTestcontainers();
   throw new Error(MISSING_SERVICES_MESSAGE);
 }
