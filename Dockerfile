@@ -33,10 +33,14 @@ ARG VARIANT
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-# onnxruntime-node ships its native library for every platform (~290 MB); keep this one's (~45 MB).
+# onnxruntime-node ships its native library for every platform (~290 MB), and tokenizers (the
+# Rust tokenizer binding) its binary for every platform (~64 MB); keep this one's (~45 and ~5 MB).
+# Of eld's n-gram databases the language identifier reads only `small` (src/language): 6.5 MB less.
 RUN arch="$(node -p process.arch)" \
  && find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 2 -maxdepth 2 -type d \
-      ! -path "*/linux/${arch}" -exec rm -rf {} +
+      ! -path "*/linux/${arch}" -exec rm -rf {} + \
+ && find node_modules/tokenizers -maxdepth 1 -name "*.node" ! -name "tokenizers.linux-${arch}-gnu.node" -delete \
+ && rm -f node_modules/eld/src/ngrams/medium.js node_modules/eld/src/ngrams/large.js
 # Files Node never loads (~30 MB): source maps, type declarations and TypeScript sources, and the
 # ESM builds of @opentelemetry/*, which only bundlers read (their "module" and "esnext" conditions).
 RUN find node_modules -type f \( -name "*.map" -o -name "*.ts" -o -name "*.cts" -o -name "*.mts" \) -delete \

@@ -144,6 +144,8 @@ export interface TransactionalOptions {
 export interface TopicRequirement {
   topic: string;
   field: string;
+  /** An input: the worker never creates it, whatever `kafka.createTopics` says. */
+  input?: boolean;
 }
 
 export interface PartitionEnds {

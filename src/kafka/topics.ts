@@ -16,11 +16,13 @@ export async function ensureTopics(
   const existing = new Set(await admin.listTopics());
   const missing = required.filter((r) => !existing.has(r.topic));
   if (missing.length === 0) return;
-  if (!create) {
+  if (!create || missing.some((m) => m.input)) {
     throw new ConfigError(
       missing.map((m) => ({
         path: m.field,
-        reason: `topic ${m.topic} does not exist: create it, or set kafka.createTopics to let the worker create it`,
+        reason: m.input
+          ? `topic ${m.topic} does not exist: the worker reads it and never creates it`
+          : `topic ${m.topic} does not exist: create it, or set kafka.createTopics to let the worker create it`,
       })),
     );
   }

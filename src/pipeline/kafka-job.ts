@@ -12,7 +12,7 @@ import { RedisDeduplicator } from "../dedup/redis-dedup.js";
 import { ModelError } from "../errors/errors.js";
 import { SENTIMENT_LABELS } from "../events/sentiment-event.js";
 import { SentimentClassifier } from "../inference/classifier.js";
-import type { GroupMember, KafkaAdmin } from "../kafka/client.js";
+import type { GroupMember, KafkaAdmin, TopicRequirement } from "../kafka/client.js";
 import { connectKafka } from "../kafka/kafkajs-client.js";
 import { AtLeastOnceSink } from "../sinks/kafka/at-least-once-sink.js";
 import { ExactlyOnceSink } from "../sinks/kafka/exactly-once-sink.js";
@@ -27,6 +27,8 @@ export interface KafkaJobOptions<S extends BatchSource> {
   workerVersion: string;
   telemetry: Telemetry;
   log: Log;
+  /** Topics the source reads that must exist, with the setting that names them (never created). */
+  inputTopics?: readonly TopicRequirement[];
   /** Builds the source on the job's group member once the model is loaded (it may refuse by throwing). */
   createSource(parts: { member: GroupMember; admin: KafkaAdmin; model: ModelIdentity }): S;
   /** The revision the de-duplication keys are made of; default the model's own. */
@@ -104,6 +106,9 @@ export async function startKafkaJob<S extends BatchSource>(
       ],
       config.kafka.createTopics,
     );
+    // The worker writes its outputs and may create them; it only reads its input, which a subscribe
+    // to a missing topic would report as an error that names no setting.
+    await admin.ensureTopics(options.inputTopics ?? [], false);
     const limits = await outputLimits(admin, config);
     let stopping = false;
     const member = kafka.member({

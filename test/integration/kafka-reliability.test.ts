@@ -96,6 +96,20 @@ describe("the Kafka worker under routine faults", () => {
     assert.match(outcome.message, /kafka\.sessionTimeoutMs/);
   });
 
+  it("stops start-up naming kafka.inputTopics when an input topic does not exist, also with createTopics", async () => {
+    const s = await setup(1);
+    const config = configOf(s);
+    config.kafka.inputTopics = [s.input, `${s.input}-missing`];
+    config.kafka.createTopics = true;
+    await assert.rejects(
+      startWorker(config),
+      (e: unknown) =>
+        e instanceof ConfigError && /kafka\.inputTopics/.test(e.message) && e.message.includes(`${s.input}-missing`),
+    );
+    const topics = await client.admin.listTopics();
+    assert.ok(!topics.includes(`${s.input}-missing`), "an input topic is never created");
+  });
+
   it("keeps the partition moving when outputs exceed the topics' max.message.bytes", async () => {
     // The output topic takes 20 KB; the dead-letter topic Kafka's default (1 MiB).
     const limit = 1_048_588;
