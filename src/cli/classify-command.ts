@@ -36,7 +36,7 @@ export function classifyCommand(): Command {
         config.batching.queueCapacity,
       );
       for await (const line of byteLines(process.stdin)) {
-        if (!classifier.hasCapacity) await classifier.whenCapacity();
+        // classify waits for room in the queue itself; the ordered writer bounds the lines in flight.
         await output.push(classifier.classify(line.toString("utf8")));
       }
       await output.flush();

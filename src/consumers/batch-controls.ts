@@ -46,33 +46,25 @@ export function sourceBatch(batch: FetchedBatch, drain: Drain): SourceBatch {
 }
 
 function batchControls(batch: FetchedBatch, drain: Drain): BatchControls {
-  // The generation is over: hand out no more chunks, so the member can rejoin in time.
-  const noticeRejoin = (error: unknown) => {
-    if (meansRejoin(error)) drain.begin("rebalance");
+  /** The call, noticing when its error says the generation is over: hand out no more chunks, so the member can rejoin in time. */
+  const noticingRejoin = async (call: () => Promise<void>) => {
+    try {
+      await call();
+    } catch (error) {
+      if (meansRejoin(error)) drain.begin("rebalance");
+      throw error;
+    }
   };
   return {
-    heartbeat: async () => {
-      try {
-        await batch.heartbeat();
-      } catch (error) {
-        noticeRejoin(error);
-        throw error;
-      }
-    },
+    heartbeat: () => noticingRejoin(() => batch.heartbeat()),
     isStale: batch.isStale,
     isRunning: batch.isRunning,
     signal: drain.signal,
     commitOffset: (nextOffset, metadata) =>
-      retry(() => batch.commitOffset(nextOffset, metadata), {
+      retry(() => noticingRejoin(() => batch.commitOffset(nextOffset, metadata)), {
         attempts: COMMIT_ATTEMPTS,
         backoff: { initialMs: 200, maxMs: 2000 },
-        retryIf: (error) => {
-          noticeRejoin(error);
-          return (error as { retriable?: unknown }).retriable === true;
-        },
-      }).catch((error: unknown) => {
-        noticeRejoin(error);
-        throw error;
+        retryIf: (error) => (error as { retriable?: unknown }).retriable === true,
       }),
   };
 }

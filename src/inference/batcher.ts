@@ -141,15 +141,23 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
    * An iterable is read one item at a time, as the queue takes them.
    */
   async submitAll(items: Iterable<T>): Promise<R[]> {
+    return Promise.all(await this.queueAll(items));
+  }
+
+  /**
+   * Queues every item, waiting for room instead of failing; resolves once all are queued, with
+   * each one's result (observed, so an early failure does not go unhandled before the caller looks).
+   */
+  async queueAll(items: Iterable<T>): Promise<Promise<R>[]> {
     const results: Promise<R>[] = [];
     for (const item of items) {
       // No await while there is room: items submitted in one go stay in one batch.
       if (!this.hasCapacity) await this.room();
       const result = this.submit(item);
-      result.catch(() => {}); // observed by Promise.all below; this keeps an early failure from going unhandled meanwhile
+      result.catch(() => {});
       results.push(result);
     }
-    return Promise.all(results);
+    return results;
   }
 
   /** Items waiting, not yet cut into a batch. */

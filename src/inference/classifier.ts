@@ -99,13 +99,7 @@ export class SentimentClassifier {
       const encoded = await next;
       const after = at + TOKENIZE_SLICE;
       if (after < texts.length) next = this.encodeAll(texts.slice(after, after + TOKENIZE_SLICE));
-      for (const item of encoded) {
-        // No await while there is room: a slice submitted in one go can fill one batch.
-        if (!this.batcher.hasCapacity) await this.batcher.room();
-        const result = this.submit(item);
-        result.catch(() => {}); // observed by Promise.all below; an early failure must not go unhandled meanwhile
-        results.push(result);
-      }
+      results.push(...(await this.batcher.queueAll(encoded)));
     }
     return Promise.all(results);
   }

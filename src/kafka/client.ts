@@ -96,8 +96,6 @@ export interface GroupMemberOptions {
   sessionTimeoutMs: number;
   rebalanceTimeoutMs: number;
   heartbeatIntervalMs: number;
-  /** Asked after a failure the client would restart from: false while stopping. */
-  restartOnFailure(): boolean;
 }
 
 /** A consumer group member that never commits on its own (read_committed, no auto-commit). */
@@ -108,7 +106,7 @@ export interface GroupMember {
   seek(tp: TopicPartition, offset: string): void;
   /** Commits several partitions in one request (all or none). */
   commitOffsets(offsets: GroupOffset[]): Promise<void>;
-  /** Ends the batches (after they return) and leaves the group. */
+  /** Ends the batches (after they return) and leaves the group; a failure from then on is not restarted. */
   disconnect(): Promise<void>;
 }
 

@@ -93,10 +93,11 @@ function adminOf(admin: Admin): KafkaAdmin {
 }
 
 function memberOf(kafka: KafkaJS, options: GroupMemberOptions): GroupMember {
+  let disconnecting = false;
   const consumer: Consumer = kafka.consumer({
     // kafkajs restarts a crashed consumer after a delay, even when the crash came while it was
     // being stopped: the restarted consumer then kept a stopped worker's process alive.
-    retry: { retries: 5, restartOnFailure: async () => options.restartOnFailure() },
+    retry: { retries: 5, restartOnFailure: async () => !disconnecting },
     groupId: options.groupId,
     sessionTimeout: options.sessionTimeoutMs,
     rebalanceTimeout: options.rebalanceTimeoutMs,
@@ -113,7 +114,10 @@ function memberOf(kafka: KafkaJS, options: GroupMemberOptions): GroupMember {
       consumer.commitOffsets(
         offsets.map((o) => ({ topic: o.topic, ...partitionOffset(o.offset, o.partition, o.metadata) })),
       ),
-    disconnect: () => consumer.disconnect(),
+    disconnect: () => {
+      disconnecting = true;
+      return consumer.disconnect();
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * Start-up check of the topics the worker writes to: with `kafka.createTopics` off (the default) a
- * missing topic stops start-up with a clear error instead of failing on the first produce.
+ * Start-up check of the topics the worker reads and writes: a missing input, or a missing output
+ * with `kafka.createTopics` off (the default), stops start-up with a clear error naming its setting
+ * instead of failing on the first fetch or produce. Inputs are never created.
  */
 import type { Admin, ITopicConfig } from "kafkajs";
 import { ConfigError } from "../errors/errors.js";
@@ -16,9 +17,10 @@ export async function ensureTopics(
   const existing = new Set(await admin.listTopics());
   const missing = required.filter((r) => !existing.has(r.topic));
   if (missing.length === 0) return;
-  if (!create || missing.some((m) => m.input)) {
+  const blocking = missing.filter((m) => m.input || !create);
+  if (blocking.length > 0) {
     throw new ConfigError(
-      missing.map((m) => ({
+      blocking.map((m) => ({
         path: m.field,
         reason: m.input
           ? `topic ${m.topic} does not exist: the worker reads it and never creates it`

@@ -27,8 +27,8 @@ export interface KafkaJobOptions<S extends BatchSource> {
   workerVersion: string;
   telemetry: Telemetry;
   log: Log;
-  /** Topics the source reads that must exist, with the setting that names them (never created). */
-  inputTopics?: readonly TopicRequirement[];
+  /** Topics the source reads, with the setting that names them: they must exist (never created). */
+  inputTopics?: readonly Omit<TopicRequirement, "input">[];
   /** Builds the source on the job's group member once the model is loaded (it may refuse by throwing). */
   createSource(parts: { member: GroupMember; admin: KafkaAdmin; model: ModelIdentity }): S;
   /** The revision the de-duplication keys are made of; default the model's own. */
@@ -99,25 +99,22 @@ export async function startKafkaJob<S extends BatchSource>(
     const kafka = await connectKafka(config.kafka);
     closers.push(() => kafka.close());
     const { admin } = kafka;
+    // The worker writes its outputs and may create them; it only reads its inputs, which a subscribe
+    // to a missing topic would report as an error that names no setting.
     await admin.ensureTopics(
       [
         { topic: config.kafka.outputTopic, field: "kafka.outputTopic" },
         { topic: config.kafka.deadLetterTopic, field: "kafka.deadLetterTopic" },
+        ...(options.inputTopics ?? []).map((t) => ({ ...t, input: true })),
       ],
       config.kafka.createTopics,
     );
-    // The worker writes its outputs and may create them; it only reads its input, which a subscribe
-    // to a missing topic would report as an error that names no setting.
-    await admin.ensureTopics(options.inputTopics ?? [], false);
     const limits = await outputLimits(admin, config);
-    let stopping = false;
     const member = kafka.member({
       groupId: config.kafka.groupId,
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       rebalanceTimeoutMs: config.kafka.rebalanceTimeoutMs,
       heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
-      // A crash while stopping must not restart the member: it kept a stopped worker's process alive.
-      restartOnFailure: () => !stopping,
     });
     const source = options.createSource({ member, admin, model: classifier.model });
     const sink: PartitionSink =
@@ -162,7 +159,6 @@ export async function startKafkaJob<S extends BatchSource>(
       model: classifier.model,
       redisReady: () => redisUp || !dedup || config.dedup.onRedisUnavailable === "bypass",
       stop: () => {
-        stopping = true;
         closing ??= closeAll();
         return closing;
       },

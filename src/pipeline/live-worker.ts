@@ -45,7 +45,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     workerVersion,
     telemetry,
     log,
-    inputTopics: config.kafka.inputTopics.map((topic) => ({ topic, field: "kafka.inputTopics", input: true })),
+    inputTopics: config.kafka.inputTopics.map((topic) => ({ topic, field: "kafka.inputTopics" })),
     createSource: ({ member, admin }) =>
       new GroupSource(member, admin, {
         groupId: config.kafka.groupId,
