@@ -48,7 +48,12 @@ export interface WordPieceEncoding {
   truncated: boolean;
 }
 
+/** Split words remembered (each a few ids): about 2 MB at most. */
+const SPLIT_CACHE_WORDS = 20_000;
+
 export class WordPieceEncoder {
+  private readonly splitWords = new Map<string, readonly number[]>();
+
   private constructor(
     private readonly vocab: Map<string, number>,
     /** Continuation pieces by their text without the prefix (`##ing` under `ing`). */
@@ -210,6 +215,20 @@ export class WordPieceEncoder {
       push(whole);
       return;
     }
+    const known = this.splitWords.get(word);
+    if (known !== undefined) {
+      for (const id of known) push(id);
+      return;
+    }
+    const pieces = this.split(word);
+    // Words repeat (Zipf): a split word is looked up once, until the cache is full and starts again.
+    if (this.splitWords.size >= SPLIT_CACHE_WORDS) this.splitWords.clear();
+    this.splitWords.set(word, pieces);
+    for (const id of pieces) push(id);
+  }
+
+  /** The pieces of a word not in the vocabulary, or `[UNK]` alone when some part matches nothing. */
+  private split(word: string): readonly number[] {
     const pieces: number[] = [];
     for (let start = 0; start < word.length; ) {
       const first = start === 0;
@@ -226,14 +245,11 @@ export class WordPieceEncoder {
         id = table.get(word.slice(start, end));
         if (id !== undefined) break;
       }
-      if (id === undefined) {
-        push(this.unkId);
-        return;
-      }
+      if (id === undefined) return [this.unkId];
       pieces.push(id);
       start = end;
     }
-    for (const id of pieces) push(id);
+    return pieces;
   }
 }
 

@@ -27,6 +27,7 @@ import { deadLetterMessage, eventMessage } from "../sinks/kafka/records.js";
 import { messageBytes } from "../sinks/kafka/request-chunks.js";
 import { ATTRIBUTES, type BatchTrace, SPANS, type Telemetry } from "../telemetry/index.js";
 import { buildEvent } from "./build-event.js";
+import type { ChunkSizer } from "./chunk-sizer.js";
 import { type DecodedMessage, decodeRecord } from "./decode.js";
 import { type EventKind, eventKind, type RunCounters } from "./run-counters.js";
 
@@ -49,6 +50,8 @@ export interface BatchProcessorParts {
   limits?: OutputLimits;
   /** Readiness for the health endpoint: false while Redis is down in `fail` mode. */
   setReady?: (ready: boolean) => void;
+  /** Told how long each committed chunk took, so the next chunks take the target time. */
+  chunks?: Pick<ChunkSizer, "record">;
 }
 
 const key = ({ topic, partition }: TopicPartition) => `${topic}:${partition}`;
@@ -92,8 +95,10 @@ export class BatchProcessor implements BatchHandler {
     // The source's heartbeat notices a rebalance (and starts the drain); its error needs no answer here.
     const heartbeat = setInterval(() => void batch.heartbeat().catch(() => {}), config.kafka.heartbeatIntervalMs);
     const trace = telemetry.tracing.batch(batch.topic, batch.partition, batch.messages);
+    const started = performance.now();
     try {
       const outcome = await this.process(batch, trace);
+      if (outcome === "processed") this.parts.chunks?.record(batch.messages.length, performance.now() - started);
       trace.end(outcome);
       return outcome;
     } catch (error) {
