@@ -32,12 +32,12 @@ const BACKOFF = 1;
 /** log P of a letter neither model has seen at all. */
 const FLOOR = -14;
 /** Resolution of the stored differences, and their bound. */
-export const STEP = 0.1;
+const STEP = 0.1;
 const BOUND = 8;
 /** An n-gram whose difference is within this of its shorter suffix's is left out. */
-const PRUNE = Number(process.env.PRUNE ?? 0.25);
+const PRUNE = 0.25;
 /** An n-gram whose chained probability is below e^MIN_LOG_PROB in both languages is left out. */
-const MIN_LOG_PROB = Number(process.env.MIN_LOG_PROB ?? -12);
+const MIN_LOG_PROB = -12;
 
 /** The files of a zip archive (stored or deflated entries), by name. */
 function unzip(buffer, wanted) {
