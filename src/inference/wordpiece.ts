@@ -48,8 +48,8 @@ export interface WordPieceEncoding {
   truncated: boolean;
 }
 
-/** Split words remembered (each a few ids): about 2 MB at most. */
-const SPLIT_CACHE_WORDS = 20_000;
+/** Split words remembered (each a few ids): about 6 MB at most. */
+const SPLIT_CACHE_WORDS = 65_536;
 
 export class WordPieceEncoder {
   private readonly splitWords = new Map<string, readonly number[]>();
