@@ -73,6 +73,13 @@ export class SentimentClassifier {
       local.encoder === "wordpiece-js" ? await ThreadedTokenizer.start(model.tokenizerPath, model.maxLength) : local;
     try {
       const backend = await loadBackend(model, options.runtime);
+      for (const { provider, reason } of backend.providers?.skipped ?? []) {
+        options.log?.("execution provider unavailable, using the next in runtime.executionProviders", {
+          provider,
+          reason,
+          using: backend.providers?.used,
+        });
+      }
       return new SentimentClassifier(model, tokenizer, backend, options.batching, options);
     } catch (error) {
       await tokenizer.close?.();

@@ -18,6 +18,7 @@ void serveRequests<RunRequest, Float32Array>(
         return { result: copy, transfer: [copy.buffer] };
       },
       close: () => backend.close(),
+      info: backend.providers,
     };
   },
   // OnnxBackend's load errors already name their cause.

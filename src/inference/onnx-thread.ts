@@ -10,7 +10,7 @@
  * batches there and logits back. Input tensors are transferred, not copied.
  */
 import { InferenceError, ModelError } from "../errors/errors.js";
-import type { InferenceBackend, RuntimeOptions } from "./inference-backend.js";
+import type { InferenceBackend, ProviderChoice, RuntimeOptions } from "./inference-backend.js";
 import type { PaddedBatch } from "./padded-batch.js";
 import { WorkerChannel } from "./worker-channel.js";
 
@@ -41,6 +41,10 @@ export class ThreadedOnnxBackend implements InferenceBackend {
       },
     );
     return new ThreadedOnnxBackend(channel, numLabels);
+  }
+
+  get providers(): ProviderChoice {
+    return this.channel.info as ProviderChoice;
   }
 
   run(batch: PaddedBatch): Promise<Float32Array> {

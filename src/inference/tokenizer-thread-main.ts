@@ -11,7 +11,10 @@ void serveRequests<string[], PackedEncodings>(parentPort, () => {
   return {
     handle: async (texts) => {
       const packed = packEncodings(await tokenizer.encodeAll(texts));
-      return { result: packed, transfer: [packed.ids.buffer, packed.starts.buffer, packed.truncated.buffer] as ArrayBuffer[] };
+      return {
+        result: packed,
+        transfer: [packed.ids.buffer, packed.starts.buffer, packed.truncated.buffer] as ArrayBuffer[],
+      };
     },
     close: () => {},
   };

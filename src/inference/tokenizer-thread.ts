@@ -4,7 +4,7 @@
  * and the event loop is what limits the worker then. A chunk's texts go over as strings; their ids
  * come back packed in three typed arrays, transferred, not copied.
  */
-import { ModelError, InferenceError } from "../errors/errors.js";
+import { InferenceError, ModelError } from "../errors/errors.js";
 import type { EncodedText } from "./tokenizer.js";
 import { WorkerChannel } from "./worker-channel.js";
 
@@ -58,7 +58,8 @@ export class ThreadedTokenizer {
 /** Packs encodings for the trip back (see PackedEncodings). */
 export function packEncodings(encodings: readonly EncodedText[]): PackedEncodings {
   const starts = new Int32Array(encodings.length + 1);
-  for (let i = 0; i < encodings.length; i++) starts[i + 1] = (starts[i] as number) + (encodings[i] as EncodedText).ids.length;
+  for (let i = 0; i < encodings.length; i++)
+    starts[i + 1] = (starts[i] as number) + (encodings[i] as EncodedText).ids.length;
   const ids = new Int32Array(starts[encodings.length] as number);
   const truncated = new Uint8Array(encodings.length);
   for (let i = 0; i < encodings.length; i++) {

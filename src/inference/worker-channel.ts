@@ -10,7 +10,7 @@ import { Worker } from "node:worker_threads";
 
 /** What crosses from the thread to this side. */
 export type WorkerReply<R> =
-  | { type: "loaded" }
+  | { type: "loaded"; info?: unknown }
   | { type: "load-failed"; message: string }
   | { type: "result"; id: number; result: R }
   | { type: "failed"; id: number; message: string }
@@ -41,6 +41,8 @@ export class WorkerChannel<Q, R> {
   private closing: Promise<void> | undefined;
   private onClosed: () => void = () => {};
   private onLoaded: (error?: Error) => void = () => {};
+  /** What the thread said about itself once loaded (e.g. the execution providers it runs on). */
+  info: unknown;
 
   private constructor(
     private readonly thread: Worker,
@@ -105,6 +107,7 @@ export class WorkerChannel<Q, R> {
   private receive(reply: WorkerReply<R>): void {
     switch (reply.type) {
       case "loaded":
+        this.info = reply.info;
         this.onLoaded();
         break;
       case "load-failed":

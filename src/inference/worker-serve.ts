@@ -8,6 +8,8 @@ import type { WorkerReply, WorkerRequest } from "./worker-channel.js";
 export interface Served<Q, R> {
   handle(request: Q): Promise<{ result: R; transfer?: ArrayBuffer[] }> | { result: R; transfer?: ArrayBuffer[] };
   close(): Promise<void> | void;
+  /** Sent with "loaded": plain data about what was loaded. */
+  info?: unknown;
 }
 
 /** The error and its causes in one line: only plain data crosses back to the main thread. */
@@ -31,7 +33,7 @@ export async function serveRequests<Q, R>(
     port.close();
     return;
   }
-  post({ type: "loaded" });
+  post({ type: "loaded", info: served.info });
   const handle = async (message: WorkerRequest<Q>): Promise<void> => {
     if (message.type === "close") {
       await served.close();
