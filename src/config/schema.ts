@@ -267,7 +267,11 @@ const shadow = z
         "Run a candidate model on a sample of the committed messages and measure its agreement with the primary (docs/rollout.md); it never delays or changes the primary's events.",
       ),
     dir: z.string().optional().describe("The candidate's local model directory (default: the primary's source)."),
-    id: z.string().min(1).optional().describe("The candidate's hub repo id (default: `model.id`); ignores `model.dir`."),
+    id: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The candidate's hub repo id (default: `model.id`); ignores `model.dir`."),
     revision: z
       .string()
       .min(1)
@@ -285,7 +289,9 @@ const shadow = z
       .describe("Share of committed messages the candidate tags too, chosen by a hash of the message id (0-100)."),
     queueCapacity: positiveInt
       .default(1024)
-      .describe("Sampled messages waiting for the candidate; more are skipped and counted (`sw_shadow_skipped_total`)."),
+      .describe(
+        "Sampled messages waiting for the candidate; more are skipped and counted (`sw_shadow_skipped_total`).",
+      ),
     intraOpThreads: z
       .number()
       .int()
@@ -313,7 +319,9 @@ const rollout = z
       .describe("How often the shadow's agreement summary is logged; 0 never."),
     adminPort: port
       .default(0)
-      .describe("Port of the admin endpoints (`/model`, `/shadow`: switch or shadow a model while running); 0 disables them."),
+      .describe(
+        "Port of the admin endpoints (`/model`, `/shadow`: switch or shadow a model while running); 0 disables them.",
+      ),
     adminHost: z
       .string()
       .min(1)

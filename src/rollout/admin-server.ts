@@ -108,7 +108,9 @@ async function specFrom(
   }
   try {
     const spec = parseModelSpec(body, extra);
-    const rest = Object.fromEntries(extra.map((k) => [k, (body as Record<string, unknown>)[k]]).filter(([, v]) => v !== undefined));
+    const rest = Object.fromEntries(
+      extra.map((k) => [k, (body as Record<string, unknown>)[k]]).filter(([, v]) => v !== undefined),
+    );
     return { spec, extra: rest };
   } catch (error) {
     json(response, 400, { error: error instanceof Error ? error.message : String(error) });

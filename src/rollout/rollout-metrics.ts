@@ -14,18 +14,25 @@ export interface ObservedRollout {
 
 export function observeRollout(meter: Meter, rollout: ObservedRollout): void {
   meter
-    .createObservableGauge(METRICS.modelInfo, { description: "1 per model in use: role primary, or candidate (shadow)." })
+    .createObservableGauge(METRICS.modelInfo, {
+      description: "1 per model in use: role primary, or candidate (shadow).",
+    })
     .addCallback((result) => {
       const primary = rollout.currentModel;
       result.observe(1, { [LABELS.role]: "primary", [LABELS.name]: primary.name, [LABELS.revision]: primary.revision });
       const candidate = rollout.shadowRunner?.candidate.model;
       if (candidate) {
-        result.observe(1, { [LABELS.role]: "candidate", [LABELS.name]: candidate.name, [LABELS.revision]: candidate.revision });
+        result.observe(1, {
+          [LABELS.role]: "candidate",
+          [LABELS.name]: candidate.name,
+          [LABELS.revision]: candidate.revision,
+        });
       }
     });
   meter
     .createObservableCounter(METRICS.modelSwitches, {
-      description: "Model switches while running: switched, or refused (the new model did not load; the old one serves).",
+      description:
+        "Model switches while running: switched, or refused (the new model did not load; the old one serves).",
     })
     .addCallback((result) => {
       result.observe(rollout.switches.switched, { [LABELS.outcome]: "switched" });
@@ -33,7 +40,8 @@ export function observeRollout(meter: Meter, rollout: ObservedRollout): void {
     });
   meter
     .createObservableGauge(METRICS.shadowAgreement, {
-      description: "Share of shadowed messages on which the candidate's label is the primary's (argmax agreement), by language; lang=all overall.",
+      description:
+        "Share of shadowed messages on which the candidate's label is the primary's (argmax agreement), by language; lang=all overall.",
     })
     .addCallback((result) => {
       const report = rollout.shadowRunner?.stats.report();
@@ -43,7 +51,8 @@ export function observeRollout(meter: Meter, rollout: ObservedRollout): void {
     });
   meter
     .createObservableGauge(METRICS.shadowScoreDiff, {
-      description: "Mean absolute difference of the candidate's and the primary's scores, by language; lang=all overall.",
+      description:
+        "Mean absolute difference of the candidate's and the primary's scores, by language; lang=all overall.",
     })
     .addCallback((result) => {
       const report = rollout.shadowRunner?.stats.report();

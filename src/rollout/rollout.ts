@@ -9,7 +9,10 @@
  * load changes nothing: the old one keeps serving, and the error is logged, counted
  * (`sw_model_switches_total{outcome="refused"}`) and returned. Readiness never drops.
  */
+
+import type { Meter } from "@opentelemetry/api";
 import type { Config } from "../config/index.js";
+import type { SentimentEvent } from "../events/sentiment-event.js";
 import type { SentimentClassifier } from "../inference/classifier.js";
 import type { ModelSlot } from "../inference/model-slot.js";
 import type { Logger } from "../telemetry/index.js";
@@ -17,8 +20,6 @@ import type { AgreementReport } from "./agreement.js";
 import { type ModelSpec, modelConfigOf, specOf } from "./model-spec.js";
 import { observeRollout } from "./rollout-metrics.js";
 import { type ShadowItem, ShadowRunner } from "./shadow.js";
-import type { Meter } from "@opentelemetry/api";
-import type { SentimentEvent } from "../events/sentiment-event.js";
 
 export interface ModelIdentityOf {
   name: string;
@@ -52,11 +53,14 @@ export interface SwitchRecord {
   error?: string;
 }
 
+/** A switch or shadow start: the status after it, or why it was refused and what still serves. */
 export type RolloutOutcome =
   | { ok: true; status: RolloutStatus }
-  | { ok: false; busy?: boolean; error: string; status: RolloutStatus };
+  | { ok: false; busy?: boolean; error: string; serving: RolloutStatus["model"] };
 
 export interface ShadowStatus {
+  /** The report compares the candidate with this primary (it restarts from zero at a switch). */
+  primary: ModelIdentityOf;
   candidate: ModelIdentityOf & { spec: ModelSpec };
   samplePercent: number;
   queued: number;
@@ -131,6 +135,7 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
       ...(shadow
         ? {
             shadow: {
+              primary: this.currentModel,
               candidate: {
                 name: shadow.runner.candidate.model.name,
                 revision: shadow.runner.candidate.model.revision,
@@ -167,24 +172,28 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
           { err: error, spec, serving: from },
           "model switch refused: the new model did not load; the old one keeps serving",
         );
-        return { ok: false, error: message(error), status: this.status() };
+        return this.refused(error);
       }
       const to = { name: loaded.classifier.model.name, revision: loaded.classifier.model.revision };
       const { whenRetired } = models.slot.replace(loaded);
+      if (this.shadow) {
+        this.logSummary(this.shadow.runner, from);
+        this.shadow.runner.comparingWith(to.revision);
+      }
       this.previous = this.spec;
       this.spec = spec;
       this.switches.switched++;
       this.lastSwitch = { at: new Date().toISOString(), outcome: "switched", spec, model: to };
       logger.info({ from, to, spec }, "model switched: new batches use the new model");
       void whenRetired.then(() => logger.info({ model: from }, "the replaced model finished its batches and closed"));
-      return { ok: true, status: this.status() };
+      return this.done();
     });
   }
 
   /** Switches back to the model served before the last switch. */
   rollback(): Promise<RolloutOutcome> {
     if (!this.previous) {
-      return Promise.resolve({ ok: false, error: "no earlier model to roll back to", status: this.status() });
+      return Promise.resolve({ ...this.refused("no earlier model to roll back to"), serving: this.status().model });
     }
     return this.switchModel(this.previous);
   }
@@ -204,7 +213,7 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
         }
       } catch (error) {
         logger.error({ err: error, spec }, "shadow not started: the candidate model did not load");
-        return { ok: false, error: message(error), status: this.status() };
+        return this.refused(error);
       }
       await this.shadow?.runner.stop();
       const runner = new ShadowRunner(candidate, {
@@ -213,12 +222,13 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
         ...(this.parts.publishShadow ? { publish: this.parts.publishShadow } : {}),
         log: (msg, fields) => logger.warn(fields ?? {}, msg),
       });
+      runner.comparingWith(this.currentModel.revision);
       this.shadow = { runner, spec };
       logger.info(
         { candidate: candidate.model.name, revision: candidate.model.revision, samplePercent, spec },
         "shadow started",
       );
-      return { ok: true, status: this.status() };
+      return this.done();
     });
   }
 
@@ -234,13 +244,13 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
   }
 
   /** The periodic summary line: the shadow's agreement overall, per language and per label pair. */
-  logSummary(runner = this.shadow?.runner): void {
+  logSummary(runner = this.shadow?.runner, primary = this.currentModel): void {
     if (!runner || runner.stats.compared === 0) return;
     const report = runner.stats.report();
     this.parts.logger.info(
       {
         candidate: { name: runner.candidate.model.name, revision: runner.candidate.model.revision },
-        primary: this.currentModel,
+        primary,
         compared: report.compared,
         agreement: round(report.agreement),
         meanAbsScoreDiff: round(report.meanAbsScoreDiff),
@@ -260,17 +270,32 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
     await this.parts.closeShadowTopic?.();
   }
 
-  private async exclusive(work: () => Promise<RolloutOutcome>): Promise<RolloutOutcome> {
-    if (this.closed) return { ok: false, error: "the worker is stopping", status: this.status() };
+  private done(): { ok: true } {
+    return { ok: true };
+  }
+
+  private refused(error: unknown): { ok: false; error: string } {
+    return { ok: false, error: message(error) };
+  }
+
+  private async exclusive(work: () => Promise<{ ok: true } | { ok: false; error: string }>): Promise<RolloutOutcome> {
+    if (this.closed) return { ok: false, error: "the worker is stopping", serving: this.status().model };
     if (this.busy) {
-      return { ok: false, busy: true, error: "another model is loading; try again when it is done", status: this.status() };
+      return {
+        ok: false,
+        busy: true,
+        error: "another model is loading; try again when it is done",
+        serving: this.status().model,
+      };
     }
     this.busy = true;
+    let outcome: { ok: true } | { ok: false; error: string };
     try {
-      return await work();
+      outcome = await work();
     } finally {
       this.busy = false;
     }
+    return outcome.ok ? { ok: true, status: this.status() } : { ...outcome, serving: this.status().model };
   }
 }
 

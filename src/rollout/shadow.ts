@@ -45,19 +45,33 @@ export function isSampled(id: string, samplePercent: number): boolean {
 }
 
 export class ShadowRunner {
-  readonly stats: AgreementStats;
+  /** Since the start, or since the primary last changed (`comparingWith`). */
+  stats: AgreementStats;
   readonly skipped: Record<SkipReason, number> = { queue_full: 0, failed: 0, stopped: 0 };
   /** Candidate events that could not be published to the shadow topic. */
   publishFailures = 0;
   private queue: ShadowItem[] = [];
   private running: Promise<void> | undefined;
   private stopped = false;
+  private primaryRevision: string | undefined;
 
   constructor(
     readonly candidate: SentimentClassifier,
     readonly options: ShadowOptions,
   ) {
     this.stats = new AgreementStats(candidate.model.labels);
+  }
+
+  /**
+   * Compares with the primary of this revision only from now on, its statistics from zero: after a
+   * model switch the old numbers were about another pair (events of batches still finishing on the
+   * old model are left out).
+   */
+  comparingWith(primaryRevision: string): void {
+    if (this.primaryRevision !== undefined && this.primaryRevision !== primaryRevision) {
+      this.stats = new AgreementStats(this.candidate.model.labels);
+    }
+    this.primaryRevision = primaryRevision;
   }
 
   get samplePercent(): number {
@@ -72,6 +86,7 @@ export class ShadowRunner {
   offer(items: readonly ShadowItem[]): void {
     if (this.stopped) return;
     for (const item of items) {
+      if (this.primaryRevision !== undefined && item.event.model.revision !== this.primaryRevision) continue;
       if (!isSampled(item.event.id, this.options.samplePercent)) continue;
       if (this.queue.length >= this.options.queueCapacity) this.skipped.queue_full++;
       else this.queue.push(item);
@@ -108,6 +123,7 @@ export class ShadowRunner {
       }
       const events: SentimentEvent[] = [];
       for (const [i, item] of chunk.entries()) {
+        if (this.primaryRevision !== undefined && item.event.model.revision !== this.primaryRevision) continue;
         const result = results[i] as Classified;
         this.stats.add(item.event.lang, item.event.sentiment, result);
         if (this.options.publish) events.push(this.shadowEvent(item.event, result));

@@ -1,7 +1,7 @@
 /** The rollout of a live worker: the shadow's candidate loader, its optional topic, the metrics. */
 import type { Config } from "../config/index.js";
-import { serializeEvent } from "../events/serialize-event.js";
 import type { SentimentEvent } from "../events/sentiment-event.js";
+import { serializeEvent } from "../events/serialize-event.js";
 import { SentimentClassifier } from "../inference/classifier.js";
 import type { RecordProducer } from "../kafka/client.js";
 import type { Telemetry } from "../telemetry/index.js";

@@ -11,9 +11,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { after, before, describe, it } from "node:test";
 import { type Config, loadConfig } from "../../src/config/index.js";
 import { type SentimentEvent, sentimentEventSchema } from "../../src/events/sentiment-event.js";
 import { startWorker, type Worker } from "../../src/pipeline/live-worker.js";
@@ -237,7 +237,11 @@ describe("model rollout", () => {
         .sort((a, b) => Number(BigInt(a.source.offset) - BigInt(b.source.offset)))
         .map((e) => e.model.revision);
       const firstNew = revisions.indexOf(INT8);
-      if (firstNew >= 0) assert.ok(revisions.slice(firstNew).every((r) => r === INT8), `partition ${partition}`);
+      if (firstNew >= 0)
+        assert.ok(
+          revisions.slice(firstNew).every((r) => r === INT8),
+          `partition ${partition}`,
+        );
     }
     assert.equal(notReady, 0, "readiness stayed true through the switch");
     // De-duplication keys moved to the new revision with the model.
@@ -271,13 +275,15 @@ describe("model rollout", () => {
       fetch(`${base}${path}`, { method: "POST", body: body === undefined ? "" : JSON.stringify(body) });
     try {
       const refused = await post("/model", { dir: broken });
-      const answer = (await refused.json()) as { ok: boolean; error: string; status: { model: { revision: string } } };
+      const answer = (await refused.json()) as { ok: boolean; error: string; serving: { revision: string } };
       assert.equal(refused.status, 422);
       assert.equal(answer.ok, false);
       assert.match(answer.error, /onnx|model|protobuf|load/i);
-      assert.equal(answer.status.model.revision, FP32);
+      assert.equal(answer.serving.revision, FP32);
       assert.ok(worker.isReady());
-      const status = (await (await fetch(`${base}/model`)).json()) as { lastSwitch: { outcome: string; error: string } };
+      const status = (await (await fetch(`${base}/model`)).json()) as {
+        lastSwitch: { outcome: string; error: string };
+      };
       assert.equal(status.lastSwitch.outcome, "refused");
       const metrics = await (
         await fetch(`http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}/metrics`)
@@ -287,7 +293,10 @@ describe("model rollout", () => {
 
       // The old model still tags.
       const first = Array.from({ length: 50 }, (_, i) => ({ id: `b-${i}`, text: corpus[i]?.text ?? "x" }));
-      await client.produce(t.input, first.map((m) => ({ key: m.id, value: JSON.stringify(m) })));
+      await client.produce(
+        t.input,
+        first.map((m) => ({ key: m.id, value: JSON.stringify(m) })),
+      );
       const tagged = eventsOf(await client.readAll(t.output, { count: first.length }));
       assert.equal(tagged.length, first.length);
       assert.ok(tagged.every((e) => e.model.revision === FP32));

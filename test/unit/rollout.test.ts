@@ -32,7 +32,10 @@ describe("agreement statistics", () => {
     assert.equal(report.agreement, 0.5);
     const en = report.byLanguage.find((l) => l.lang === "en");
     assert.deepEqual([en?.compared, en?.agreed], [2, 1]);
-    assert.ok(report.byLanguage.some((l) => l.lang === "other"), "an unknown language is bounded to other");
+    assert.ok(
+      report.byLanguage.some((l) => l.lang === "other"),
+      "an unknown language is bounded to other",
+    );
     assert.equal(report.confusion.negative?.neutral, 1);
     assert.equal(report.confusion.positive?.negative, 1);
     assert.equal(report.confusion.neutral?.neutral, 1);
@@ -163,6 +166,20 @@ describe("the shadow runner", () => {
         ["2", "positive", "r2"],
       ],
     );
+  });
+
+  it("starts its statistics again when the primary changes, leaving out events of the old primary", async () => {
+    const { classifier } = fakeCandidate();
+    const runner = new ShadowRunner(classifier, { samplePercent: 100, queueCapacity: 10 });
+    runner.comparingWith("r1");
+    runner.offer([{ text: "a", event: event("1", "positive") }]);
+    await runner.idle();
+    assert.equal(runner.stats.compared, 1);
+    runner.comparingWith("r9");
+    assert.equal(runner.stats.compared, 0);
+    runner.offer([{ text: "b", event: event("2", "positive") }]);
+    await runner.idle();
+    assert.equal(runner.stats.compared, 0, "an event of the old primary (r1) is not compared with the new one");
   });
 
   it("skips and counts what does not fit its queue, and a candidate's failure, never throwing", async () => {
