@@ -69,6 +69,14 @@ export function observeRollout(meter: Meter, rollout: ObservedRollout): void {
       for (const l of report?.byLanguage ?? []) result.observe(l.compared, { [LABELS.language]: l.lang });
     });
   meter
+    .createObservableCounter(METRICS.shadowAgreed, {
+      description: "Shadowed messages on which the candidate's label is the primary's, by language.",
+    })
+    .addCallback((result) => {
+      const report = rollout.shadowRunner?.stats.report();
+      for (const l of report?.byLanguage ?? []) result.observe(l.agreed, { [LABELS.language]: l.lang });
+    });
+  meter
     .createObservableCounter(METRICS.shadowPairs, {
       description: "Shadowed messages by the primary's label and the candidate's (the confusion matrix).",
     })

@@ -20,6 +20,7 @@ export const METRICS = {
   modelSwitches: "sw.model.switches",
   shadowAgreement: "sw.shadow.agreement.ratio",
   shadowCompared: "sw.shadow.agreement.compared",
+  shadowAgreed: "sw.shadow.agreement.agreed",
   shadowPairs: "sw.shadow.agreement.pairs",
   shadowScoreDiff: "sw.shadow.agreement.score_diff",
   shadowSkipped: "sw.shadow.skipped",
