@@ -70,6 +70,15 @@ export class ModelSlot<T> {
     return { previous: previous.value, whenRetired };
   }
 
+  /** Closes a value loaded for the slot that never entered it (the slot closed meanwhile). */
+  dispose(value: T): Promise<void> {
+    return this.closeValue(value).catch(() => {});
+  }
+
+  get isClosed(): boolean {
+    return this.closing !== undefined;
+  }
+
   /** Closes the current value and every replaced one (callers stop their batches first). */
   close(): Promise<void> {
     this.closing ??= (async () => {

@@ -174,6 +174,11 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
         );
         return this.refused(error);
       }
+      if (this.closed || models.slot.isClosed) {
+        // The worker began stopping while the model loaded: it must not outlive the worker.
+        await models.slot.dispose(loaded);
+        return this.refused("the worker is stopping");
+      }
       const to = { name: loaded.classifier.model.name, revision: loaded.classifier.model.revision };
       const { whenRetired } = models.slot.replace(loaded);
       if (this.shadow) {
@@ -214,6 +219,10 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
       } catch (error) {
         logger.error({ err: error, spec }, "shadow not started: the candidate model did not load");
         return this.refused(error);
+      }
+      if (this.closed) {
+        await candidate.close();
+        return this.refused("the worker is stopping");
       }
       await this.shadow?.runner.stop();
       const runner = new ShadowRunner(candidate, {
