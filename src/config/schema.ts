@@ -217,6 +217,11 @@ const batching = z
       .describe("Most padded tokens (longest item x count) in one batch; at least `model.maxLength`."),
     maxWaitMs: z.number().int().min(0).default(5).describe("Longest a message waits for its batch to fill."),
     queueCapacity: positiveInt.default(2048).describe("Messages queued for inference before consumption pauses."),
+    chunkTargetMs: positiveInt
+      .default(1000)
+      .describe(
+        "How long one chunk of a partition's records (one Redis claim, one transaction) should take; its size follows, between 16 and 8,192 records. Larger: fewer transactions; smaller: a stop or rebalance finishes sooner. Below `kafka.drainTimeoutMs`.",
+      ),
   })
   .prefault({});
 
@@ -355,6 +360,13 @@ export const configSchema = z
         code: "custom",
         path: ["kafka", "drainTimeoutMs"],
         message: `must be below kafka.rebalanceTimeoutMs (${c.kafka.rebalanceTimeoutMs}), or the group removes this member while it drains`,
+      });
+    }
+    if (c.batching.chunkTargetMs >= c.kafka.drainTimeoutMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["batching", "chunkTargetMs"],
+        message: `must be below kafka.drainTimeoutMs (${c.kafka.drainTimeoutMs}), or a stop or rebalance abandons chunks as a rule`,
       });
     }
     if (c.batching.maxBatchTokens < c.model.maxLength) {

@@ -17,11 +17,12 @@ export interface GroupSourceOptions extends MemberSourceOptions {
   /** Partitions processed at once; their messages share the batcher. */
   concurrency: number;
   /**
-   * Most records handed to the pipeline at once. A fetch of a backlog holds thousands of posts;
-   * bounded chunks keep each transaction (and each Redis claim) short, let one commit while the
-   * next is inferred, and let a stop or rebalance end the batch after the chunk in flight.
+   * Most records handed to the pipeline at once, asked before each chunk. A fetch of a backlog
+   * holds thousands of posts; bounded chunks keep each transaction (and each Redis claim) short,
+   * let one commit while the next is inferred, and let a stop or rebalance end the batch after the
+   * chunk in flight.
    */
-  maxBatchRecords: number;
+  chunkRecords: () => number;
   fromBeginning: boolean;
   /** The settings a refused join is explained with. */
   sessionTimeoutMs: number;
@@ -48,10 +49,10 @@ export class GroupSource extends MemberSource {
   protected override async read(batch: FetchedBatch, handler: BatchHandler): Promise<void> {
     const { controls, beforeChunk } = sourceBatch(batch, this.drain);
     const { records } = batch;
-    const size = this.options.maxBatchRecords;
-    for (let i = 0; i < records.length; i += size) {
+    for (let i = 0; i < records.length; ) {
       if (!(await beforeChunk(i))) return;
-      const chunk = records.slice(i, i + size);
+      const chunk = records.slice(i, i + this.options.chunkRecords());
+      i += chunk.length;
       const outcome = await handler.handle({
         topic: batch.topic,
         partition: batch.partition,

@@ -46,11 +46,11 @@ export interface ReplaySourceOptions extends MemberSourceOptions {
   /** Partitions processed at once; their messages share the batcher. */
   concurrency: number;
   /**
-   * Most records handed to the pipeline at once (one transaction). History comes in full fetches
-   * of thousands of records; bounding them keeps progress moving and each claim-to-commit span
-   * short (a span longer than the dedup pending TTL could tag an id twice).
+   * Most records handed to the pipeline at once (one transaction), asked before each chunk.
+   * History comes in full fetches of thousands of records; bounding them keeps progress moving and
+   * each claim-to-commit span short (a span longer than the dedup pending TTL could tag an id twice).
    */
-  maxBatchRecords: number;
+  chunkRecords: () => number;
   /** A new plan: commit each range's start with its metadata after joining, before reading. */
   storePlan: boolean;
   admission?: Admission | undefined;
@@ -187,7 +187,7 @@ export class ReplaySource extends MemberSource {
   ): Promise<void> {
     for (let i = 0; i < inRange.length; ) {
       if (!(await beforeChunk(i))) return;
-      let n = Math.min(inRange.length - i, this.options.maxBatchRecords);
+      let n = Math.min(inRange.length - i, this.options.chunkRecords());
       if (this.options.admission) {
         n = await this.options.admission.admit(n, control.heartbeat, ended);
         if (n === 0) return;

@@ -11,6 +11,10 @@ import { type ModelFiles, resolveModel } from "./model/index.js";
 import { type PaddedBatch, padBatch } from "./padded-batch.js";
 import { type Sentiment, toSentiments } from "./postprocess.js";
 import { type EncodedText, TextTokenizer } from "./tokenizer.js";
+import { ThreadedTokenizer } from "./tokenizer-thread.js";
+
+/** What the classifier needs of a tokenizer: in process, or in a thread of its own. */
+export type Tokenizer = Pick<TextTokenizer, "encodeAll"> & { close?(): Promise<void> };
 
 export interface Classified extends Sentiment {
   truncated: boolean;
@@ -35,7 +39,7 @@ export class SentimentClassifier {
 
   constructor(
     readonly model: ModelFiles,
-    private readonly tokenizer: TextTokenizer,
+    private readonly tokenizer: Tokenizer,
     private readonly backend: InferenceBackend,
     batching: Config["batching"],
     hooks: Pick<ClassifierOptions, "onBatch" | "onInference"> = {},
@@ -63,9 +67,24 @@ export class SentimentClassifier {
   /** Resolves the model (local directory or hub cache), loads the tokenizer and the session, warms up. */
   static async load(options: ClassifierOptions): Promise<SentimentClassifier> {
     const model = await resolveModel({ ...options.model, ...(options.log ? { log: options.log } : {}) });
-    const tokenizer = TextTokenizer.fromFile(model.tokenizerPath, model.maxLength);
-    const backend = await loadBackend(model, options.runtime);
-    return new SentimentClassifier(model, tokenizer, backend, options.batching, options);
+    const local = TextTokenizer.fromFile(model.tokenizerPath, model.maxLength);
+    // The JavaScript encoder runs on a thread of its own; the Rust library already encodes on libuv's pool.
+    const tokenizer: Tokenizer =
+      local.encoder === "wordpiece-js" ? await ThreadedTokenizer.start(model.tokenizerPath, model.maxLength) : local;
+    try {
+      const backend = await loadBackend(model, options.runtime);
+      for (const { provider, reason } of backend.providers?.skipped ?? []) {
+        options.log?.("execution provider unavailable, using the next in runtime.executionProviders", {
+          provider,
+          reason,
+          using: backend.providers?.used,
+        });
+      }
+      return new SentimentClassifier(model, tokenizer, backend, options.batching, options);
+    } catch (error) {
+      await tokenizer.close?.();
+      throw error;
+    }
   }
 
   /** The texts' encodings, in order: one call per chunk, tokenized off the event loop. */
@@ -115,6 +134,6 @@ export class SentimentClassifier {
   /** Finishes what is queued, then releases the session. */
   async close(): Promise<void> {
     await this.batcher.close();
-    await this.backend.close();
+    await Promise.all([this.backend.close(), this.tokenizer.close?.()]);
   }
 }

@@ -4,7 +4,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { InferenceError, ModelError } from "../errors/errors.js";
-import type { InferenceBackend, RuntimeOptions } from "./inference-backend.js";
+import type { InferenceBackend, ProviderChoice, RuntimeOptions } from "./inference-backend.js";
 import type { PaddedBatch } from "./padded-batch.js";
 
 const REQUIRED_INPUTS = ["input_ids", "attention_mask"] as const;
@@ -16,26 +16,11 @@ export class OnnxBackend implements InferenceBackend {
     readonly numLabels: number,
     private readonly outputName: string,
     private readonly wantsTokenTypes: boolean,
+    readonly providers: ProviderChoice,
   ) {}
 
   static async load(onnxPath: string, numLabels: number, runtime: RuntimeOptions): Promise<OnnxBackend> {
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(onnxPath, {
-        executionProviders: [...runtime.executionProviders],
-        intraOpNumThreads: runtime.intraOpThreads,
-        interOpNumThreads: runtime.interOpThreads,
-        graphOptimizationLevel: "all",
-        executionMode: "sequential",
-        // No busy-waiting between operators and runs: the worker's own thread (Kafka, Redis,
-        // tokenizing) and often the broker share these cores. Measured on 2 cores, tiny model: a
-        // paced run used 115% of a core spinning, 26% without; the worker's throughput rose 12-24%
-        // and the full-size model's rate did not change.
-        extra: { session: { intra_op: { allow_spinning: "0" } } },
-      });
-    } catch (e) {
-      throw new ModelError(`cannot load the ONNX model ${onnxPath}: ${(e as Error).message}`, { cause: e });
-    }
+    const { session, providers } = await createSession(onnxPath, runtime);
     const inputs = session.inputNames;
     const missing = REQUIRED_INPUTS.filter((name) => !inputs.includes(name));
     const unknown = inputs.filter((name) => ![...REQUIRED_INPUTS, ...OPTIONAL_INPUTS].includes(name as never));
@@ -47,7 +32,7 @@ export class OnnxBackend implements InferenceBackend {
       );
     }
     const outputName = session.outputNames.includes("logits") ? "logits" : (session.outputNames[0] as string);
-    const backend = new OnnxBackend(session, numLabels, outputName, inputs.includes("token_type_ids"));
+    const backend = new OnnxBackend(session, numLabels, outputName, inputs.includes("token_type_ids"), providers);
     await backend.warmUp();
     return backend;
   }
@@ -86,5 +71,43 @@ export class OnnxBackend implements InferenceBackend {
 
   async close(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/**
+ * A session on the first providers of the list that start here: the list is an order of
+ * preference (`cuda,cpu`), so a provider whose libraries are missing (no CUDA on this machine) is
+ * skipped with its reason rather than failing the start. A model that no provider can load fails
+ * with the last provider's error.
+ */
+async function createSession(
+  onnxPath: string,
+  runtime: RuntimeOptions,
+): Promise<{ session: ort.InferenceSession; providers: ProviderChoice }> {
+  const skipped: Array<{ provider: string; reason: string }> = [];
+  const list = [...runtime.executionProviders];
+  for (let i = 0; ; i++) {
+    const used = list.slice(i);
+    try {
+      const session = await ort.InferenceSession.create(onnxPath, {
+        executionProviders: used,
+        intraOpNumThreads: runtime.intraOpThreads,
+        interOpNumThreads: runtime.interOpThreads,
+        graphOptimizationLevel: "all",
+        executionMode: "sequential",
+        // No busy-waiting between operators and runs: the worker's own thread (Kafka, Redis,
+        // tokenizing) and often the broker share these cores. Measured on 2 cores, tiny model: a
+        // paced run used 115% of a core spinning, 26% without; the worker's throughput rose 12-24%
+        // and the full-size model's rate did not change.
+        extra: { session: { intra_op: { allow_spinning: "0" } } },
+      });
+      return { session, providers: { used, skipped } };
+    } catch (e) {
+      if (used.length > 1) {
+        skipped.push({ provider: used[0] as string, reason: (e as Error).message });
+        continue;
+      }
+      throw new ModelError(`cannot load the ONNX model ${onnxPath}: ${(e as Error).message}`, { cause: e });
+    }
   }
 }

@@ -9,10 +9,10 @@
  * The thread runs `OnnxBackend` unchanged (load, checks, warm-up, run); this side only moves
  * batches there and logits back. Input tensors are transferred, not copied.
  */
-import { Worker } from "node:worker_threads";
 import { InferenceError, ModelError } from "../errors/errors.js";
-import type { InferenceBackend, RuntimeOptions } from "./inference-backend.js";
+import type { InferenceBackend, ProviderChoice, RuntimeOptions } from "./inference-backend.js";
 import type { PaddedBatch } from "./padded-batch.js";
+import { WorkerChannel } from "./worker-channel.js";
 
 export interface ThreadInit {
   onnxPath: string;
@@ -20,137 +20,43 @@ export interface ThreadInit {
   runtime: RuntimeOptions;
 }
 
-export type ThreadRequest =
-  | {
-      type: "run";
-      id: number;
-      size: number;
-      length: number;
-      inputIds: BigInt64Array;
-      attentionMask: BigInt64Array;
-      realTokens: number;
-    }
-  | { type: "close" };
-
-export type ThreadReply =
-  | { type: "loaded" }
-  | { type: "load-failed"; message: string }
-  | { type: "result"; id: number; logits: Float32Array }
-  | { type: "failed"; id: number; message: string }
-  | { type: "closed" };
-
-interface Pending {
-  resolve(logits: Float32Array): void;
-  reject(error: unknown): void;
-}
+/** A padded batch as it crosses to the thread. */
+export type RunRequest = PaddedBatch;
 
 export class ThreadedOnnxBackend implements InferenceBackend {
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
-  /** Set once the thread is gone or broken: every later run fails with it. */
-  private broken: Error | undefined;
-  private closing: Promise<void> | undefined;
-  private onClosed: () => void = () => {};
-
-  /** Settles once the model is loaded in the thread (or cannot be). */
-  private readonly loaded: Promise<void>;
-  private onLoaded: (error?: Error) => void = () => {};
-
   private constructor(
-    private readonly thread: Worker,
+    private readonly channel: WorkerChannel<RunRequest, Float32Array>,
     readonly numLabels: number,
-  ) {
-    this.loaded = new Promise<void>((resolve, reject) => {
-      this.onLoaded = (error) => (error ? reject(error) : resolve());
-    });
-    thread.on("message", (reply: ThreadReply) => this.receive(reply));
-    thread.on("error", (error) => this.breakDown(new InferenceError("the inference thread failed", { cause: error })));
-    thread.on("exit", (code) => {
-      this.breakDown(new InferenceError(`the inference thread exited (code ${code})`));
-      this.onClosed();
-    });
-  }
+  ) {}
 
   /** Starts the thread and loads the model there; rejects with the thread's ModelError when it cannot. */
   static async load(onnxPath: string, numLabels: number, runtime: RuntimeOptions): Promise<ThreadedOnnxBackend> {
-    const thread = new Worker(new URL("./onnx-thread-main.js", import.meta.url), {
-      workerData: { onnxPath, numLabels, runtime: { ...runtime } } satisfies ThreadInit,
-    });
-    const backend = new ThreadedOnnxBackend(thread, numLabels);
-    try {
-      await backend.loaded;
-    } catch (error) {
-      await thread.terminate();
-      throw error;
-    }
-    // Idle, the thread must not keep the process alive; a run in flight refs it (see `run`).
-    thread.unref();
-    return backend;
+    const channel = await WorkerChannel.start<RunRequest, Float32Array>(
+      new URL("./onnx-thread-main.js", import.meta.url),
+      { onnxPath, numLabels, runtime: { ...runtime } } satisfies ThreadInit,
+      {
+        name: "the inference thread",
+        load: (message) => new ModelError(message),
+        run: (message, cause) => new InferenceError(message, cause === undefined ? undefined : { cause }),
+      },
+    );
+    return new ThreadedOnnxBackend(channel, numLabels);
+  }
+
+  get providers(): ProviderChoice {
+    return this.channel.info as ProviderChoice;
   }
 
   run(batch: PaddedBatch): Promise<Float32Array> {
-    if (this.closing) return Promise.reject(new InferenceError("the inference backend is closed"));
-    if (this.broken) return Promise.reject(this.broken);
-    const id = this.nextId++;
-    const request: ThreadRequest = {
-      type: "run",
-      id,
-      size: batch.size,
-      length: batch.length,
-      inputIds: batch.inputIds,
-      attentionMask: batch.attentionMask,
-      realTokens: batch.realTokens,
-    };
-    return new Promise<Float32Array>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      if (this.pending.size === 1) this.thread.ref();
-      // Transferred: the batch is the batcher's to drop once it runs, never read again on this side.
-      const transfer = [batch.inputIds.buffer, batch.attentionMask.buffer] as ArrayBuffer[];
-      this.thread.postMessage(request, transfer);
-    });
+    const { size, length, inputIds, attentionMask, realTokens } = batch;
+    // Transferred: the batch is the batcher's to drop once it runs, never read again on this side.
+    return this.channel.request({ size, length, inputIds, attentionMask, realTokens }, [
+      inputIds.buffer,
+      attentionMask.buffer,
+    ] as ArrayBuffer[]);
   }
 
   close(): Promise<void> {
-    if (!this.closing) {
-      this.closing = new Promise<void>((resolve) => {
-        this.onClosed = resolve;
-      });
-      if (this.broken) this.onClosed();
-      else {
-        this.thread.ref();
-        this.thread.postMessage({ type: "close" } satisfies ThreadRequest);
-      }
-    }
-    return this.closing;
-  }
-
-  private receive(reply: ThreadReply): void {
-    switch (reply.type) {
-      case "loaded":
-        this.onLoaded();
-        break;
-      case "load-failed":
-        this.onLoaded(new ModelError(reply.message));
-        break;
-      case "closed":
-        void this.thread.terminate();
-        break;
-      case "result":
-      case "failed": {
-        const pending = this.pending.get(reply.id);
-        if (!pending) break;
-        this.pending.delete(reply.id);
-        if (this.pending.size === 0) this.thread.unref();
-        if (reply.type === "result") pending.resolve(reply.logits);
-        else pending.reject(new InferenceError(reply.message));
-      }
-    }
-  }
-
-  private breakDown(error: Error): void {
-    this.onLoaded(new ModelError(`the inference thread stopped while loading the model: ${error.message}`));
-    this.broken ??= error;
-    for (const { reject } of this.pending.values()) reject(this.broken);
-    this.pending.clear();
+    return this.channel.close();
   }
 }

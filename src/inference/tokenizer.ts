@@ -1,11 +1,16 @@
 /**
  * Text to token ids, identical to the Hugging Face reference (`tokenizers` in Python) including
- * truncation and the special tokens around a single sequence: it is the same Rust library, through
- * its official Node binding. Texts are encoded a chunk at a time on libuv's thread pool
- * (`encodeBatch`), off the event loop that runs Kafka, Redis and the batcher.
+ * truncation and the special tokens around a single sequence. A tokenizer.json of BERT's shape
+ * (the model's) is encoded by `wordpiece.ts` in JavaScript, a few µs a text; any other by the same
+ * Rust library as the reference, through its official Node binding, a chunk at a time on libuv's
+ * thread pool (`encodeBatch`).
  */
+import { readFileSync } from "node:fs";
+import { setImmediate } from "node:timers/promises";
 import { Tokenizer } from "tokenizers";
 import { ModelError } from "../errors/errors.js";
+import { bertCharClasses } from "./char-classes.js";
+import { type TokenizerJson, WordPieceEncoder } from "./wordpiece.js";
 
 export interface EncodedText {
   /** Token ids including the special tokens, at most `maxLength` of them. */
@@ -16,17 +21,29 @@ export interface EncodedText {
   readonly tokens: number;
 }
 
+/** Texts the JavaScript encoder encodes before it lets the event loop run (about 2 ms of work). */
+const YIELD_EVERY = 256;
+
 export class TextTokenizer {
   private constructor(
     private readonly tokenizer: Tokenizer,
     readonly maxLength: number,
+    /** Undefined when the tokenizer is not of BERT's shape: the Rust library encodes. */
+    private readonly wordPiece: WordPieceEncoder | undefined,
   ) {}
 
+  /** Which encoder runs: ours for BERT's shape, the Rust library's for any other. */
+  get encoder(): "wordpiece-js" | "tokenizers" {
+    return this.wordPiece ? "wordpiece-js" : "tokenizers";
+  }
+
   /** Loads `tokenizer.json`; texts are cut to `maxLength` tokens, special tokens included. */
-  static fromFile(tokenizerPath: string, maxLength: number): TextTokenizer {
+  static fromFile(tokenizerPath: string, maxLength: number, options: { rustOnly?: boolean } = {}): TextTokenizer {
     let tokenizer: Tokenizer;
+    let json: TokenizerJson;
     try {
       tokenizer = Tokenizer.fromFile(tokenizerPath);
+      json = JSON.parse(readFileSync(tokenizerPath, "utf8"));
     } catch (e) {
       throw new ModelError(`cannot read tokenizer file ${tokenizerPath}: ${(e as Error).message}`, { cause: e });
     }
@@ -34,12 +51,17 @@ export class TextTokenizer {
     // batcher's business (it pads each batch to its own longest text).
     tokenizer.setTruncation(maxLength);
     tokenizer.disablePadding();
-    return new TextTokenizer(tokenizer, maxLength);
+    return new TextTokenizer(
+      tokenizer,
+      maxLength,
+      options.rustOnly ? undefined : WordPieceEncoder.fromJson(json, bertCharClasses),
+    );
   }
 
   /** The texts' encodings, in order. */
   async encodeAll(texts: readonly string[]): Promise<EncodedText[]> {
     if (texts.length === 0) return [];
+    if (this.wordPiece) return this.encodeInJs(this.wordPiece, texts);
     const encodings = await this.tokenizer.encodeBatch([...texts]);
     return encodings.map((encoding) => {
       const ids = encoding.getIds();
@@ -47,5 +69,15 @@ export class TextTokenizer {
       const truncated = ids.length >= this.maxLength && encoding.getOverflowing().length > 0;
       return { ids, truncated, tokens: ids.length };
     });
+  }
+
+  private async encodeInJs(encoder: WordPieceEncoder, texts: readonly string[]): Promise<EncodedText[]> {
+    const out: EncodedText[] = [];
+    for (const [i, text] of texts.entries()) {
+      if (i > 0 && i % YIELD_EVERY === 0) await setImmediate();
+      const { ids, truncated } = encoder.encode(text, this.maxLength);
+      out.push({ ids, truncated, tokens: ids.length });
+    }
+    return out;
   }
 }

@@ -29,6 +29,7 @@ import { deadLetterMessage, eventMessage } from "../sinks/kafka/records.js";
 import { messageBytes } from "../sinks/kafka/request-chunks.js";
 import { ATTRIBUTES, type BatchTrace, SPANS, type Telemetry } from "../telemetry/index.js";
 import { buildEvent } from "./build-event.js";
+import type { ChunkSizer } from "./chunk-sizer.js";
 import { type DecodedMessage, decodeRecord } from "./decode.js";
 import { type EventKind, eventKind, type RunCounters } from "./run-counters.js";
 
@@ -51,6 +52,8 @@ export interface BatchProcessorParts {
   limits?: OutputLimits;
   /** Readiness for the health endpoint: false while Redis is down in `fail` mode. */
   setReady?: (ready: boolean) => void;
+  /** Told how long each committed chunk took, so the next chunks take the target time. */
+  chunks?: Pick<ChunkSizer, "record">;
   /**
    * The model and de-duplication of a batch, leased at its start and released at its end, so a model
    * switch lets in-flight batches finish on the old model; default `classifier` and `dedup`.
@@ -116,9 +119,11 @@ export class BatchProcessor implements BatchHandler {
     // The source's heartbeat notices a rebalance (and starts the drain); its error needs no answer here.
     const heartbeat = setInterval(() => void batch.heartbeat().catch(() => {}), config.kafka.heartbeatIntervalMs);
     const trace = telemetry.tracing.batch(batch.topic, batch.partition, batch.messages);
+    const started = performance.now();
     const lease = this.parts.tagging?.();
     try {
       const outcome = await this.process(batch, trace, lease?.value ?? this.parts);
+      if (outcome === "processed") this.parts.chunks?.record(batch.messages.length, performance.now() - started);
       trace.end(outcome);
       return outcome;
     } catch (error) {

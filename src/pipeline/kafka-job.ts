@@ -22,6 +22,7 @@ import { MAX_REQUEST_BYTES } from "../sinks/kafka/request-chunks.js";
 import type { Log, Telemetry } from "../telemetry/index.js";
 import { BatchProcessor, type CommittedTag, type OutputLimits, type Tagging } from "./batch-processor.js";
 import type { ModelIdentity } from "./build-event.js";
+import { ChunkSizer } from "./chunk-sizer.js";
 import { RunCounters } from "./run-counters.js";
 
 export interface KafkaJobOptions<S extends BatchSource> {
@@ -30,8 +31,11 @@ export interface KafkaJobOptions<S extends BatchSource> {
   log: Log;
   /** Topics the source reads, with the setting that names them: they must exist (never created). */
   inputTopics?: readonly Omit<TopicRequirement, "input">[];
-  /** Builds the source on the job's group member once the model is loaded (it may refuse by throwing). */
-  createSource(parts: { member: GroupMember; admin: KafkaAdmin; model: ModelIdentity }): S;
+  /**
+   * Builds the source on the job's group member once the model is loaded (it may refuse by
+   * throwing); `chunkRecords` is how many records of a partition to hand over at once, now.
+   */
+  createSource(parts: { member: GroupMember; admin: KafkaAdmin; model: ModelIdentity; chunkRecords: () => number }): S;
   /** The revision the de-duplication keys are made of; default the model's own. */
   dedupRevision?: (modelRevision: string) => string;
   /** A chunk's tagged messages once committed (shadow mode); must neither throw nor wait. */
@@ -61,10 +65,8 @@ export interface KafkaJob<S extends BatchSource> {
 /** Partitions processed at once: enough to fill a batch; each holds at most one fetch in memory. */
 export const PARTITION_CONCURRENCY = 8;
 
-/** The records of one partition handed to the pipeline at once: a fair share of the batcher's queue. */
-export function maxBatchRecords(config: Config): number {
-  return Math.max(1, Math.floor(config.batching.queueCapacity / PARTITION_CONCURRENCY));
-}
+/** Bounds of a chunk (records of one partition handed to the pipeline at once), and where it starts. */
+export const CHUNK_RECORDS = { min: 16, max: 8192, initial: 256 } as const;
 
 /** The model's labels must be the three of `sentiment.v1`. */
 export function checkSentimentLabels(labels: readonly string[]): void {
@@ -141,7 +143,13 @@ export async function startKafkaJob<S extends BatchSource>(
       rebalanceTimeoutMs: config.kafka.rebalanceTimeoutMs,
       heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
     });
-    const source = options.createSource({ member, admin, model: classifier.model });
+    const chunks = new ChunkSizer({ targetMs: config.batching.chunkTargetMs, ...CHUNK_RECORDS });
+    const source = options.createSource({
+      member,
+      admin,
+      model: classifier.model,
+      chunkRecords: () => chunks.size,
+    });
     const sink: PartitionSink =
       config.kafka.delivery === "exactly-once"
         ? new ExactlyOnceSink(kafka, {
@@ -169,6 +177,7 @@ export async function startKafkaJob<S extends BatchSource>(
       telemetry,
       workerVersion: options.workerVersion,
       limits,
+      chunks,
       setReady: (ready) => {
         redisUp = ready;
       },

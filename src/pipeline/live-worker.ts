@@ -9,7 +9,7 @@ import type { Rollout } from "../rollout/rollout.js";
 import { startRollout } from "../rollout/start-rollout.js";
 import { type Log, logTo, startTelemetry, type Telemetry } from "../telemetry/index.js";
 import type { Tagging } from "./batch-processor.js";
-import { maxBatchRecords, PARTITION_CONCURRENCY, startKafkaJob } from "./kafka-job.js";
+import { PARTITION_CONCURRENCY, startKafkaJob } from "./kafka-job.js";
 import type { RunCounters } from "./run-counters.js";
 
 export { checkSentimentLabels } from "./kafka-job.js";
@@ -53,13 +53,13 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     telemetry,
     log,
     inputTopics: config.kafka.inputTopics.map((topic) => ({ topic, field: "kafka.inputTopics" })),
-    createSource: ({ member, admin }) =>
+    createSource: ({ member, admin, chunkRecords }) =>
       new GroupSource(member, admin, {
         groupId: config.kafka.groupId,
         topics: config.kafka.inputTopics,
         pattern: config.kafka.inputPattern,
         concurrency: PARTITION_CONCURRENCY,
-        maxBatchRecords: maxBatchRecords(config),
+        chunkRecords,
         fromBeginning: options.fromBeginning ?? true,
         drainTimeoutMs: config.kafka.drainTimeoutMs,
         sessionTimeoutMs: config.kafka.sessionTimeoutMs,

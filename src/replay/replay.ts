@@ -11,7 +11,7 @@ import { type ReplayRange, ReplaySource } from "../consumers/replay-source.js";
 import { SentimentWorkerError } from "../errors/errors.js";
 import type { KafkaAdmin } from "../kafka/client.js";
 import { connectKafka } from "../kafka/kafkajs-client.js";
-import { type KafkaJob, maxBatchRecords, PARTITION_CONCURRENCY, startKafkaJob } from "../pipeline/kafka-job.js";
+import { type KafkaJob, PARTITION_CONCURRENCY, startKafkaJob } from "../pipeline/kafka-job.js";
 import { RunCounters } from "../pipeline/run-counters.js";
 import { type Log, logTo, startTelemetry, type Telemetry } from "../telemetry/index.js";
 import { ReplayProgress } from "./progress.js";
@@ -91,7 +91,7 @@ export async function startReplay(config: Config, spec: ReplaySpec, options: Rep
       // --retag: keys of the replay's own (per plan), so earlier tags are not seen, while a resumed
       // replay and repeated ids within the range still are.
       ...(spec.retag ? { dedupRevision: (revision: string) => `${revision}/retag-${plan.id}` } : {}),
-      createSource: ({ member, admin, model }) => {
+      createSource: ({ member, admin, model, chunkRecords }) => {
         if (plan.modelRevision !== undefined && plan.modelRevision !== model.revision) {
           throw new SentimentWorkerError(
             `replay ${groupId} began with model revision ${plan.modelRevision} and would go on with ${model.revision}: ` +
@@ -107,8 +107,7 @@ export async function startReplay(config: Config, spec: ReplaySpec, options: Rep
           topic: spec.topic,
           ranges,
           concurrency: PARTITION_CONCURRENCY,
-          // All partitions' records in flight fit the inference queue: a span is one queue's drain.
-          maxBatchRecords: maxBatchRecords(config),
+          chunkRecords,
           storePlan: !plan.stored,
           admission: spec.rate === undefined ? undefined : new TokenBucket(spec.rate),
           onPosition: (partition, position) => progress.advance(partition, position),

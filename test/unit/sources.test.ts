@@ -95,7 +95,7 @@ const groupOptions = {
   groupId: "g",
   topics: ["posts"],
   concurrency: 2,
-  maxBatchRecords: 3,
+  chunkRecords: () => 3,
   fromBeginning: true,
   drainTimeoutMs: 1000,
   sessionTimeoutMs: 30_000,
@@ -113,7 +113,7 @@ async function startedGroup(outcomes?: Array<"processed" | "abandoned">) {
 }
 
 describe("the group source", () => {
-  it("hands a fetch over in chunks of maxBatchRecords and moves the read position after each", async () => {
+  it("hands a fetch over in chunks of chunkRecords and moves the read position after each", async () => {
     const { member, source, batches, assignments } = await startedGroup();
     assert.ok(source.inGroup);
     assert.deepEqual(assignments, [[{ topic: "posts", partition: 0 }]]);
@@ -226,7 +226,7 @@ describe("the replay reader", () => {
       topic: "posts",
       ranges,
       concurrency: 1,
-      maxBatchRecords: 2,
+      chunkRecords: () => 2,
       storePlan,
       drainTimeoutMs: 1000,
       onPosition: (_, position) => positions.push(position),
@@ -275,7 +275,7 @@ describe("the replay reader", () => {
       topic: "posts",
       ranges: [range(0, 4), { ...range(0, 4), partition: 1 }],
       concurrency: 1,
-      maxBatchRecords: 2,
+      chunkRecords: () => 2,
       storePlan: false,
       drainTimeoutMs: 1000,
     });

@@ -1,0 +1,21 @@
+/** The tokenizer thread (see `tokenizer-thread.ts`): texts in, packed ids out, in order. */
+import { parentPort, workerData } from "node:worker_threads";
+import { TextTokenizer } from "./tokenizer.js";
+import { type PackedEncodings, packEncodings, type TokenizerThreadInit } from "./tokenizer-thread.js";
+import { serveRequests } from "./worker-serve.js";
+
+if (!parentPort) throw new Error("tokenizer-thread-main runs as a worker thread (see tokenizer-thread.ts)");
+const init = workerData as TokenizerThreadInit;
+void serveRequests<string[], PackedEncodings>(parentPort, () => {
+  const tokenizer = TextTokenizer.fromFile(init.tokenizerPath, init.maxLength);
+  return {
+    handle: async (texts) => {
+      const packed = packEncodings(await tokenizer.encodeAll(texts));
+      return {
+        result: packed,
+        transfer: [packed.ids.buffer, packed.starts.buffer, packed.truncated.buffer] as ArrayBuffer[],
+      };
+    },
+    close: () => {},
+  };
+});

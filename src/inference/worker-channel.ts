@@ -1,0 +1,137 @@
+/**
+ * Requests to a worker thread and their replies, for the threads that take work off the event loop
+ * (the ONNX Runtime session, the tokenizer). The thread loads what it needs first and says so; each
+ * request then gets exactly one reply, in order. A thread that fails or exits fails every request in
+ * flight and every later one with the same error. Idle, a thread does not keep the process alive.
+ *
+ * The thread's side is `serveRequests` (`worker-serve.ts`).
+ */
+import { Worker } from "node:worker_threads";
+
+/** What crosses from the thread to this side. */
+export type WorkerReply<R> =
+  | { type: "loaded"; info?: unknown }
+  | { type: "load-failed"; message: string }
+  | { type: "result"; id: number; result: R }
+  | { type: "failed"; id: number; message: string }
+  | { type: "closed" };
+
+/** What crosses from this side to the thread. */
+export type WorkerRequest<Q> = { type: "run"; id: number; request: Q } | { type: "close" };
+
+export interface WorkerChannelErrors {
+  /** The thread could not load (its message, or a crash while loading). */
+  load(message: string): Error;
+  /** A request failed in the thread, or the thread is gone. */
+  run(message: string, cause?: unknown): Error;
+  /** What the thread is, for messages: "the inference thread". */
+  name: string;
+}
+
+interface Pending<R> {
+  resolve(result: R): void;
+  reject(error: unknown): void;
+}
+
+export class WorkerChannel<Q, R> {
+  private readonly pending = new Map<number, Pending<R>>();
+  private nextId = 0;
+  /** Set once the thread is gone or broken: every later request fails with it. */
+  private broken: Error | undefined;
+  private closing: Promise<void> | undefined;
+  private onClosed: () => void = () => {};
+  private onLoaded: (error?: Error) => void = () => {};
+  /** What the thread said about itself once loaded (e.g. the execution providers it runs on). */
+  info: unknown;
+
+  private constructor(
+    private readonly thread: Worker,
+    private readonly errors: WorkerChannelErrors,
+    /** Settles once the thread loaded what it needs (or cannot). */
+    private readonly loaded: Promise<void>,
+  ) {}
+
+  /** Starts the thread (`url`, with `workerData`) and waits until it loaded; rejects with `errors.load` when it cannot. */
+  static async start<Q, R>(url: URL, workerData: unknown, errors: WorkerChannelErrors): Promise<WorkerChannel<Q, R>> {
+    const thread = new Worker(url, { workerData });
+    let onLoaded: (error?: Error) => void = () => {};
+    const loaded = new Promise<void>((resolve, reject) => {
+      onLoaded = (error) => (error ? reject(error) : resolve());
+    });
+    const channel = new WorkerChannel<Q, R>(thread, errors, loaded);
+    channel.onLoaded = onLoaded;
+    thread.on("message", (reply: WorkerReply<R>) => channel.receive(reply));
+    thread.on("error", (error) => channel.breakDown(errors.run(`${errors.name} failed`, error)));
+    thread.on("exit", (code) => {
+      channel.breakDown(errors.run(`${errors.name} exited (code ${code})`));
+      channel.onClosed();
+    });
+    try {
+      await channel.loaded;
+    } catch (error) {
+      await thread.terminate();
+      throw error;
+    }
+    // Idle, the thread must not keep the process alive; a request in flight refs it.
+    thread.unref();
+    return channel;
+  }
+
+  /** Sends a request (its `transfer` buffers are moved, never read on this side again) and resolves with the reply. */
+  request(request: Q, transfer: ArrayBuffer[] = []): Promise<R> {
+    if (this.closing) return Promise.reject(this.errors.run(`${this.errors.name} is closed`));
+    if (this.broken) return Promise.reject(this.broken);
+    const id = this.nextId++;
+    return new Promise<R>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) this.thread.ref();
+      this.thread.postMessage({ type: "run", id, request } satisfies WorkerRequest<Q>, transfer);
+    });
+  }
+
+  /** Lets the thread finish what it has, close what it loaded, and exit. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = new Promise<void>((resolve) => {
+        this.onClosed = resolve;
+      });
+      if (this.broken) this.onClosed();
+      else {
+        this.thread.ref();
+        this.thread.postMessage({ type: "close" } satisfies WorkerRequest<Q>);
+      }
+    }
+    return this.closing;
+  }
+
+  private receive(reply: WorkerReply<R>): void {
+    switch (reply.type) {
+      case "loaded":
+        this.info = reply.info;
+        this.onLoaded();
+        break;
+      case "load-failed":
+        this.onLoaded(this.errors.load(reply.message));
+        break;
+      case "closed":
+        void this.thread.terminate();
+        break;
+      case "result":
+      case "failed": {
+        const pending = this.pending.get(reply.id);
+        if (!pending) break;
+        this.pending.delete(reply.id);
+        if (this.pending.size === 0) this.thread.unref();
+        if (reply.type === "result") pending.resolve(reply.result);
+        else pending.reject(this.errors.run(reply.message));
+      }
+    }
+  }
+
+  private breakDown(error: Error): void {
+    this.onLoaded(this.errors.load(`${this.errors.name} stopped while loading: ${error.message}`));
+    this.broken ??= error;
+    for (const { reject } of this.pending.values()) reject(this.broken);
+    this.pending.clear();
+  }
+}

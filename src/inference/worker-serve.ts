@@ -1,0 +1,55 @@
+/**
+ * The thread's side of `worker-channel.ts`: load once, then answer requests one at a time in
+ * arrival order, each with its result (and the buffers to transfer) or its error's message.
+ */
+import type { MessagePort } from "node:worker_threads";
+import type { WorkerReply, WorkerRequest } from "./worker-channel.js";
+
+export interface Served<Q, R> {
+  handle(request: Q): Promise<{ result: R; transfer?: ArrayBuffer[] }> | { result: R; transfer?: ArrayBuffer[] };
+  close(): Promise<void> | void;
+  /** Sent with "loaded": plain data about what was loaded. */
+  info?: unknown;
+}
+
+/** The error and its causes in one line: only plain data crosses back to the main thread. */
+export function messageOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.cause === undefined ? error.message : `${error.message}: ${messageOf(error.cause)}`;
+}
+
+export async function serveRequests<Q, R>(
+  port: MessagePort,
+  load: () => Promise<Served<Q, R>> | Served<Q, R>,
+  /** How a load error is said (default: its message with its causes). */
+  loadMessage: (error: unknown) => string = messageOf,
+): Promise<void> {
+  const post = (reply: WorkerReply<R>, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
+  let served: Served<Q, R>;
+  try {
+    served = await load();
+  } catch (error) {
+    post({ type: "load-failed", message: loadMessage(error) });
+    port.close();
+    return;
+  }
+  post({ type: "loaded", info: served.info });
+  const handle = async (message: WorkerRequest<Q>): Promise<void> => {
+    if (message.type === "close") {
+      await served.close();
+      post({ type: "closed" });
+      port.close();
+      return;
+    }
+    try {
+      const { result, transfer } = await served.handle(message.request);
+      post({ type: "result", id: message.id, result }, transfer);
+    } catch (error) {
+      post({ type: "failed", id: message.id, message: messageOf(error) });
+    }
+  };
+  let queue = Promise.resolve();
+  port.on("message", (message: WorkerRequest<Q>) => {
+    queue = queue.then(() => handle(message));
+  });
+}

@@ -1,0 +1,74 @@
+/**
+ * Indonesian or Malay, for a text ELD calls Malay (ELD has no Indonesian). Each letter of each
+ * word adds log P_id − log P_ms of itself given up to four letters before it in the word, read from
+ * Lingua's Indonesian and Malay n-gram models (the longest known context; tools/langid/build-id-ms.mjs
+ * makes the table, id-ms-ngrams.ts). The mean over the letters is the evidence: above
+ * `ID_MS_THRESHOLD` Indonesian, else Malay. Letters outside a–z break no word but match nothing.
+ * Cost: one Map lookup of a small integer per letter and context length, for these texts only.
+ */
+import { ID_MS_NGRAMS, ID_MS_STEP } from "./id-ms-ngrams.js";
+
+/** Bits per letter in a key: a–z are 1..26, any other letter 27 (0 never occurs, so lengths differ). */
+const BITS = 5;
+const OTHER_LETTER = 27;
+const MAX_N = 5;
+const KEY_MASK = (1 << (BITS * MAX_N)) - 1;
+
+function keyOf(gram: string): number {
+  let key = 0;
+  for (let i = 0; i < gram.length; i++) key = (key << BITS) | (gram.charCodeAt(i) - 0x60);
+  return key;
+}
+
+/** The table: key of an n-gram (n ≤ 5) → its difference in nats. */
+export function parseIdMsNgrams(data: string = ID_MS_NGRAMS, step: number = ID_MS_STEP): Map<number, number> {
+  const table = new Map<number, number>();
+  for (const line of data.split("\n")) {
+    const grams = line.split(" ");
+    const value = Number(grams[0]) * step;
+    if (!Number.isFinite(value)) throw new Error(`id/ms n-gram data: a line starts with ${grams[0]}`);
+    for (let i = 1; i < grams.length; i++) {
+      const gram = grams[i] as string;
+      if (!/^[a-z]{1,5}$/.test(gram)) throw new Error(`id/ms n-gram data: ${gram} is not 1–5 letters a–z`);
+      table.set(keyOf(gram), value);
+    }
+  }
+  return table;
+}
+
+const LETTER = /\p{L}/u;
+
+export class IndonesianMalay {
+  constructor(private readonly table: Map<number, number> = parseIdMsNgrams()) {}
+
+  /** Mean log-likelihood ratio per letter, Indonesian over Malay (0 when the text has no letter). */
+  evidence(text: string): number {
+    const table = this.table;
+    let sum = 0;
+    let letters = 0;
+    let key = 0;
+    let length = 0;
+    for (let i = 0; i < text.length; i++) {
+      let c = text.charCodeAt(i);
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      let code: number;
+      if (c >= 0x61 && c <= 0x7a) code = c - 0x60;
+      else if (c >= 0xc0 && LETTER.test(text[i] as string)) code = OTHER_LETTER;
+      else {
+        length = 0;
+        continue;
+      }
+      key = ((key << BITS) | code) & KEY_MASK;
+      if (length < MAX_N) length++;
+      letters++;
+      for (let n = length; n >= 1; n--) {
+        const d = table.get(key & ((1 << (BITS * n)) - 1));
+        if (d !== undefined) {
+          sum += d;
+          break;
+        }
+      }
+    }
+    return letters === 0 ? 0 : sum / letters;
+  }
+}
