@@ -59,18 +59,16 @@ describe("the CUDA execution provider", () => {
     });
   });
 
-  it(
-    "runs the model on the GPU with the CPU's answers",
-    { skip: noCuda ? `no CUDA on this machine (${noCuda}): run on a GPU host with the CUDA 12 libraries` : false },
-    async () => {
-      const gpu = await OnnxBackend.load(onnxPath, 3, runtime(["cuda"]));
-      const cpu = await OnnxBackend.load(onnxPath, 3, runtime(["cpu"]));
-      try {
-        const [a, b] = [await gpu.run(batch()), await cpu.run(batch())];
-        for (let i = 0; i < a.length; i++) assert.ok(Math.abs((a[i] as number) - (b[i] as number)) < 1e-3);
-      } finally {
-        await Promise.all([gpu.close(), cpu.close()]);
-      }
-    },
-  );
+  it("runs the model on the GPU with the CPU's answers", {
+    skip: noCuda ? `no CUDA on this machine (${noCuda}): run on a GPU host with the CUDA 12 libraries` : false,
+  }, async () => {
+    const gpu = await OnnxBackend.load(onnxPath, 3, runtime(["cuda"]));
+    const cpu = await OnnxBackend.load(onnxPath, 3, runtime(["cpu"]));
+    try {
+      const [a, b] = [await gpu.run(batch()), await cpu.run(batch())];
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs((a[i] as number) - (b[i] as number)) < 1e-3);
+    } finally {
+      await Promise.all([gpu.close(), cpu.close()]);
+    }
+  });
 });
