@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { ConfigError, SentimentWorkerError } from "../errors/errors.js";
 import { classifyCommand } from "./classify-command.js";
+import { compareCommand } from "./compare-command.js";
 import { configCommand } from "./config-command.js";
 import { modelCommand } from "./model-command.js";
 import { replayCommand } from "./replay-command.js";
@@ -24,6 +25,7 @@ const program = new Command("sentiment-worker")
   .addCommand(runCommand())
   .addCommand(replayCommand())
   .addCommand(classifyCommand())
+  .addCommand(compareCommand())
   .addCommand(modelCommand())
   .addCommand(configCommand());
 

@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { type Config, redactConfig } from "../config/index.js";
 import { runFilePipeline } from "../pipeline/file-pipeline.js";
 import { checkSentimentLabels, startWorker } from "../pipeline/live-worker.js";
+import { AdminServer } from "../rollout/admin-server.js";
 import { startTelemetry } from "../telemetry/index.js";
 import { classifierFromConfig } from "./classifier-from-config.js";
 import { configFromCommand, printConfigWarning, withConfigOptions } from "./config-options.js";
@@ -47,6 +48,15 @@ async function runKafka(config: Config, warnings: readonly string[]): Promise<vo
     logger.info({ config: redactConfig(config) }, "starting");
     const worker = await startWorker(config, { workerVersion: VERSION, telemetry });
     started = true;
+    const { adminPort, adminHost } = config.rollout;
+    const admin =
+      adminPort !== 0
+        ? await AdminServer.listen(worker.rollout, adminPort, adminHost).catch(async (error: unknown) => {
+            await worker.stop();
+            throw error;
+          })
+        : undefined;
+    if (admin) logger.info({ host: adminHost, port: admin.port }, "serving the admin endpoints /model and /shadow");
     logger.info("ready");
     try {
       logger.info({ signal: await Promise.race([signal, worker.failed]) }, "finishing in-flight batches");
@@ -54,6 +64,7 @@ async function runKafka(config: Config, warnings: readonly string[]): Promise<vo
       logger.fatal({ err: error }, "the Kafka consumer stopped and will not restart");
       process.exitCode = 1;
     }
+    await admin?.close();
     await worker.stop();
     logger.info({ summary: worker.counters.summary() }, "stopped");
   } finally {

@@ -263,6 +263,78 @@ const telemetry = z
   })
   .prefault({});
 
+const shadow = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Run a candidate model on a sample of the committed messages and measure its agreement with the primary (docs/rollout.md); it never delays or changes the primary's events.",
+      ),
+    dir: z.string().optional().describe("The candidate's local model directory (default: the primary's source)."),
+    id: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The candidate's hub repo id (default: `model.id`); ignores `model.dir`."),
+    revision: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The candidate's hub revision (default: `model.revision`); ignores `model.dir`."),
+    variant: z
+      .enum(["fp32", "int8"])
+      .optional()
+      .describe("The candidate's ONNX file (default: `model.variant`), e.g. `int8` to shadow the quantized model."),
+    samplePercent: z
+      .number()
+      .min(0)
+      .max(100)
+      .default(100)
+      .describe("Share of committed messages the candidate tags too, chosen by a hash of the message id (0-100)."),
+    queueCapacity: positiveInt
+      .default(1024)
+      .describe(
+        "Sampled messages waiting for the candidate; more are skipped and counted (`sw_shadow_skipped_total`).",
+      ),
+    intraOpThreads: z
+      .number()
+      .int()
+      .min(0)
+      .default(1)
+      .describe("ONNX Runtime threads of the candidate (0: every core); few, so it takes little from the primary."),
+    topic: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Topic for the candidate's `sentiment.v1` events (best effort, not transactional); unset, they are only counted.",
+      ),
+  })
+  .prefault({});
+
+const rollout = z
+  .strictObject({
+    shadow,
+    summaryIntervalMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(60_000)
+      .describe("How often the shadow's agreement summary is logged; 0 never."),
+    adminPort: port
+      .default(0)
+      .describe(
+        "Port of the admin endpoints (`/model`, `/shadow`: switch or shadow a model while running); 0 disables them.",
+      ),
+    adminHost: z
+      .string()
+      .min(1)
+      .default("127.0.0.1")
+      .describe("Address the admin endpoints listen on; loopback by default, as they change the model in use."),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     kafka,
@@ -273,6 +345,7 @@ export const configSchema = z
     batching,
     runtime,
     telemetry,
+    rollout,
   })
   .superRefine((c, ctx) => {
     if (c.kafka.heartbeatIntervalMs >= c.kafka.sessionTimeoutMs) {

@@ -20,7 +20,9 @@ import { CommitOutcomeUnknownError, DedupUnavailableError, FencedError, OffsetCo
 import { pause } from "../errors/retry.js";
 import type { DeadLetterCode } from "../events/dead-letter.js";
 import { recordTimestamp } from "../events/record-timestamp.js";
+import type { SentimentEvent } from "../events/sentiment-event.js";
 import type { Classified, SentimentClassifier } from "../inference/classifier.js";
+import type { Lease } from "../inference/model-slot.js";
 import type { EncodedText } from "../inference/tokenizer.js";
 import type { PartitionSink, ProducedRecord } from "../sinks/kafka/partition-sink.js";
 import { deadLetterMessage, eventMessage } from "../sinks/kafka/records.js";
@@ -52,6 +54,25 @@ export interface BatchProcessorParts {
   setReady?: (ready: boolean) => void;
   /** Told how long each committed chunk took, so the next chunks take the target time. */
   chunks?: Pick<ChunkSizer, "record">;
+  /**
+   * The model and de-duplication of a batch, leased at its start and released at its end, so a model
+   * switch lets in-flight batches finish on the old model; default `classifier` and `dedup`.
+   */
+  tagging?: () => Lease<Tagging>;
+  /** A chunk's tagged messages once its outputs are committed (shadow mode); must neither throw nor wait. */
+  onCommitted?: (tagged: readonly CommittedTag[]) => void;
+}
+
+/** What a batch tags with: one model and the de-duplication keyed by its revision. */
+export interface Tagging {
+  classifier: SentimentClassifier;
+  dedup: RedisDeduplicator | undefined;
+}
+
+/** A message tagged and committed, with its text (what a shadow model is compared on). */
+export interface CommittedTag {
+  text: string;
+  event: SentimentEvent;
 }
 
 const key = ({ topic, partition }: TopicPartition) => `${topic}:${partition}`;
@@ -66,6 +87,9 @@ interface Made {
   cacheHits: number;
   cacheWrites: CachedResult<Classified>[];
   timestamps: number[];
+  /** The batch's de-duplication (its model's revision) and, with `onCommitted`, its tagged messages. */
+  dedup: RedisDeduplicator | undefined;
+  tags: CommittedTag[];
 }
 
 export class BatchProcessor implements BatchHandler {
@@ -96,8 +120,9 @@ export class BatchProcessor implements BatchHandler {
     const heartbeat = setInterval(() => void batch.heartbeat().catch(() => {}), config.kafka.heartbeatIntervalMs);
     const trace = telemetry.tracing.batch(batch.topic, batch.partition, batch.messages);
     const started = performance.now();
+    const lease = this.parts.tagging?.();
     try {
-      const outcome = await this.process(batch, trace);
+      const outcome = await this.process(batch, trace, lease?.value ?? this.parts);
       if (outcome === "processed") this.parts.chunks?.record(batch.messages.length, performance.now() - started);
       trace.end(outcome);
       return outcome;
@@ -114,6 +139,7 @@ export class BatchProcessor implements BatchHandler {
       throw error;
     } finally {
       clearInterval(heartbeat);
+      lease?.release();
     }
   }
 
@@ -140,12 +166,12 @@ export class BatchProcessor implements BatchHandler {
     return committed;
   }
 
-  private async process(batch: PartitionBatch, trace: BatchTrace): Promise<"processed" | "abandoned"> {
+  private async process(batch: PartitionBatch, trace: BatchTrace, use: Tagging): Promise<"processed" | "abandoned"> {
     const { limits } = this.parts;
     const items = await trace.stage(SPANS.consume, () => batch.messages.map((message) => this.decode(batch, message)));
     const messages = items.flatMap((item) => (item.decoded.kind === "message" ? [item] : []));
 
-    const tagged = await trace.stage(SPANS.dedup, () => this.claim(batch, messages));
+    const tagged = await trace.stage(SPANS.dedup, () => this.claim(batch, messages, use.dedup));
     if (tagged === undefined) return "abandoned";
     const taggedIds = tagged.map((item) => (item.decoded as DecodedMessage).id);
     const last = batch.messages[batch.messages.length - 1] as ConsumedRecord;
@@ -153,7 +179,7 @@ export class BatchProcessor implements BatchHandler {
     let made: Made | undefined;
     try {
       const { results, cacheHits, cacheWrites } = await trace.stage(SPANS.infer, () =>
-        untilAborted(this.infer(tagged, batch.signal), batch.signal),
+        untilAborted(this.infer(tagged, batch.signal, use), batch.signal),
       );
       const events: ProducedRecord[] = [];
       const deadLetters: ProducedRecord[] = [];
@@ -166,6 +192,8 @@ export class BatchProcessor implements BatchHandler {
         cacheHits,
         cacheWrites,
         timestamps: [],
+        dedup: use.dedup,
+        tags: [],
       };
       const deadLetter = (code: DeadLetterCode, reason: string, item: (typeof items)[number]) => {
         deadLetters.push(
@@ -188,7 +216,7 @@ export class BatchProcessor implements BatchHandler {
             decoded,
             source,
             result,
-            this.parts.classifier.model,
+            use.classifier.model,
             new Date(),
             this.parts.config.input.detectLanguage,
           );
@@ -205,6 +233,7 @@ export class BatchProcessor implements BatchHandler {
           }
           events.push(event);
           made.events.push(eventKind(built));
+          if (this.parts.onCommitted) made.tags.push({ text: decoded.text, event: built });
           const time = Number(message.timestamp);
           if (source.timestamp !== "" && time > 0) made.timestamps.push(time);
         }
@@ -232,7 +261,7 @@ export class BatchProcessor implements BatchHandler {
       if (error instanceof CommitOutcomeUnknownError && made) {
         return this.settleUnknownCommit(batch, made, nextOffset, last.offset, error);
       }
-      await this.parts.dedup?.release(taggedIds);
+      await use.dedup?.release(taggedIds);
       if (error instanceof AbandonedBatch) return "abandoned";
       throw error;
     }
@@ -268,7 +297,7 @@ export class BatchProcessor implements BatchHandler {
       await this.committed(batch, made, lastOffset);
       return "processed";
     }
-    await this.parts.dedup?.release(made.taggedIds);
+    await made.dedup?.release(made.taggedIds);
     if (committed !== undefined) this.parts.source.seek(batch, committed);
     return "abandoned";
   }
@@ -277,10 +306,7 @@ export class BatchProcessor implements BatchHandler {
   private async committed(batch: PartitionBatch, made: Made, lastOffset: string): Promise<void> {
     const { counters, telemetry } = this.parts;
     const committedAt = Date.now();
-    await Promise.all([
-      this.parts.dedup?.confirm(made.taggedIds),
-      this.parts.dedup?.results?.putCached(made.cacheWrites),
-    ]);
+    await Promise.all([made.dedup?.confirm(made.taggedIds), made.dedup?.results?.putCached(made.cacheWrites)]);
     for (const timestamp of made.timestamps) telemetry.metrics.recordLatency(committedAt - timestamp);
     telemetry.metrics.setLag(batch.topic, batch.partition, lagAfter(batch.highWatermark, lastOffset));
     counters.records += made.items.length;
@@ -289,6 +315,7 @@ export class BatchProcessor implements BatchHandler {
     counters.cacheHits += made.cacheHits;
     for (const code of made.deadLetters) counters.deadLetter(code);
     for (const item of made.items) if (item.decoded.kind === "tombstone") counters.tombstones++;
+    if (made.tags.length > 0) this.parts.onCommitted?.(made.tags);
   }
 
   /**
@@ -299,9 +326,9 @@ export class BatchProcessor implements BatchHandler {
   private async infer<T extends { decoded: { kind: string } }>(
     tagged: T[],
     signal: AbortSignal,
+    { classifier, dedup }: Tagging,
   ): Promise<{ results: Map<T, Classified>; cacheHits: number; cacheWrites: CachedResult<Classified>[] }> {
-    const { classifier } = this.parts;
-    const cache = this.parts.dedup?.results;
+    const cache = dedup?.results;
     const texts = tagged.map((item) => (item.decoded as DecodedMessage).text);
     const hashes = cache ? texts.map(textHash) : [];
     const cached = cache ? await cache.getCached(hashes) : [];
@@ -357,8 +384,7 @@ export class BatchProcessor implements BatchHandler {
    */
   private async claim<
     T extends { decoded: { kind: string }; source: { topic: string; partition: number; offset: string } },
-  >(batch: PartitionBatch, messages: T[]): Promise<T[] | undefined> {
-    const { dedup } = this.parts;
+  >(batch: PartitionBatch, messages: T[], dedup: RedisDeduplicator | undefined): Promise<T[] | undefined> {
     if (!dedup || messages.length === 0) return messages;
     const ids = messages.map((m) => (m.decoded as DecodedMessage).id);
     const sources = messages.map((m) => `${m.source.topic}/${m.source.partition}/${m.source.offset}`);

@@ -12,14 +12,15 @@ import { RedisDeduplicator } from "../dedup/redis-dedup.js";
 import { ModelError } from "../errors/errors.js";
 import { SENTIMENT_LABELS } from "../events/sentiment-event.js";
 import { SentimentClassifier } from "../inference/classifier.js";
-import type { GroupMember, KafkaAdmin, TopicRequirement } from "../kafka/client.js";
+import { ModelSlot } from "../inference/model-slot.js";
+import type { GroupMember, KafkaAdmin, RecordProducer, TopicRequirement } from "../kafka/client.js";
 import { connectKafka } from "../kafka/kafkajs-client.js";
 import { AtLeastOnceSink } from "../sinks/kafka/at-least-once-sink.js";
 import { ExactlyOnceSink } from "../sinks/kafka/exactly-once-sink.js";
 import type { PartitionSink } from "../sinks/kafka/partition-sink.js";
 import { MAX_REQUEST_BYTES } from "../sinks/kafka/request-chunks.js";
 import type { Log, Telemetry } from "../telemetry/index.js";
-import { BatchProcessor, type OutputLimits } from "./batch-processor.js";
+import { BatchProcessor, type CommittedTag, type OutputLimits, type Tagging } from "./batch-processor.js";
 import type { ModelIdentity } from "./build-event.js";
 import { ChunkSizer } from "./chunk-sizer.js";
 import { RunCounters } from "./run-counters.js";
@@ -37,12 +38,24 @@ export interface KafkaJobOptions<S extends BatchSource> {
   createSource(parts: { member: GroupMember; admin: KafkaAdmin; model: ModelIdentity; chunkRecords: () => number }): S;
   /** The revision the de-duplication keys are made of; default the model's own. */
   dedupRevision?: (modelRevision: string) => string;
+  /** A chunk's tagged messages once committed (shadow mode); must neither throw nor wait. */
+  onCommitted?: (tagged: readonly CommittedTag[]) => void;
+}
+
+/** The model in use and how to load another one with its de-duplication (a model switch). */
+export interface TaggingModels {
+  readonly slot: ModelSlot<Tagging>;
+  /** Loads the model of `model` and the de-duplication of its revision; the caller replaces the slot's. */
+  load(model: Config["model"]): Promise<Tagging>;
 }
 
 export interface KafkaJob<S extends BatchSource> {
   readonly source: S;
   readonly counters: RunCounters;
   readonly model: ModelIdentity;
+  readonly models: TaggingModels;
+  /** A connected idempotent producer of the job's client (shadow events); its owner disconnects it. */
+  producer(): Promise<RecordProducer>;
   /** Redis answers, or de-duplication is off or bypassed. */
   redisReady(): boolean;
   /** Stops the source (in-flight batches finish or are abandoned), then closes everything. */
@@ -80,28 +93,39 @@ export async function startKafkaJob<S extends BatchSource>(
     for (const close of closers.splice(0).reverse()) await close().catch(() => {});
   };
   try {
-    const classifier = await SentimentClassifier.load({
-      model: config.model,
-      batching: config.batching,
-      runtime: config.runtime,
-      log,
-      onBatch: (stats) => telemetry.metrics.recordBatch(stats),
-      onInference: (ms) => telemetry.metrics.recordInference(ms),
-    });
-    closers.push(() => classifier.close());
-    checkSentimentLabels(classifier.model.labels);
     let redisUp = true;
-    const revision = classifier.model.revision;
-    const dedup = config.dedup.enabled
-      ? RedisDeduplicator.fromConfig(config, options.dedupRevision?.(revision) ?? revision, {
-          onAvailabilityChange: (up) => {
-            // The first connection reports "up" too; only a change is news.
-            if (up !== redisUp) log(up ? "Redis answers again" : "Redis does not answer");
-            redisUp = up;
-          },
-        })
-      : undefined;
-    if (dedup) closers.push(() => dedup.close());
+    const load = async (model: Config["model"]): Promise<Tagging> => {
+      const classifier = await SentimentClassifier.load({
+        model,
+        batching: config.batching,
+        runtime: config.runtime,
+        log,
+        onBatch: (stats) => telemetry.metrics.recordBatch(stats),
+        onInference: (ms) => telemetry.metrics.recordInference(ms),
+      });
+      try {
+        checkSentimentLabels(classifier.model.labels);
+      } catch (error) {
+        await classifier.close();
+        throw error;
+      }
+      const revision = classifier.model.revision;
+      const dedup = config.dedup.enabled
+        ? RedisDeduplicator.fromConfig(config, options.dedupRevision?.(revision) ?? revision, {
+            onAvailabilityChange: (up) => {
+              // The first connection reports "up" too; only a change is news.
+              if (up !== redisUp) log(up ? "Redis answers again" : "Redis does not answer");
+              redisUp = up;
+            },
+          })
+        : undefined;
+      return { classifier, dedup };
+    };
+    const slot = new ModelSlot(await load(config.model), async ({ classifier, dedup }) => {
+      await Promise.allSettled([classifier.close(), dedup?.close()]);
+    });
+    closers.push(() => slot.close());
+    const { classifier, dedup } = slot.current;
 
     const kafka = await connectKafka(config.kafka);
     closers.push(() => kafka.close());
@@ -113,6 +137,7 @@ export async function startKafkaJob<S extends BatchSource>(
         { topic: config.kafka.outputTopic, field: "kafka.outputTopic" },
         { topic: config.kafka.deadLetterTopic, field: "kafka.deadLetterTopic" },
         ...(options.inputTopics ?? []).map((t) => ({ ...t, input: true })),
+        ...(config.rollout.shadow.topic ? [{ topic: config.rollout.shadow.topic, field: "rollout.shadow.topic" }] : []),
       ],
       config.kafka.createTopics,
     );
@@ -161,6 +186,8 @@ export async function startKafkaJob<S extends BatchSource>(
       setReady: (ready) => {
         redisUp = ready;
       },
+      tagging: () => slot.acquire(),
+      ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
     });
     // The source stops first: its in-flight batches still need the sink, Redis and the model.
     closers.push(() => source.stop());
@@ -171,6 +198,8 @@ export async function startKafkaJob<S extends BatchSource>(
       source,
       counters,
       model: classifier.model,
+      models: { slot, load },
+      producer: () => kafka.producer(),
       redisReady: () => redisUp || !dedup || config.dedup.onRedisUnavailable === "bypass",
       stop: () => {
         closing ??= closeAll();

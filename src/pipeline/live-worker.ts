@@ -5,7 +5,10 @@
  */
 import type { Config } from "../config/index.js";
 import { GroupSource } from "../consumers/group-source.js";
+import type { Rollout } from "../rollout/rollout.js";
+import { startRollout } from "../rollout/start-rollout.js";
 import { type Log, logTo, startTelemetry, type Telemetry } from "../telemetry/index.js";
+import type { Tagging } from "./batch-processor.js";
 import { PARTITION_CONCURRENCY, startKafkaJob } from "./kafka-job.js";
 import type { RunCounters } from "./run-counters.js";
 
@@ -19,6 +22,8 @@ export interface Worker {
   readiness(): Record<string, boolean>;
   /** Rejects if the consumer died for good (the client gave up); the process should exit then. */
   readonly failed: Promise<never>;
+  /** Shadow a candidate model, switch the model, roll back (docs/rollout.md). */
+  readonly rollout: Rollout<Tagging>;
   stop(): Promise<void>;
 }
 
@@ -41,7 +46,9 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const log = options.log ?? logTo(telemetry.logger);
   // A failed start must not leave our own telemetry (and an OTLP export timer) behind.
   const ownTelemetry = options.telemetry ? undefined : telemetry;
+  let rollout: Rollout<Tagging> | undefined;
   const job = await startKafkaJob(config, {
+    onCommitted: (tagged) => rollout?.offer(tagged),
     workerVersion,
     telemetry,
     log,
@@ -62,6 +69,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     await ownTelemetry?.shutdown();
     throw error;
   });
+  rollout = await startRollout(config, job, telemetry);
   const { source, counters } = job;
   log("consuming", {
     topics: config.kafka.inputTopics,
@@ -81,8 +89,10 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     readiness,
     isReady: () => Object.values(readiness()).every(Boolean),
     failed: source.failed,
+    rollout,
     stop: () => {
       stopping ??= (async () => {
+        await rollout?.close();
         await job.stop();
         await ownTelemetry?.shutdown();
       })();

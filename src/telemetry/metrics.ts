@@ -42,7 +42,8 @@ export interface MetricsOptions {
 export class WorkerMetrics {
   private readonly provider: MeterProvider;
   private readonly prometheus: PrometheusExporter;
-  private readonly meter: Meter;
+  /** For instruments of other parts that observe their own state (model rollout). */
+  readonly meter: Meter;
   private readonly lags = new Map<string, { attributes: Attributes; lag: number }>();
   private readonly counterSets = new Set<RunCounts>();
   private readiness: () => boolean = () => false;

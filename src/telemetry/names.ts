@@ -16,6 +16,14 @@ export const METRICS = {
   latency: "sw.end_to_end.latency_seconds",
   lag: "sw.consumer.lag",
   ready: "sw.ready",
+  modelInfo: "sw.model.info",
+  modelSwitches: "sw.model.switches",
+  shadowAgreement: "sw.shadow.agreement.ratio",
+  shadowCompared: "sw.shadow.agreement.compared",
+  shadowAgreed: "sw.shadow.agreement.agreed",
+  shadowPairs: "sw.shadow.agreement.pairs",
+  shadowScoreDiff: "sw.shadow.agreement.score_diff",
+  shadowSkipped: "sw.shadow.skipped",
 } as const;
 
 /** Metric labels (short, as Prometheus users write them). */
@@ -26,6 +34,13 @@ export const LABELS = {
   language: "lang",
   label: "label",
   supported: "supported",
+  primary: "primary",
+  candidate: "candidate",
+  reason: "reason",
+  outcome: "outcome",
+  role: "role",
+  name: "name",
+  revision: "revision",
 } as const;
 
 export const SPANS = {

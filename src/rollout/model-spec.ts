@@ -1,0 +1,58 @@
+/**
+ * Which model to load, as the admin endpoints, the shadow settings and `compare` name it: a local
+ * directory, or a hub repo id and revision, and a variant. Whatever it leaves out comes from
+ * `config.model` (cache, hub URL, offline, max length).
+ */
+import { z } from "zod";
+import type { Config } from "../config/index.js";
+
+export const modelSpecSchema = z.strictObject({
+  dir: z.string().min(1).optional(),
+  id: z.string().min(1).optional(),
+  revision: z.string().min(1).optional(),
+  variant: z.enum(["fp32", "int8"]).optional(),
+});
+
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+
+/**
+ * `config.model` with the spec over it. A spec naming a hub id or revision but no directory drops
+ * `model.dir`, so `{"revision": "v2"}` means the hub even when the primary came from a directory.
+ */
+export function modelConfigOf(base: Config["model"], spec: ModelSpec): Config["model"] {
+  const { dir, ...rest } = base;
+  const hub = spec.id !== undefined || spec.revision !== undefined;
+  const chosenDir = spec.dir ?? (hub ? undefined : dir);
+  return {
+    ...rest,
+    ...(spec.id !== undefined ? { id: spec.id } : {}),
+    ...(spec.revision !== undefined ? { revision: spec.revision } : {}),
+    ...(spec.variant !== undefined ? { variant: spec.variant } : {}),
+    ...(chosenDir !== undefined ? { dir: chosenDir } : {}),
+  };
+}
+
+/** The spec that loads `model` again (for a roll-back). */
+export function specOf(model: Config["model"]): ModelSpec {
+  return model.dir !== undefined
+    ? { dir: model.dir, variant: model.variant }
+    : { id: model.id, revision: model.revision, variant: model.variant };
+}
+
+/** A spec from a request body; throws a message fit for the response when it is not one. */
+export function parseModelSpec(body: unknown, extra: readonly string[] = []): ModelSpec {
+  const picked: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new Error('expected a JSON object like {"dir": "/models/v2", "variant": "int8"}');
+  }
+  for (const [k, v] of Object.entries(body)) (extra.includes(k) ? rest : picked)[k] = v;
+  const parsed = modelSpecSchema.safeParse(picked);
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+  }
+  if (Object.keys(parsed.data).length === 0) {
+    throw new Error("name a model: dir, or id and/or revision, and/or variant");
+  }
+  return parsed.data;
+}

@@ -1,0 +1,97 @@
+/**
+ * The rollout's metrics, observed from its state at each scrape. Labels stay bounded: languages are
+ * the model's 12, `other` and `und` (plus `all`), label pairs 3 × 3, one model per role.
+ */
+import type { Meter } from "@opentelemetry/api";
+import { LABELS, METRICS } from "../telemetry/index.js";
+import type { ShadowRunner } from "./shadow.js";
+
+export interface ObservedRollout {
+  readonly switches: { switched: number; refused: number };
+  readonly currentModel: { name: string; revision: string };
+  readonly shadowRunner: ShadowRunner | undefined;
+}
+
+export function observeRollout(meter: Meter, rollout: ObservedRollout): void {
+  meter
+    .createObservableGauge(METRICS.modelInfo, {
+      description: "1 per model in use: role primary, or candidate (shadow).",
+    })
+    .addCallback((result) => {
+      const primary = rollout.currentModel;
+      result.observe(1, { [LABELS.role]: "primary", [LABELS.name]: primary.name, [LABELS.revision]: primary.revision });
+      const candidate = rollout.shadowRunner?.candidate.model;
+      if (candidate) {
+        result.observe(1, {
+          [LABELS.role]: "candidate",
+          [LABELS.name]: candidate.name,
+          [LABELS.revision]: candidate.revision,
+        });
+      }
+    });
+  meter
+    .createObservableCounter(METRICS.modelSwitches, {
+      description:
+        "Model switches while running: switched, or refused (the new model did not load; the old one serves).",
+    })
+    .addCallback((result) => {
+      result.observe(rollout.switches.switched, { [LABELS.outcome]: "switched" });
+      result.observe(rollout.switches.refused, { [LABELS.outcome]: "refused" });
+    });
+  meter
+    .createObservableGauge(METRICS.shadowAgreement, {
+      description:
+        "Share of shadowed messages on which the candidate's label is the primary's (argmax agreement), by language; lang=all overall.",
+    })
+    .addCallback((result) => {
+      const report = rollout.shadowRunner?.stats.report();
+      if (!report || report.compared === 0) return;
+      result.observe(report.agreement, { [LABELS.language]: "all" });
+      for (const l of report.byLanguage) result.observe(l.agreement, { [LABELS.language]: l.lang });
+    });
+  meter
+    .createObservableGauge(METRICS.shadowScoreDiff, {
+      description:
+        "Mean absolute difference of the candidate's and the primary's scores, by language; lang=all overall.",
+    })
+    .addCallback((result) => {
+      const report = rollout.shadowRunner?.stats.report();
+      if (!report || report.compared === 0) return;
+      result.observe(report.meanAbsScoreDiff, { [LABELS.language]: "all" });
+      for (const l of report.byLanguage) result.observe(l.meanAbsScoreDiff, { [LABELS.language]: l.lang });
+    });
+  meter
+    .createObservableCounter(METRICS.shadowCompared, {
+      description: "Messages tagged by both the primary and the shadow candidate, by language.",
+    })
+    .addCallback((result) => {
+      const report = rollout.shadowRunner?.stats.report();
+      for (const l of report?.byLanguage ?? []) result.observe(l.compared, { [LABELS.language]: l.lang });
+    });
+  meter
+    .createObservableCounter(METRICS.shadowAgreed, {
+      description: "Shadowed messages on which the candidate's label is the primary's, by language.",
+    })
+    .addCallback((result) => {
+      const report = rollout.shadowRunner?.stats.report();
+      for (const l of report?.byLanguage ?? []) result.observe(l.agreed, { [LABELS.language]: l.lang });
+    });
+  meter
+    .createObservableCounter(METRICS.shadowPairs, {
+      description: "Shadowed messages by the primary's label and the candidate's (the confusion matrix).",
+    })
+    .addCallback((result) => {
+      for (const p of rollout.shadowRunner?.stats.pairCounts() ?? []) {
+        result.observe(p.count, { [LABELS.primary]: p.primary, [LABELS.candidate]: p.candidate });
+      }
+    });
+  meter
+    .createObservableCounter(METRICS.shadowSkipped, {
+      description: "Sampled messages the candidate did not tag: queue_full (it fell behind), failed, stopped.",
+    })
+    .addCallback((result) => {
+      const runner = rollout.shadowRunner;
+      if (!runner) return;
+      for (const [reason, n] of Object.entries(runner.skipped)) result.observe(n, { [LABELS.reason]: reason });
+    });
+}

@@ -1,0 +1,180 @@
+/**
+ * A model switch inside the batch processor, with fakes around it: a batch in flight finishes on
+ * the model it started with (its events carry that revision, its claims are confirmed in that
+ * revision's de-duplication), new batches use the new model, the old one is closed only after its
+ * last batch, and `onCommitted` sees each chunk's tagged messages after the commit.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { loadConfig } from "../../src/config/index.js";
+import type { ConsumedRecord, PartitionBatch } from "../../src/consumers/batch-source.js";
+import type { RedisDeduplicator } from "../../src/dedup/redis-dedup.js";
+import type { Classified, SentimentClassifier } from "../../src/inference/classifier.js";
+import { ModelSlot } from "../../src/inference/model-slot.js";
+import { BatchProcessor, type CommittedTag, type Tagging } from "../../src/pipeline/batch-processor.js";
+import { RunCounters } from "../../src/pipeline/run-counters.js";
+import type { PartitionOutput, PartitionSink } from "../../src/sinks/kafka/partition-sink.js";
+import { startTelemetry, type Telemetry } from "../../src/telemetry/index.js";
+
+const config = loadConfig({
+  env: {},
+  flags: { "input.source": "kafka", "kafka.brokers": "127.0.0.1:9092", "kafka.inputTopics": "posts" },
+});
+let telemetry: Telemetry;
+before(async () => {
+  telemetry = await startTelemetry({ ...config.telemetry, httpPort: 0, logLevel: "silent" }, { version: "test" });
+});
+after(async () => {
+  await telemetry.shutdown();
+});
+
+const POSITIVE: Classified = {
+  label: "positive",
+  score: 0.9,
+  scores: { positive: 0.9, neutral: 0.05, negative: 0.05 },
+  truncated: false,
+  tokens: 3,
+};
+
+/** A model of its own revision that can hold its answers (a batch in flight). */
+class FakeModel {
+  readonly model;
+  readonly hasCapacity = true;
+  closed = false;
+  submitted = 0;
+  private held: Array<() => void> | undefined;
+  constructor(revision: string) {
+    this.model = { name: "fake", revision, labels: ["positive", "neutral", "negative"] };
+  }
+  hold(): void {
+    this.held = [];
+  }
+  release(): void {
+    for (const resolve of this.held ?? []) resolve();
+    this.held = undefined;
+  }
+  async encodeAll(texts: readonly string[]): Promise<string[]> {
+    return [...texts];
+  }
+  async whenCapacity(): Promise<void> {}
+  submit(): Promise<Classified> {
+    this.submitted++;
+    const held = this.held;
+    if (!held) return Promise.resolve(POSITIVE);
+    return new Promise((resolve) => held.push(() => resolve(POSITIVE)));
+  }
+}
+
+class FakeDedup {
+  readonly confirmed: string[] = [];
+  readonly results = undefined;
+  closed = false;
+  async claimDetailed(ids: readonly string[]): Promise<string[]> {
+    return ids.map(() => "new");
+  }
+  async confirm(ids: readonly string[]): Promise<void> {
+    this.confirmed.push(...ids);
+  }
+  async release(): Promise<void> {}
+}
+
+class FakeSink implements PartitionSink {
+  readonly outputs: PartitionOutput[] = [];
+  async acquire(): Promise<void> {}
+  async commit(output: PartitionOutput): Promise<void> {
+    this.outputs.push(output);
+  }
+  async release(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+function tagging(revision: string) {
+  const model = new FakeModel(revision);
+  const dedup = new FakeDedup();
+  const value: Tagging = {
+    classifier: model as unknown as SentimentClassifier,
+    dedup: dedup as unknown as RedisDeduplicator,
+  };
+  return { model, dedup, value };
+}
+
+const post = (offset: number, id: string): ConsumedRecord => ({
+  key: Buffer.from(id),
+  value: Buffer.from(JSON.stringify({ id, text: "good" })),
+  offset: String(offset),
+  timestamp: "1767225600000",
+  headers: {},
+});
+
+function batch(partition: number, messages: ConsumedRecord[]): PartitionBatch {
+  return {
+    topic: "posts",
+    partition,
+    messages,
+    highWatermark: "100",
+    heartbeat: async () => {},
+    isStale: () => false,
+    isRunning: () => true,
+    signal: new AbortController().signal,
+    commitOffset: async () => {},
+  };
+}
+
+const revisions = (output: PartitionOutput | undefined) =>
+  (output?.events ?? []).map((e) => (JSON.parse(String(e.value)) as { model: { revision: string } }).model.revision);
+
+describe("a model switch in the batch processor", () => {
+  it("finishes a batch in flight on its model, starts new ones on the new model, closes the old one after", async () => {
+    const a = tagging("r1");
+    const b = tagging("r2");
+    const slot = new ModelSlot(a.value, async (v) => {
+      (v.classifier as unknown as FakeModel).closed = true;
+    });
+    const sink = new FakeSink();
+    const committed: CommittedTag[][] = [];
+    const processor = new BatchProcessor({
+      config,
+      classifier: a.value.classifier,
+      dedup: a.value.dedup,
+      sink,
+      source: { committedOffset: async () => undefined, seek: () => {} },
+      counters: new RunCounters(),
+      workerVersion: "test",
+      telemetry,
+      tagging: () => slot.acquire(),
+      onCommitted: (tags) => committed.push([...tags]),
+    });
+    processor.onAssignment([
+      { topic: "posts", partition: 0 },
+      { topic: "posts", partition: 1 },
+    ]);
+    a.model.hold();
+    const inFlight = processor.handle(batch(0, [post(0, "old-1"), post(1, "old-2")]));
+    while (a.model.submitted < 2) await new Promise((r) => setImmediate(r));
+
+    const { whenRetired } = slot.replace(b.value);
+    try {
+      assert.equal(await processor.handle(batch(1, [post(0, "new-1")])), "processed");
+      assert.deepEqual(revisions(sink.outputs[0]), ["r2"]);
+      assert.deepEqual(b.dedup.confirmed, ["new-1"]);
+      assert.equal(a.model.closed, false, "the old model serves its batch in flight");
+    } catch (error) {
+      // Let the held batch end (its heartbeat timer would keep the test process alive).
+      a.model.release();
+      await inFlight;
+      throw error;
+    }
+
+    a.model.release();
+    assert.equal(await inFlight, "processed");
+    assert.deepEqual(revisions(sink.outputs[1]), ["r1", "r1"]);
+    assert.deepEqual(a.dedup.confirmed, ["old-1", "old-2"], "claims confirmed in the old revision's keys");
+    await whenRetired;
+    assert.equal(a.model.closed, true);
+    assert.equal(b.model.closed, false);
+    assert.deepEqual(
+      committed.map((tags) => tags.map((t) => `${t.event.id}@${t.event.model.revision}:${t.text}`)),
+      [["new-1@r2:good"], ["old-1@r1:good", "old-2@r1:good"]],
+    );
+  });
+});
