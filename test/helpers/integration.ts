@@ -23,15 +23,20 @@ export async function closeIntegration(opened: Partial<Integration>): Promise<vo
 
 /**
  * Registers the file's `before` (open) and `after` (close) hooks; `set` receives what was opened,
- * so a file keeps its own `services` and `client` variables.
+ * so a file keeps its own `services` and `client` variables. `beforeClose` runs first at the end
+ * (stopping the file's workers while the services still answer).
  */
-export function openForFile(set: (opened: Integration) => void): void {
+export function openForFile(
+  set: (opened: Integration) => void,
+  options: { beforeClose?: () => Promise<unknown> } = {},
+): void {
   let opened: Integration | undefined;
   before(async () => {
     opened = await openIntegration();
     set(opened);
   });
   after(async () => {
+    await options.beforeClose?.();
     await closeIntegration(opened ?? {});
   });
 }

@@ -3,13 +3,13 @@
  * user's own tests would: what lands on the output and dead-letter topics, and the offsets.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { type Config, loadConfig } from "../../src/config/index.js";
 import { type SentimentEvent, sentimentEventSchema } from "../../src/events/sentiment-event.js";
 import { startWorker, type Worker } from "../../src/pipeline/live-worker.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
 import { TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
-import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient, ReadRecord } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 import type { TestServices } from "../helpers/services.js";
@@ -23,13 +23,12 @@ let services: TestServices;
 let client: KafkaTestClient;
 const workers: Worker[] = [];
 
-before(async () => {
-  ({ services, client } = await openIntegration());
-});
-after(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
-  await closeIntegration({ services, client });
-});
+openForFile(
+  (opened) => {
+    ({ services, client } = opened);
+  },
+  { beforeClose: () => Promise.all(workers.map((w) => w.stop())) },
+);
 
 interface Topics {
   input: string;

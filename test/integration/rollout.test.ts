@@ -11,21 +11,20 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { type Config, loadConfig } from "../../src/config/index.js";
+import type { Config } from "../../src/config/index.js";
 import { type SentimentEvent, sentimentEventSchema } from "../../src/events/sentiment-event.js";
 import { startWorker, type Worker } from "../../src/pipeline/live-worker.js";
 import { AdminServer } from "../../src/rollout/admin-server.js";
 import { AgreementStats } from "../../src/rollout/agreement.js";
 import { startTelemetry } from "../../src/telemetry/index.js";
 import { TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
-import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient, ReadRecord } from "../helpers/kafka.js";
-import { uniqueName } from "../helpers/names.js";
 import type { TestServices } from "../helpers/services.js";
-import { CLI, countOf, tally } from "../helpers/worker-setup.js";
+import { CLI, configOf, countOf, tally, workerSetup } from "../helpers/worker-setup.js";
 
 // The tiny model's revisions: the start of each ONNX file's sha256 (its manifest).
 const FP32 = "sha256:7cae42d09646";
@@ -45,51 +44,16 @@ let services: TestServices;
 let client: KafkaTestClient;
 const workers: Worker[] = [];
 
-before(async () => {
-  ({ services, client } = await openIntegration());
-});
-after(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
-  await closeIntegration({ services, client });
-});
+openForFile(
+  (opened) => {
+    ({ services, client } = opened);
+  },
+  { beforeClose: () => Promise.all(workers.map((w) => w.stop())) },
+);
 
-interface Topics {
-  input: string;
-  output: string;
-  dlq: string;
-}
-
-async function topics(partitions: number): Promise<Topics> {
-  return {
-    input: await client.createTopic("posts", partitions),
-    output: await client.createTopic("sentiment", 3),
-    dlq: await client.createTopic("dead-letters", 1),
-  };
-}
-
-function workerConfig(t: Topics, flags: Record<string, string> = {}): Config {
-  return loadConfig({
-    env: {},
-    flags: {
-      "input.source": "kafka",
-      "kafka.brokers": services.kafkaBrokers.join(","),
-      "kafka.inputTopics": t.input,
-      "kafka.outputTopic": t.output,
-      "kafka.deadLetterTopic": t.dlq,
-      "kafka.groupId": uniqueName("worker"),
-      "kafka.sessionTimeoutMs": "10000",
-      "kafka.heartbeatIntervalMs": "1000",
-      "dedup.redisUrl": services.redisUrl,
-      "dedup.keyPrefix": `${uniqueName("seen")}:`,
-      "model.dir": TINY_MODEL_DIR,
-      "runtime.intraOpThreads": "1",
-      "telemetry.httpPort": "0",
-      "telemetry.logLevel": "warn",
-      "rollout.summaryIntervalMs": "0",
-      ...flags,
-    },
-  });
-}
+/** Input, output and dead-letter topics and a worker's flags for them; no periodic summary lines. */
+const topics = (partitions: number) =>
+  workerSetup(client, services, { partitions, flags: { "rollout.summaryIntervalMs": "0" } });
 
 async function run(config: Config, options: Parameters<typeof startWorker>[1] = {}): Promise<Worker> {
   const worker = await startWorker(config, options);
@@ -141,7 +105,7 @@ describe("model rollout", () => {
     // One text per inference batch: the int8 model quantizes each batch's activations as a whole, so
     // its answers depend on the batch around a text; alone, they are what `classify` gives.
     const worker = await run(
-      workerConfig(t, {
+      configOf(t, {
         "batching.maxBatchSize": "1",
         "rollout.shadow.enabled": "true",
         "rollout.shadow.variant": "int8",
@@ -196,7 +160,7 @@ describe("model rollout", () => {
 
   it("a switch mid-stream loses and doubles nothing under exactly-once; the events' revision changes once per partition", async () => {
     const t = await topics(3);
-    const config = workerConfig(t);
+    const config = configOf(t);
     const worker = await run(config);
     let notReady = 0;
     const watch = setInterval(() => {
@@ -264,7 +228,7 @@ describe("model rollout", () => {
     }
     writeFileSync(join(broken, "model.onnx"), "this is not an ONNX model");
     const t = await topics(1);
-    const config = workerConfig(t);
+    const config = configOf(t);
     const telemetry = await startTelemetry(config.telemetry, { version: "test" });
     const worker = await run(config, { telemetry });
     const admin = await AdminServer.listen(worker.rollout, 0, "127.0.0.1");

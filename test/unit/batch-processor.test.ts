@@ -4,8 +4,7 @@
  * signal aborts a batch, and with records whose outputs cannot be written as they are.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { loadConfig } from "../../src/config/index.js";
+import { describe, it } from "node:test";
 import type { BatchSource, ConsumedRecord, PartitionBatch, TopicPartition } from "../../src/consumers/batch-source.js";
 import type { RedisDeduplicator } from "../../src/dedup/redis-dedup.js";
 import { CommitOutcomeUnknownError, FencedError, OffsetCommitError } from "../../src/errors/errors.js";
@@ -14,27 +13,10 @@ import { BatchProcessor, type OutputLimits } from "../../src/pipeline/batch-proc
 import { RunCounters } from "../../src/pipeline/run-counters.js";
 import type { PartitionOutput, PartitionSink, ProducedRecord } from "../../src/sinks/kafka/partition-sink.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
-import { startTelemetry, type Telemetry } from "../../src/telemetry/index.js";
+import { kafkaJobConfig, POSITIVE, quietTelemetry } from "../helpers/processor-fakes.js";
 
-const config = loadConfig({
-  env: {},
-  flags: { "input.source": "kafka", "kafka.brokers": "127.0.0.1:9092", "kafka.inputTopics": "posts" },
-});
-let telemetry: Telemetry;
-before(async () => {
-  telemetry = await startTelemetry({ ...config.telemetry, httpPort: 0, logLevel: "silent" }, { version: "test" });
-});
-after(async () => {
-  await telemetry.shutdown();
-});
-
-const POSITIVE: Classified = {
-  label: "positive",
-  score: 0.9,
-  scores: { positive: 0.9, neutral: 0.05, negative: 0.05 },
-  truncated: false,
-  tokens: 3,
-};
+const config = kafkaJobConfig;
+const quiet = quietTelemetry();
 
 /** Answers every text at once, or holds every answer until `release()` (a slow model). */
 class FakeClassifier {
@@ -118,7 +100,7 @@ function parts(
     source,
     counters,
     workerVersion: "test",
-    telemetry,
+    telemetry: quiet.current,
     ...(limits ? { limits } : {}),
   });
   pipeline.onAssignment([{ topic: "posts", partition: 0 }]);

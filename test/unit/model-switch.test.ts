@@ -5,8 +5,7 @@
  * last batch, and `onCommitted` sees each chunk's tagged messages after the commit.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { loadConfig } from "../../src/config/index.js";
+import { describe, it } from "node:test";
 import type { ConsumedRecord, PartitionBatch } from "../../src/consumers/batch-source.js";
 import type { RedisDeduplicator } from "../../src/dedup/redis-dedup.js";
 import type { Classified, SentimentClassifier } from "../../src/inference/classifier.js";
@@ -14,27 +13,10 @@ import { ModelSlot } from "../../src/inference/model-slot.js";
 import { BatchProcessor, type CommittedTag, type Tagging } from "../../src/pipeline/batch-processor.js";
 import { RunCounters } from "../../src/pipeline/run-counters.js";
 import type { PartitionOutput, PartitionSink } from "../../src/sinks/kafka/partition-sink.js";
-import { startTelemetry, type Telemetry } from "../../src/telemetry/index.js";
+import { kafkaJobConfig, POSITIVE, quietTelemetry } from "../helpers/processor-fakes.js";
 
-const config = loadConfig({
-  env: {},
-  flags: { "input.source": "kafka", "kafka.brokers": "127.0.0.1:9092", "kafka.inputTopics": "posts" },
-});
-let telemetry: Telemetry;
-before(async () => {
-  telemetry = await startTelemetry({ ...config.telemetry, httpPort: 0, logLevel: "silent" }, { version: "test" });
-});
-after(async () => {
-  await telemetry.shutdown();
-});
-
-const POSITIVE: Classified = {
-  label: "positive",
-  score: 0.9,
-  scores: { positive: 0.9, neutral: 0.05, negative: 0.05 },
-  truncated: false,
-  tokens: 3,
-};
+const config = kafkaJobConfig;
+const quiet = quietTelemetry();
 
 /** A model of its own revision that can hold its answers (a batch in flight). */
 class FakeModel {
@@ -140,9 +122,9 @@ describe("a model switch in the batch processor", () => {
       source: { committedOffset: async () => undefined, seek: () => {} },
       counters: new RunCounters(),
       workerVersion: "test",
-      telemetry,
+      telemetry: quiet.current,
       tagging: () => slot.acquire(),
-      onCommitted: (tags) => committed.push([...tags]),
+      onCommitted: () => (tags) => void committed.push([...tags]),
     });
     processor.onAssignment([
       { topic: "posts", partition: 0 },
