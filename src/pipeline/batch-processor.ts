@@ -59,8 +59,11 @@ export interface BatchProcessorParts {
    * switch lets in-flight batches finish on the old model; default `classifier` and `dedup`.
    */
   tagging?: () => Lease<Tagging>;
-  /** A chunk's tagged messages once its outputs are committed (shadow mode); must neither throw nor wait. */
-  onCommitted?: (tagged: readonly CommittedTag[]) => void;
+  /**
+   * Where a chunk's tagged messages go once its outputs are committed (shadow mode), asked at the
+   * chunk's start: undefined (no shadow running) collects nothing. It must neither throw nor wait.
+   */
+  onCommitted?: () => ((tagged: readonly CommittedTag[]) => void) | undefined;
 }
 
 /** What a batch tags with: one model and the de-duplication keyed by its revision. */
@@ -87,9 +90,10 @@ interface Made {
   cacheHits: number;
   cacheWrites: CachedResult<Classified>[];
   timestamps: number[];
-  /** The batch's de-duplication (its model's revision) and, with `onCommitted`, its tagged messages. */
+  /** The batch's de-duplication (its model's revision) and, while a shadow runs, its tagged messages and where they go. */
   dedup: RedisDeduplicator | undefined;
   tags: CommittedTag[];
+  offer: ((tagged: readonly CommittedTag[]) => void) | undefined;
 }
 
 export class BatchProcessor implements BatchHandler {
@@ -194,6 +198,7 @@ export class BatchProcessor implements BatchHandler {
         timestamps: [],
         dedup: use.dedup,
         tags: [],
+        offer: this.parts.onCommitted?.(),
       };
       const deadLetter = (code: DeadLetterCode, reason: string, item: (typeof items)[number]) => {
         deadLetters.push(
@@ -233,7 +238,7 @@ export class BatchProcessor implements BatchHandler {
           }
           events.push(event);
           made.events.push(eventKind(built));
-          if (this.parts.onCommitted) made.tags.push({ text: decoded.text, event: built });
+          if (made.offer) made.tags.push({ text: decoded.text, event: built });
           const time = Number(message.timestamp);
           if (source.timestamp !== "" && time > 0) made.timestamps.push(time);
         }
@@ -315,7 +320,7 @@ export class BatchProcessor implements BatchHandler {
     counters.cacheHits += made.cacheHits;
     for (const code of made.deadLetters) counters.deadLetter(code);
     for (const item of made.items) if (item.decoded.kind === "tombstone") counters.tombstones++;
-    if (made.tags.length > 0) this.parts.onCommitted?.(made.tags);
+    if (made.tags.length > 0) made.offer?.(made.tags);
   }
 
   /**

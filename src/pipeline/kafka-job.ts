@@ -38,8 +38,8 @@ export interface KafkaJobOptions<S extends BatchSource> {
   createSource(parts: { member: GroupMember; admin: KafkaAdmin; model: ModelIdentity; chunkRecords: () => number }): S;
   /** The revision the de-duplication keys are made of; default the model's own. */
   dedupRevision?: (modelRevision: string) => string;
-  /** A chunk's tagged messages once committed (shadow mode); must neither throw nor wait. */
-  onCommitted?: (tagged: readonly CommittedTag[]) => void;
+  /** Where a chunk's tagged messages go once committed (shadow mode), asked per chunk; undefined: nowhere. */
+  onCommitted?: () => ((tagged: readonly CommittedTag[]) => void) | undefined;
 }
 
 /** The model in use and how to load another one with its de-duplication (a model switch). */

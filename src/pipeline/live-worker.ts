@@ -48,7 +48,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const ownTelemetry = options.telemetry ? undefined : telemetry;
   let rollout: Rollout<Tagging> | undefined;
   const job = await startKafkaJob(config, {
-    onCommitted: (tagged) => rollout?.offer(tagged),
+    onCommitted: () => rollout?.offer,
     workerVersion,
     telemetry,
     log,

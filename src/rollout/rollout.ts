@@ -152,9 +152,10 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
     };
   }
 
-  /** Committed messages, for the shadow (the pipeline's `onCommitted`). */
-  offer(items: readonly ShadowItem[]): void {
-    this.shadow?.runner.offer(items);
+  /** Where committed messages go while a shadow runs (the pipeline's `onCommitted`); undefined otherwise. */
+  get offer(): ((items: readonly ShadowItem[]) => void) | undefined {
+    const runner = this.shadow?.runner;
+    return runner ? (items) => runner.offer(items) : undefined;
   }
 
   /** Replaces the primary model; in-flight batches finish on the old one. */
