@@ -1,8 +1,8 @@
 /** The inference thread (see `onnx-thread.ts`): one `OnnxBackend`, batches in, logits out, in order. */
 import { parentPort, workerData } from "node:worker_threads";
+import { serveRequests } from "../threads/worker-serve.js";
 import { OnnxBackend } from "./onnx-backend.js";
 import type { RunRequest, ThreadInit } from "./onnx-thread.js";
-import { serveRequests } from "./worker-serve.js";
 
 if (!parentPort) throw new Error("onnx-thread-main runs as a worker thread (see onnx-thread.ts)");
 const init = workerData as ThreadInit;

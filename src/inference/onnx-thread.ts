@@ -10,9 +10,9 @@
  * batches there and logits back. Input tensors are transferred, not copied.
  */
 import { InferenceError, ModelError } from "../errors/errors.js";
+import { WorkerChannel } from "../threads/worker-channel.js";
 import type { InferenceBackend, ProviderChoice, RuntimeOptions } from "./inference-backend.js";
 import type { PaddedBatch } from "./padded-batch.js";
-import { WorkerChannel } from "./worker-channel.js";
 
 export interface ThreadInit {
   onnxPath: string;

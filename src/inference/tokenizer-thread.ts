@@ -5,8 +5,8 @@
  * come back packed in three typed arrays, transferred, not copied.
  */
 import { InferenceError, ModelError } from "../errors/errors.js";
+import { WorkerChannel } from "../threads/worker-channel.js";
 import type { EncodedText } from "./tokenizer.js";
-import { WorkerChannel } from "./worker-channel.js";
 
 export interface TokenizerThreadInit {
   tokenizerPath: string;

@@ -24,6 +24,8 @@ import type { SentimentEvent } from "../events/sentiment-event.js";
 import type { Classified, SentimentClassifier } from "../inference/classifier.js";
 import type { Lease } from "../inference/model-slot.js";
 import type { EncodedText } from "../inference/tokenizer.js";
+import { sharedLanguageIdentifier } from "../language/event-language.js";
+import type { Identified } from "../language/identify.js";
 import type { PartitionSink, ProducedRecord } from "../sinks/kafka/partition-sink.js";
 import { deadLetterMessage, eventMessage } from "../sinks/kafka/records.js";
 import { messageBytes } from "../sinks/kafka/request-chunks.js";
@@ -52,6 +54,8 @@ export interface BatchProcessorParts {
   limits?: OutputLimits;
   /** Readiness for the health endpoint: false while Redis is down in `fail` mode. */
   setReady?: (ready: boolean) => void;
+  /** Identifies a chunk's languages elsewhere (the language thread) while it is inferred; default: here, per event. */
+  identifyAll?: (texts: readonly string[]) => Promise<Identified[]>;
   /** Told how long each committed chunk took, so the next chunks take the target time. */
   chunks?: Pick<ChunkSizer, "record">;
   /**
@@ -181,10 +185,15 @@ export class BatchProcessor implements BatchHandler {
     const last = batch.messages[batch.messages.length - 1] as ConsumedRecord;
     const nextOffset = batch.nextOffset ?? (BigInt(last.offset) + 1n).toString();
     let made: Made | undefined;
+    const languages = this.identifyLanguages(tagged);
     try {
       const { results, cacheHits, cacheWrites } = await trace.stage(SPANS.infer, () =>
         untilAborted(this.infer(tagged, batch.signal, use), batch.signal),
       );
+      const identified = await languages;
+      const identify = identified
+        ? (text: string) => identified.get(text) ?? sharedLanguageIdentifier().identify(text)
+        : undefined;
       const events: ProducedRecord[] = [];
       const deadLetters: ProducedRecord[] = [];
       made = {
@@ -224,6 +233,7 @@ export class BatchProcessor implements BatchHandler {
             use.classifier.model,
             new Date(),
             this.parts.config.input.detectLanguage,
+            identify,
           );
           const event = eventMessage(built, message);
           const bytes = messageBytes(event);
@@ -321,6 +331,30 @@ export class BatchProcessor implements BatchHandler {
     for (const code of made.deadLetters) counters.deadLetter(code);
     for (const item of made.items) if (item.decoded.kind === "tombstone") counters.tombstones++;
     if (made.tags.length > 0) made.offer?.(made.tags);
+  }
+
+  /**
+   * The languages of the messages to tag that need identifying (`input.detectLanguage`), by text,
+   * from `identifyAll`; undefined when there is none to identify or no `identifyAll`, or when it
+   * failed (the events then identify in process: a language is never worth a batch).
+   */
+  private identifyLanguages(
+    tagged: readonly { decoded: { kind: string } }[],
+  ): Promise<Map<string, Identified> | undefined> {
+    const { identifyAll, config } = this.parts;
+    const mode = config.input.detectLanguage;
+    if (!identifyAll || mode === "off") return Promise.resolve(undefined);
+    const texts = new Set<string>();
+    for (const item of tagged) {
+      const decoded = item.decoded as DecodedMessage;
+      if (mode === "always" || !decoded.lang) texts.add(decoded.text);
+    }
+    if (texts.size === 0) return Promise.resolve(undefined);
+    const list = [...texts];
+    return identifyAll(list).then(
+      (found) => new Map(list.map((text, i) => [text, found[i] as Identified])),
+      () => undefined,
+    );
   }
 
   /**

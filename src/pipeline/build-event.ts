@@ -3,6 +3,7 @@ import type { SourceCoordinates } from "../events/dead-letter.js";
 import { SENTIMENT_EVENT_SCHEMA, type SentimentEvent } from "../events/sentiment-event.js";
 import type { Classified } from "../inference/classifier.js";
 import { type DetectLanguage, eventLanguage } from "../language/event-language.js";
+import type { Identified } from "../language/identify.js";
 import type { DecodedMessage } from "./decode.js";
 
 export interface ModelIdentity {
@@ -17,6 +18,8 @@ export function buildEvent(
   model: ModelIdentity,
   processedAt: Date,
   detectLanguage: DetectLanguage = "missing",
+  /** The text's language when already identified (elsewhere, e.g. on the language thread); default: identified here. */
+  identify?: (text: string) => Identified,
 ): SentimentEvent {
   const { positive = 0, neutral = 0, negative = 0 } = result.scores;
   return {
@@ -28,7 +31,9 @@ export function buildEvent(
       score: result.score,
       scores: { positive, neutral, negative },
     },
-    ...eventLanguage(message.lang, message.text, detectLanguage),
+    ...(identify
+      ? eventLanguage(message.lang, message.text, detectLanguage, identify)
+      : eventLanguage(message.lang, message.text, detectLanguage)),
     truncated: result.truncated,
     model: { name: model.name, revision: model.revision },
     processedAt: processedAt.toISOString(),

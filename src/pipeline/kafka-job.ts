@@ -15,6 +15,7 @@ import { SentimentClassifier } from "../inference/classifier.js";
 import { ModelSlot } from "../inference/model-slot.js";
 import type { GroupMember, KafkaAdmin, RecordProducer, TopicRequirement } from "../kafka/client.js";
 import { connectKafka } from "../kafka/kafkajs-client.js";
+import { ThreadedLanguageIdentifier } from "../language/language-thread.js";
 import { AtLeastOnceSink } from "../sinks/kafka/at-least-once-sink.js";
 import { ExactlyOnceSink } from "../sinks/kafka/exactly-once-sink.js";
 import type { PartitionSink } from "../sinks/kafka/partition-sink.js";
@@ -170,6 +171,9 @@ export async function startKafkaJob<S extends BatchSource>(
             maxRequestBytes: limits.requestBytes,
           });
     closers.push(() => sink.close());
+    // Shared by every model (a switch keeps it); identifies each chunk's languages while it is inferred.
+    const languages = config.input.detectLanguage === "off" ? undefined : await ThreadedLanguageIdentifier.start();
+    if (languages) closers.push(() => languages.close());
     const counters = new RunCounters();
     telemetry.metrics.track(counters);
     const processor = new BatchProcessor({
@@ -187,6 +191,7 @@ export async function startKafkaJob<S extends BatchSource>(
         redisUp = ready;
       },
       tagging: () => slot.acquire(),
+      ...(languages ? { identifyAll: (texts: readonly string[]) => languages.identifyAll(texts) } : {}),
       ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
     });
     // The source stops first: its in-flight batches still need the sink, Redis and the model.

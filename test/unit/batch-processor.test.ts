@@ -9,6 +9,7 @@ import type { BatchSource, ConsumedRecord, PartitionBatch, TopicPartition } from
 import type { RedisDeduplicator } from "../../src/dedup/redis-dedup.js";
 import { CommitOutcomeUnknownError, FencedError, OffsetCommitError } from "../../src/errors/errors.js";
 import type { Classified, SentimentClassifier } from "../../src/inference/classifier.js";
+import type { Identified } from "../../src/language/identify.js";
 import { BatchProcessor, type OutputLimits } from "../../src/pipeline/batch-processor.js";
 import { RunCounters } from "../../src/pipeline/run-counters.js";
 import type { PartitionOutput, PartitionSink, ProducedRecord } from "../../src/sinks/kafka/partition-sink.js";
@@ -86,6 +87,7 @@ function parts(
   delivery: "exactly-once" | "at-least-once" = "exactly-once",
   limits?: OutputLimits,
   passthrough = false,
+  identifyAll?: (texts: readonly string[]) => Promise<Identified[]>,
 ) {
   const classifier = new FakeClassifier();
   const dedup = new FakeDedup();
@@ -102,6 +104,7 @@ function parts(
     workerVersion: "test",
     telemetry: quiet.current,
     ...(limits ? { limits } : {}),
+    ...(identifyAll ? { identifyAll } : {}),
   });
   pipeline.onAssignment([{ topic: "posts", partition: 0 }]);
   return { pipeline, classifier, dedup, sink, source, counters };
@@ -253,5 +256,29 @@ describe("the Kafka pipeline's per-batch decisions", () => {
     assert.equal(String(cut.headers?.[HEADERS.originalValueBytes]), "8000");
     assert.ok((cut.value as Buffer).length < 4000);
     assert.deepEqual(counters.deadLetters, { OUTPUT_TOO_LARGE: 1, INVALID_JSON: 1 });
+  });
+  it("takes the languages identified elsewhere for the chunk, once per text, and identifies here when that fails", async () => {
+    const asked: string[][] = [];
+    const elsewhere = parts("exactly-once", undefined, false, async (texts) => {
+      asked.push([...texts]);
+      return texts.map(() => ({ lang: "fr", confidence: 0.5 }));
+    });
+    const withLang = message(3, JSON.stringify({ id: "id-3", text: "good", lang: "de" }));
+    assert.equal(await elsewhere.pipeline.handle(batch([post(1), post(2), withLang])), "processed");
+    // "good" twice without a language: asked once; the record with its own language is not asked.
+    assert.deepEqual(asked, [["good"]]);
+    const langs = (elsewhere.sink.outputs[0]?.events ?? []).map((e) => {
+      const event = JSON.parse(String(e.value)) as { lang?: string; langSource?: string };
+      return `${event.lang}/${event.langSource}`;
+    });
+    assert.deepEqual(langs, ["fr/detected", "fr/detected", "de/input"]);
+
+    const failing = parts("exactly-once", undefined, false, async () => {
+      throw new Error("the language thread is gone");
+    });
+    const english = message(1, JSON.stringify({ id: "id-1", text: "What a wonderful day it has been today" }));
+    assert.equal(await failing.pipeline.handle(batch([english])), "processed");
+    const event = JSON.parse(String(failing.sink.outputs[0]?.events[0]?.value)) as { lang?: string };
+    assert.equal(event.lang, "en");
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Requests to a worker thread and their replies, for the threads that take work off the event loop
- * (the ONNX Runtime session, the tokenizer). The thread loads what it needs first and says so; each
+ * (the ONNX Runtime session, the tokenizer, language identification). The thread loads what it needs first and says so; each
  * request then gets exactly one reply, in order. A thread that fails or exits fails every request in
  * flight and every later one with the same error. Idle, a thread does not keep the process alive.
  *
