@@ -67,10 +67,11 @@ export class SentimentClassifier {
   /** Resolves the model (local directory or hub cache), loads the tokenizer and the session, warms up. */
   static async load(options: ClassifierOptions): Promise<SentimentClassifier> {
     const model = await resolveModel({ ...options.model, ...(options.log ? { log: options.log } : {}) });
-    const local = TextTokenizer.fromFile(model.tokenizerPath, model.maxLength);
-    // The JavaScript encoder runs on a thread of its own; the Rust library already encodes on libuv's pool.
-    const tokenizer: Tokenizer =
-      local.encoder === "wordpiece-js" ? await ThreadedTokenizer.start(model.tokenizerPath, model.maxLength) : local;
+    // The JavaScript encoder runs on a thread of its own (its vocabulary is loaded there only); the
+    // Rust library already encodes on libuv's pool.
+    const tokenizer: Tokenizer = TextTokenizer.isBertShape(model.tokenizerPath)
+      ? await ThreadedTokenizer.start(model.tokenizerPath, model.maxLength)
+      : TextTokenizer.fromFile(model.tokenizerPath, model.maxLength);
     try {
       const backend = await loadBackend(model, options.runtime);
       for (const { provider, reason } of backend.providers?.skipped ?? []) {

@@ -58,6 +58,15 @@ export class TextTokenizer {
     );
   }
 
+  /** Whether our JavaScript encoder reads this tokenizer.json (`fromFile` would pick it). */
+  static isBertShape(tokenizerPath: string): boolean {
+    try {
+      return WordPieceEncoder.supports(JSON.parse(readFileSync(tokenizerPath, "utf8")));
+    } catch {
+      return false;
+    }
+  }
+
   /** The texts' encodings, in order. */
   async encodeAll(texts: readonly string[]): Promise<EncodedText[]> {
     if (texts.length === 0) return [];

@@ -75,27 +75,11 @@ export class WordPieceEncoder {
    * Rust library then handles). `classes` is asked only for a supported shape.
    */
   static fromJson(json: TokenizerJson, classes: () => Uint8Array): WordPieceEncoder | undefined {
-    const { normalizer, pre_tokenizer: pre, post_processor: post, model } = json;
-    if (
-      normalizer?.type !== "BertNormalizer" ||
-      normalizer.clean_text !== true ||
-      normalizer.handle_chinese_chars !== true ||
-      normalizer.lowercase !== false ||
-      (normalizer.strip_accents !== false &&
-        normalizer.strip_accents !== null &&
-        normalizer.strip_accents !== undefined) ||
-      pre?.type !== "BertPreTokenizer" ||
-      model?.type !== "WordPiece" ||
-      model.vocab === undefined ||
-      model.unk_token === undefined
-    ) {
-      return undefined;
-    }
-    const special = specialIds(post);
-    if (!special) return undefined;
+    if (!WordPieceEncoder.supports(json)) return undefined;
+    const model = json.model as Required<Pick<NonNullable<TokenizerJson["model"]>, "vocab" | "unk_token">> &
+      NonNullable<TokenizerJson["model"]>;
+    const special = specialIds(json.post_processor) as { cls: string; sep: string };
     const added = json.added_tokens ?? [];
-    // Only special tokens matched on the raw text, as BERT's are.
-    if (added.some((t) => !t.special || t.normalized || t.lstrip || t.rstrip || t.single_word)) return undefined;
     const vocab = new Map(Object.entries(model.vocab));
     const prefix = model.continuing_subword_prefix ?? "##";
     const continuations = new Map<string, number>();
@@ -120,6 +104,27 @@ export class WordPieceEncoder {
       specials,
       model.max_input_chars_per_word ?? 100,
       classes(),
+    );
+  }
+
+  /** Whether the tokenizer.json has the shape this encoder implements (cheap: no vocabulary is read). */
+  static supports(json: TokenizerJson): boolean {
+    const { normalizer, pre_tokenizer: pre, model } = json;
+    return (
+      normalizer?.type === "BertNormalizer" &&
+      normalizer.clean_text === true &&
+      normalizer.handle_chinese_chars === true &&
+      normalizer.lowercase === false &&
+      (normalizer.strip_accents === false ||
+        normalizer.strip_accents === null ||
+        normalizer.strip_accents === undefined) &&
+      pre?.type === "BertPreTokenizer" &&
+      model?.type === "WordPiece" &&
+      model.vocab !== undefined &&
+      model.unk_token !== undefined &&
+      specialIds(json.post_processor) !== undefined &&
+      // Only special tokens matched on the raw text, as BERT's are.
+      (json.added_tokens ?? []).every((t) => t.special && !t.normalized && !t.lstrip && !t.rstrip && !t.single_word)
     );
   }
 
