@@ -67,9 +67,26 @@ async function runKafka(config: Config, warnings: readonly string[]): Promise<vo
     await admin?.close();
     await worker.stop();
     logger.info({ summary: worker.counters.summary() }, "stopped");
+    exitIfHeld(logger);
   } finally {
     await telemetry.shutdown();
   }
+}
+
+/** How long a stopped worker may take to let go of its last handles before it exits anyway. */
+const LINGER_MS = 2_000;
+
+/**
+ * After a clean stop everything is committed and closed, so nothing is lost by exiting; but a
+ * handle may still be open — the Kafka client, when the stop came while its consumer was
+ * restarting after a broker loss (the soak saw one such SIGTERM end in SIGKILL after 30 s). The
+ * timer is unref'd: a process that lets go on its own exits at once.
+ */
+function exitIfHeld(logger: { warn(message: string): void }): void {
+  setTimeout(() => {
+    logger.warn("stopped, but a connection still held the process: exiting");
+    process.exit(process.exitCode ?? 0);
+  }, LINGER_MS).unref();
 }
 
 export function runCommand(): Command {
