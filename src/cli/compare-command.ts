@@ -10,14 +10,14 @@ import { Command, Option } from "commander";
 import type { Config } from "../config/index.js";
 import { fileRecords } from "../consumers/file-source.js";
 import { ConfigError } from "../errors/errors.js";
-import { type Classified, SentimentClassifier } from "../inference/classifier.js";
+import type { Classified, SentimentClassifier } from "../inference/classifier.js";
 import { eventLanguage } from "../language/event-language.js";
 import { decodeRecord } from "../pipeline/decode.js";
 import { checkSentimentLabels } from "../pipeline/live-worker.js";
 import { AgreementStats, formatReport } from "../rollout/agreement.js";
 import { type ModelSpec, modelConfigOf } from "../rollout/model-spec.js";
+import { classifierFromConfig } from "./classifier-from-config.js";
 import { configFromCommand, withConfigOptions } from "./config-options.js";
-import { stderrLog } from "./stderr-log.js";
 
 /** A candidate as typed: a directory, or a hub repo id with an optional `@revision`. */
 export function candidateSpec(value: string, variant: Config["model"]["variant"] | undefined): ModelSpec {
@@ -82,16 +82,21 @@ export function compareCommand(): Command {
     }>();
     const spec = candidateSpec(opts.candidate, opts.candidateVariant);
     const rows = await readRows(opts.input, config, opts.labelField);
-    const load = (model: Config["model"]) =>
-      SentimentClassifier.load({ model, batching: config.batching, runtime: config.runtime, log: stderrLog() });
     const texts = rows.map((r) => r.text);
-    // One model at a time, so each has the cores to itself.
-    const primary = await load(config.model);
-    const primaryResults = await primary.classifyAll(texts).finally(() => primary.close());
-    const candidate = await load(modelConfigOf(config.model, spec));
-    const candidateResults = await candidate.classifyAll(texts).finally(() => candidate.close());
-    checkSentimentLabels(primary.model.labels);
-    checkSentimentLabels(candidate.model.labels);
+    // One model at a time, so each has the cores to itself; a model without the three labels is
+    // refused before it tags the file, not after.
+    const tag = async (model: Config["model"]) => {
+      const classifier = await classifierFromConfig(config, model);
+      try {
+        checkSentimentLabels(classifier.model.labels);
+        return { model: classifier.model, results: await classifier.classifyAll(texts) };
+      } finally {
+        await classifier.close();
+      }
+    };
+    const primary = await tag(config.model);
+    const candidate = await tag(modelConfigOf(config.model, spec));
+    const [primaryResults, candidateResults] = [primary.results, candidate.results];
     const stats = new AgreementStats(primary.model.labels);
     for (const [i, row] of rows.entries()) {
       stats.add(row.lang, primaryResults[i] as Classified, candidateResults[i] as Classified, row.reference);

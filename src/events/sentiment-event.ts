@@ -91,6 +91,20 @@ export const sentimentEventSchema = z
 
 export type SentimentEvent = z.infer<typeof sentimentEventSchema>;
 
+/** A model's answer (its argmax label, that label's score, every label's score) as an event's `sentiment`. */
+export function eventSentiment(result: {
+  label: string;
+  score: number;
+  scores: Readonly<Record<string, number>>;
+}): SentimentEvent["sentiment"] {
+  const { positive = 0, neutral = 0, negative = 0 } = result.scores;
+  return {
+    label: result.label as SentimentEvent["sentiment"]["label"],
+    score: result.score,
+    scores: { positive, neutral, negative },
+  };
+}
+
 export function sentimentEventJsonSchema(): Record<string, unknown> {
   return {
     $id: `urn:sentiment-worker:schema:${SENTIMENT_EVENT_SCHEMA}`,

@@ -26,36 +26,40 @@ const YIELD_EVERY = 256;
 
 export class TextTokenizer {
   private constructor(
-    private readonly tokenizer: Tokenizer,
+    /** Exactly one of the two: ours for BERT's shape, the Rust library for any other. */
+    private readonly encoders: { wordPiece: WordPieceEncoder } | { rust: Tokenizer },
     readonly maxLength: number,
-    /** Undefined when the tokenizer is not of BERT's shape: the Rust library encodes. */
-    private readonly wordPiece: WordPieceEncoder | undefined,
   ) {}
 
   /** Which encoder runs: ours for BERT's shape, the Rust library's for any other. */
   get encoder(): "wordpiece-js" | "tokenizers" {
-    return this.wordPiece ? "wordpiece-js" : "tokenizers";
+    return "wordPiece" in this.encoders ? "wordpiece-js" : "tokenizers";
   }
 
   /** Loads `tokenizer.json`; texts are cut to `maxLength` tokens, special tokens included. */
   static fromFile(tokenizerPath: string, maxLength: number, options: { rustOnly?: boolean } = {}): TextTokenizer {
-    let tokenizer: Tokenizer;
-    let json: TokenizerJson;
+    if (!options.rustOnly) {
+      let json: TokenizerJson | undefined;
+      try {
+        json = JSON.parse(readFileSync(tokenizerPath, "utf8"));
+      } catch {
+        // Not JSON we can read: the Rust library below says what is wrong with it.
+      }
+      // Ours alone: the Rust library would hold a second copy of the vocabulary, unused.
+      const wordPiece = json && WordPieceEncoder.fromJson(json, bertCharClasses);
+      if (wordPiece) return new TextTokenizer({ wordPiece }, maxLength);
+    }
+    let rust: Tokenizer;
     try {
-      tokenizer = Tokenizer.fromFile(tokenizerPath);
-      json = JSON.parse(readFileSync(tokenizerPath, "utf8"));
+      rust = Tokenizer.fromFile(tokenizerPath);
     } catch (e) {
       throw new ModelError(`cannot read tokenizer file ${tokenizerPath}: ${(e as Error).message}`, { cause: e });
     }
     // What `truncation=True, max_length=N` does for one sequence; a padding the file may set is the
     // batcher's business (it pads each batch to its own longest text).
-    tokenizer.setTruncation(maxLength);
-    tokenizer.disablePadding();
-    return new TextTokenizer(
-      tokenizer,
-      maxLength,
-      options.rustOnly ? undefined : WordPieceEncoder.fromJson(json, bertCharClasses),
-    );
+    rust.setTruncation(maxLength);
+    rust.disablePadding();
+    return new TextTokenizer({ rust }, maxLength);
   }
 
   /** Whether our JavaScript encoder reads this tokenizer.json (`fromFile` would pick it). */
@@ -70,8 +74,8 @@ export class TextTokenizer {
   /** The texts' encodings, in order. */
   async encodeAll(texts: readonly string[]): Promise<EncodedText[]> {
     if (texts.length === 0) return [];
-    if (this.wordPiece) return this.encodeInJs(this.wordPiece, texts);
-    const encodings = await this.tokenizer.encodeBatch([...texts]);
+    if ("wordPiece" in this.encoders) return this.encodeInJs(this.encoders.wordPiece, texts);
+    const encodings = await this.encoders.rust.encodeBatch([...texts]);
     return encodings.map((encoding) => {
       const ids = encoding.getIds();
       // Only a text at the limit can have been cut; asking the others costs a native call each.

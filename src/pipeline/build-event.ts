@@ -1,6 +1,6 @@
 /** A tagged message as its `sentiment.v1` event. */
 import type { SourceCoordinates } from "../events/dead-letter.js";
-import { SENTIMENT_EVENT_SCHEMA, type SentimentEvent } from "../events/sentiment-event.js";
+import { eventSentiment, SENTIMENT_EVENT_SCHEMA, type SentimentEvent } from "../events/sentiment-event.js";
 import type { Classified } from "../inference/classifier.js";
 import { type DetectLanguage, eventLanguage } from "../language/event-language.js";
 import type { Identified } from "../language/identify.js";
@@ -21,19 +21,13 @@ export function buildEvent(
   /** The text's language when already identified (elsewhere, e.g. on the language thread); default: identified here. */
   identify?: (text: string) => Identified,
 ): SentimentEvent {
-  const { positive = 0, neutral = 0, negative = 0 } = result.scores;
   return {
     schema: SENTIMENT_EVENT_SCHEMA,
     id: message.id,
     source,
-    sentiment: {
-      label: result.label as SentimentEvent["sentiment"]["label"],
-      score: result.score,
-      scores: { positive, neutral, negative },
-    },
-    ...(identify
-      ? eventLanguage(message.lang, message.text, detectLanguage, identify)
-      : eventLanguage(message.lang, message.text, detectLanguage)),
+    sentiment: eventSentiment(result),
+    // An undefined `identify` takes eventLanguage's default: the process's own identifier.
+    ...eventLanguage(message.lang, message.text, detectLanguage, identify),
     truncated: result.truncated,
     model: { name: model.name, revision: model.revision },
     processedAt: processedAt.toISOString(),

@@ -21,10 +21,8 @@ import { type ModelSpec, modelConfigOf, specOf } from "./model-spec.js";
 import { observeRollout } from "./rollout-metrics.js";
 import { type ShadowItem, ShadowRunner } from "./shadow.js";
 
-export interface ModelIdentityOf {
-  name: string;
-  revision: string;
-}
+/** A model as events name it. */
+export type ModelIdentityOf = SentimentEvent["model"];
 
 /** What the rollout needs of the Kafka job: the model slot and how to load into it. */
 export interface RolloutModels<T extends { classifier: SentimentClassifier }> {

@@ -5,7 +5,7 @@
  * changes the primary's events; when it falls behind, sampled messages are skipped and counted.
  * It publishes nothing to the output topic; with a shadow topic its events go there (best effort).
  */
-import type { SentimentEvent } from "../events/sentiment-event.js";
+import { eventSentiment, type SentimentEvent } from "../events/sentiment-event.js";
 import type { Classified, SentimentClassifier } from "../inference/classifier.js";
 import { AgreementStats } from "./agreement.js";
 
@@ -139,14 +139,9 @@ export class ShadowRunner {
 
   /** The primary's event as the candidate tags it: its sentiment, its model, now. */
   private shadowEvent(event: SentimentEvent, result: Classified): SentimentEvent {
-    const { positive = 0, neutral = 0, negative = 0 } = result.scores;
     return {
       ...event,
-      sentiment: {
-        label: result.label as SentimentEvent["sentiment"]["label"],
-        score: result.score,
-        scores: { positive, neutral, negative },
-      },
+      sentiment: eventSentiment(result),
       truncated: result.truncated,
       model: { name: this.candidate.model.name, revision: this.candidate.model.revision },
       processedAt: new Date().toISOString(),
