@@ -128,6 +128,19 @@ export async function startIsolatedServices(
   const need = (what: "kafka" | "redis") => {
     if (!wanted.includes(what)) throw new Error(`these isolated services have no ${what}`);
   };
+  // Kills and starts still running. A test that timed out during startKafka() leaves the start
+  // running; stop() waits for it, so the broker it starts is recorded and stopped, not orphaned
+  // (its data directory also changed under the removal: ENOTEMPTY).
+  const running = new Set<Promise<string>>();
+  const command = async (args: string[]): Promise<void> => {
+    const call = services(dir, args);
+    running.add(call);
+    try {
+      await call;
+    } finally {
+      running.delete(call);
+    }
+  };
   return {
     brokers: settings.KAFKA_BROKERS ?? "",
     ...(settings.REDIS_URL ? { redisUrl: settings.REDIS_URL } : {}),
@@ -135,23 +148,24 @@ export async function startIsolatedServices(
     dir,
     killKafka: async () => {
       need("kafka");
-      await services(dir, ["kill-kafka"]);
+      await command(["kill-kafka"]);
     },
     startKafka: async () => {
       need("kafka");
-      await services(dir, ["start-kafka"]);
+      await command(["start-kafka"]);
     },
     killRedis: async () => {
       need("redis");
-      await services(dir, ["kill-redis"]);
+      await command(["kill-redis"]);
     },
     startRedis: async () => {
       need("redis");
-      await services(dir, ["start-redis"]);
+      await command(["start-redis"]);
     },
     stop: () => {
       stopping ??= (async () => {
         try {
+          await Promise.allSettled(running);
           // A broker that has no one to hand over to needs no graceful stop: SIGKILL is quicker.
           await services(dir, ["kill-kafka"]).catch(() => {});
           await services(dir, ["down"]);
