@@ -177,16 +177,45 @@ describe("the Kafka worker under routine faults", () => {
     const [committed] = await client.admin.fetchOffsets({ groupId, topics: [s.input] });
     assert.equal(committed?.partitions[0]?.offset, "1");
   });
+
+  it("reads a transaction whose commit happened but whose answer was lost as committed, once fenced again", async () => {
+    const s = await setup(1);
+    const groupId = s.flags["kafka.groupId"] as string;
+    const sink = new ExactlyOnceSink(dropFirstCommit(client.client, "answer"), exactlyOnceSinkOptions(s));
+    try {
+      await sink.acquire(s.input, 0);
+      await assert.rejects(
+        sink.commit(eventOutput(s, "committed", "1")),
+        (e: unknown) => e instanceof CommitOutcomeUnknownError,
+      );
+      // What the pipeline does next: fence again, then read the offset, which must say "committed".
+      await sink.acquire(s.input, 0);
+      const [after] = await client.admin.fetchOffsets({ groupId, topics: [s.input] });
+      assert.equal(after?.partitions[0]?.offset, "1");
+    } finally {
+      await sink.close();
+    }
+    const out = await client.readAll(s.output, { count: 1 });
+    assert.deepEqual(
+      out.map((r) => String(r.value)),
+      ["committed"],
+    );
+  });
 });
 
-/** The client's producers, but the first transaction's commit is swallowed and fails like a dropped connection. */
-function dropFirstCommit(producers: ProducerFactory): ProducerFactory {
+/**
+ * The client's producers, but the first transaction's commit fails like a dropped connection:
+ * before the EndTxn reaches the broker ("request"), or after the broker committed and before its
+ * answer arrived ("answer").
+ */
+function dropFirstCommit(producers: ProducerFactory, lost: "request" | "answer" = "request"): ProducerFactory {
   let dropped = false;
   const transactionOf = (transaction: Transaction): Transaction => ({
     ...transaction,
     commit: async () => {
       if (dropped) return transaction.commit();
       dropped = true;
+      if (lost === "answer") await transaction.commit();
       const error = new Error("Connection closed") as Error & { retriable: boolean };
       error.retriable = true;
       throw error;

@@ -1,13 +1,15 @@
 /**
- * Our replacements for two kafkajs internals: the read_committed filter of aborted transactions
- * and the default partitioner's murmur2. Each must give what Kafka's Java client gives.
+ * Our replacements for kafkajs internals: the read_committed filter of aborted transactions, the
+ * produce retry, and the default partitioner's murmur2. Each must give what Kafka's Java client gives.
  */
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { describe, it } from "node:test";
 import { filterAbortedMessages } from "../../src/kafka/aborted-filter.js";
 import { kafkaErrorType, meansFenced, meansRejoin } from "../../src/kafka/errors.js";
+import "../../src/kafka/kafkajs.js";
 import { createPartitioner, murmur2 } from "../../src/kafka/partitioner.js";
+import { createSendMessages } from "../../src/kafka/send-messages.js";
 
 const require = createRequire(import.meta.url);
 const kafkajsMurmur2 = require("kafkajs/src/producer/partitioners/default/murmur2.js") as (key: Buffer) => number;
@@ -109,5 +111,154 @@ describe("kafkajs errors by type", () => {
     assert.ok(meansRejoin(protocolError("REBALANCE_IN_PROGRESS")));
     assert.ok(meansRejoin(Object.assign(new Error("x"), { cause: protocolError("UNKNOWN_MEMBER_ID") })));
     assert.ok(!meansRejoin(protocolError("NOT_COORDINATOR")));
+  });
+});
+
+describe("the produce retry", () => {
+  const { KafkaJSConnectionError } = require("kafkajs/src/errors") as {
+    KafkaJSConnectionError: new (message: string) => Error;
+  };
+  const createRetry = require("kafkajs/src/retry") as (options: object) => unknown;
+  type Factory = (options: object) => (request: object) => Promise<unknown[]>;
+  type TopicData = { topic: string; partitions: { partition: number; firstSequence: number }[] }[];
+
+  /** kafkajs's own module, loaded afresh past the replacement in the module cache. */
+  function kafkajsOwn(): Factory {
+    const path = require.resolve("kafkajs/src/producer/sendMessages.js");
+    const ours = require.cache[path];
+    delete require.cache[path];
+    try {
+      return require(path) as Factory;
+    } finally {
+      require.cache[path] = ours;
+    }
+  }
+
+  /**
+   * Sends two topics' records to a two-node cluster and returns what the brokers wrote. The
+   * `failLookup`-th broker lookup fails as a restarting broker's refused connection does, after
+   * which the node has a new Broker object (kafkajs reconnects with new objects); `failProduce`
+   * says which node's produce fails in which attempt; `leaders` places each topic's partition 0.
+   */
+  async function send(
+    factory: Factory,
+    options: {
+      failLookup?: number;
+      failProduce?: (node: number, attempt: number) => boolean;
+      leaders: (topic: string, attempt: number) => number;
+    },
+  ): Promise<string[]> {
+    const written: string[] = [];
+    let lookups = 0;
+    let attempt = 0;
+    let objects = 0;
+    const broker = (nodeId: number) => {
+      const object = ++objects;
+      return {
+        nodeId,
+        produce: async ({ topicData }: { topicData: TopicData }) => {
+          if (options.failProduce?.(nodeId, attempt)) throw new KafkaJSConnectionError("read ECONNRESET");
+          for (const t of topicData) {
+            for (const p of t.partitions)
+              written.push(`${t.topic}[${p.partition}] seq ${p.firstSequence} node ${nodeId}#${object}`);
+          }
+          return {
+            topics: topicData.map((t) => ({
+              topicName: t.topic,
+              partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: 0, baseOffset: "0" })),
+            })),
+          };
+        },
+      };
+    };
+    const brokers = new Map([1, 2].map((node) => [node, broker(node)]));
+    const sequences = new Map<string, number>();
+    const sendMessages = factory({
+      logger: { debug() {}, error() {}, info() {}, warn() {} },
+      partitioner: () => 0,
+      retrier: createRetry({ retries: 3, initialRetryTime: 1 }),
+      eosManager: {
+        isTransactional: () => false,
+        acquireBrokerLock: async () => {},
+        releaseBrokerLock: async () => {},
+        getSequence: (topic: string, partition: number) => sequences.get(`${topic}${partition}`) ?? 0,
+        updateSequence: (topic: string, partition: number, n: number) =>
+          sequences.set(`${topic}${partition}`, (sequences.get(`${topic}${partition}`) ?? 0) + n),
+        getProducerId: () => 1,
+        getProducerEpoch: () => 0,
+        getTransactionalId: () => undefined,
+      },
+      cluster: {
+        refreshMetadataIfNecessary: async () => {
+          attempt++;
+        },
+        refreshMetadata: async () => {},
+        findTopicPartitionMetadata: (topic: string) => [{ partitionId: 0, leader: options.leaders(topic, attempt) }],
+        findLeaderForPartitions: (topic: string, partitions: string[]) =>
+          partitions.length > 0 ? { [options.leaders(topic, attempt)]: partitions.map(Number) } : {},
+        findBroker: async ({ nodeId }: { nodeId: string | number }) => {
+          if (++lookups === options.failLookup) {
+            brokers.set(Number(nodeId), broker(Number(nodeId)));
+            throw new KafkaJSConnectionError("connect ECONNREFUSED 127.0.0.1:9092");
+          }
+          return brokers.get(Number(nodeId));
+        },
+        addMultipleTargetTopics: async () => {},
+        isConnected: () => true,
+        connect: async () => {},
+        removeBroker: () => {},
+      },
+    });
+    await sendMessages({
+      acks: -1,
+      topicMessages: [
+        { topic: "events", messages: [{ value: "a" }, { value: "b" }] },
+        { topic: "letters", messages: [{ value: "x" }] },
+      ],
+    });
+    return written.sort();
+  }
+
+  // Both topics on node 1; its second lookup (the second topic's, in kafkajs) is refused.
+  const restart = { failLookup: 2, leaders: () => 1 };
+
+  it("kafkajs's own sends a node's records twice when a lookup failed half-way through an attempt", async () => {
+    // Why it is replaced: each copy has its own sequence numbers, so the broker keeps both.
+    assert.deepEqual(await send(kafkajsOwn(), restart), [
+      "events[0] seq 0 node 1#1",
+      "events[0] seq 2 node 1#3",
+      "letters[0] seq 0 node 1#1",
+      "letters[0] seq 1 node 1#3",
+    ]);
+  });
+
+  it("sends each partition's records once when a lookup failed", async () => {
+    // Ours looks each node up once per attempt, before sending anything.
+    assert.deepEqual(await send(createSendMessages as Factory, { ...restart, failLookup: 1 }), [
+      "events[0] seq 0 node 1#3",
+      "letters[0] seq 0 node 1#3",
+    ]);
+    assert.deepEqual(await send(createSendMessages as Factory, restart), [
+      "events[0] seq 0 node 1#1",
+      "letters[0] seq 0 node 1#1",
+    ]);
+  });
+
+  it("sends a partition whose leader moved to a node that had already answered", async () => {
+    // Attempt 1: node 1 writes events, node 2 fails; attempt 2: letters' leader is node 1.
+    const moved = {
+      failProduce: (node: number, attempt: number) => node === 2 && attempt === 1,
+      leaders: (topic: string, attempt: number) => (topic === "letters" && attempt === 1 ? 2 : 1),
+    };
+    assert.deepEqual(await send(createSendMessages as Factory, moved), [
+      "events[0] seq 0 node 1#1",
+      "letters[0] seq 0 node 1#1",
+    ]);
+    // kafkajs's own wrote letters nowhere and answered success: a loss.
+    assert.deepEqual(await send(kafkajsOwn(), moved), ["events[0] seq 0 node 1#1"]);
+  });
+
+  it("is what kafkajs's producer sends with once src/kafka/kafkajs.js is loaded", () => {
+    assert.equal(require("kafkajs/src/producer/sendMessages.js"), createSendMessages);
   });
 });

@@ -79,10 +79,13 @@ export class ExactlyOnceSink implements PartitionSink {
       await transaction.commit();
     } catch (error) {
       const where = `${output.topic}[${output.partition}]`;
-      // Before EndTxn an abort tells the broker at once; after a failed EndTxn the producer is
-      // stuck half-way (every later transaction() throws). Either way this producer is dropped, and
-      // the next acquisition fences the transactional id again, which ends what is left open.
-      if (!ending) await transaction.abort().catch(() => {});
+      // No abort from this producer: the next acquisition fences the transactional id with a new
+      // producer, and the coordinator aborts what is left open under the bumped epoch. An abort
+      // sent here would end the transaction under the old epoch, and a produce request of it still
+      // on its way (retried, or held by a restarting broker) would then open a new transaction
+      // under that epoch in its partition, which the next commit of this id would commit with it:
+      // the chunk twice (a broker SIGKILLed mid-transaction did that). Fenced, the late request is
+      // refused. After a failed EndTxn the producer is stuck half-way anyway.
       await this.release(output.topic, output.partition);
       if (meansFenced(error)) {
         throw new FencedError(`partition ${where} belongs to another worker now`, { cause: error });
@@ -90,7 +93,7 @@ export class ExactlyOnceSink implements PartitionSink {
       if (ending) {
         throw new CommitOutcomeUnknownError(`the commit of the transaction for ${where} got no answer`, error);
       }
-      throw new SentimentWorkerError(`the transaction for ${where} failed and was aborted`, {
+      throw new SentimentWorkerError(`the transaction for ${where} failed; fencing the partition again aborts it`, {
         cause: error,
         retriable: true,
       });
