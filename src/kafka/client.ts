@@ -30,6 +30,8 @@ export interface ProducedRecord {
   key?: Buffer | string | null;
   value: Buffer | string | null;
   headers?: RecordHeaders;
+  /** The partition to write to; by default the partitioner's choice from the key. */
+  partition?: number;
 }
 
 /** The records for one topic in a produce request. */

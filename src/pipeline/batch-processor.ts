@@ -100,10 +100,25 @@ interface Made {
   offer: ((tagged: readonly CommittedTag[]) => void) | undefined;
 }
 
+/** A partition's last commit this worker saw acknowledged (exactly-once): its next offset and the ids it tagged. */
+interface OwnCommit {
+  next: bigint;
+  ids: readonly string[];
+}
+
 export class BatchProcessor implements BatchHandler {
   /** Partitions of the current generation not yet fenced and re-checked (exactly-once). */
   private unchecked = new Set<string>();
   private owned = new Map<string, TopicPartition>();
+  /** Per owned partition, its last acknowledged commit (exactly-once). */
+  private ownCommits = new Map<string, OwnCommit>();
+  /**
+   * Per partition, the acknowledged commit whose completion the broker lost and a sweep aborted:
+   * its ids are tagged again, past de-duplication, when read again (their outputs are gone).
+   */
+  private redo = new Map<string, { next: bigint; ids: ReadonlySet<string> }>();
+  /** Partitions whose transaction failed or got no answer here: swept at their next fencing. */
+  private unsure = new Set<string>();
 
   constructor(private readonly parts: BatchProcessorParts) {}
 
@@ -113,6 +128,9 @@ export class BatchProcessor implements BatchHandler {
       if (next.has(k)) continue;
       void this.parts.sink.release(tp.topic, tp.partition);
       this.parts.telemetry.metrics.forgetLag(tp.topic, tp.partition);
+      this.ownCommits.delete(k);
+      this.redo.delete(k);
+      this.unsure.delete(k);
     }
     this.owned = next;
     this.unchecked = new Set(next.keys());
@@ -135,9 +153,13 @@ export class BatchProcessor implements BatchHandler {
       trace.end(outcome);
       return outcome;
     } catch (error) {
-      // Whatever failed, the partition is fenced again and its committed offset re-read before the
-      // next batch: a producer that failed half-way is gone, and the offset says what was committed.
-      if (exactlyOnce) this.unchecked.add(key(batch));
+      // Whatever failed, the partition is fenced again (and swept) and its committed offset re-read
+      // before the next batch: a producer that failed half-way is gone, and the offset says what
+      // was committed.
+      if (exactlyOnce) {
+        this.unchecked.add(key(batch));
+        this.unsure.add(key(batch));
+      }
       // Another worker owns the partition now: what we did is void; it reads from its own commit.
       if (error instanceof FencedError) {
         trace.end("fenced");
@@ -168,10 +190,46 @@ export class BatchProcessor implements BatchHandler {
   }
 
   private async fenceAndReadOffset(tp: TopicPartition): Promise<string | undefined> {
+    const k = key(tp);
     await this.parts.sink.acquire(tp.topic, tp.partition);
     const committed = await this.parts.source.committedOffset(tp);
-    this.unchecked.delete(key(tp));
+    const own = this.ownCommits.get(k);
+    const lost = own !== undefined && (committed === undefined || BigInt(committed) < own.next);
+    if (lost) {
+      // The broker acknowledged a commit up to own.next, yet its offset is behind: it completed
+      // the transaction without writing its markers (ExactlyOnceSink.sweep), so that transaction's
+      // records are still open. They are aborted below, then read and tagged again.
+      this.parts.telemetry.logger.error(
+        {
+          topic: tp.topic,
+          partition: tp.partition,
+          committedOffset: committed ?? null,
+          acknowledgedOffset: own.next.toString(),
+        },
+        "the broker lost the completion of an acknowledged transaction: aborting its open records and reading them again",
+      );
+    }
+    // After a failed or unanswered transaction too: its abort by the fencing above (or its commit,
+    // when the answer was lost) can likewise have been completed without markers.
+    if (lost || this.unsure.has(k)) {
+      await this.parts.sink.sweep(tp.topic, tp.partition, committed ?? "0");
+      this.unsure.delete(k);
+    }
+    if (lost) {
+      this.ownCommits.delete(k);
+      this.redo.set(k, { next: own.next, ids: new Set(own.ids) });
+    }
+    this.unchecked.delete(k);
     return committed;
+  }
+
+  /** After an acknowledged commit (exactly-once): what a lost completion would be checked against. */
+  private ownCommit(tp: TopicPartition, nextOffset: string, ids: readonly string[]): void {
+    if (this.parts.config.kafka.delivery !== "exactly-once") return;
+    const next = BigInt(nextOffset);
+    this.ownCommits.set(key(tp), { next, ids });
+    const redo = this.redo.get(key(tp));
+    if (redo && next >= redo.next) this.redo.delete(key(tp));
   }
 
   private async process(batch: PartitionBatch, trace: BatchTrace, use: Tagging): Promise<"processed" | "abandoned"> {
@@ -280,6 +338,7 @@ export class BatchProcessor implements BatchHandler {
       if (error instanceof AbandonedBatch) return "abandoned";
       throw error;
     }
+    this.ownCommit(batch, nextOffset, taggedIds);
     await this.committed(batch, made, last.offset);
     trace.span.setAttributes({
       [ATTRIBUTES.events]: made.events.length,
@@ -303,12 +362,14 @@ export class BatchProcessor implements BatchHandler {
     error: Error,
   ): Promise<"processed" | "abandoned"> {
     let committed: string | undefined;
+    this.unsure.add(key(batch));
     try {
       committed = await this.fenceAndReadOffset(batch);
     } catch {
       throw error;
     }
     if (committed !== undefined && BigInt(committed) >= BigInt(nextOffset)) {
+      this.ownCommit(batch, nextOffset, made.taggedIds);
       await this.committed(batch, made, lastOffset);
       return "processed";
     }
@@ -423,15 +484,25 @@ export class BatchProcessor implements BatchHandler {
    */
   private async claim<
     T extends { decoded: { kind: string }; source: { topic: string; partition: number; offset: string } },
-  >(batch: PartitionBatch, messages: T[], dedup: RedisDeduplicator | undefined): Promise<T[] | undefined> {
-    if (!dedup || messages.length === 0) return messages;
+  >(batch: PartitionBatch, all: T[], dedup: RedisDeduplicator | undefined): Promise<T[] | undefined> {
+    if (!dedup || all.length === 0) return all;
+    // Read again after a sweep aborted their outputs: tagged again whatever Redis says.
+    const redo = this.redo.get(key(batch));
+    const again = new Set(
+      redo
+        ? all.filter((m) => BigInt(m.source.offset) < redo.next && redo.ids.has((m.decoded as DecodedMessage).id))
+        : [],
+    );
+    const messages = again.size > 0 ? all.filter((m) => !again.has(m)) : all;
+    if (messages.length === 0) return all;
     const ids = messages.map((m) => (m.decoded as DecodedMessage).id);
     const sources = messages.map((m) => `${m.source.topic}/${m.source.partition}/${m.source.offset}`);
     for (let attempt = 1; ; attempt++) {
       try {
         const outcomes = await dedup.claimDetailed(ids, sources);
         this.parts.setReady?.(true);
-        return messages.filter((_, i) => outcomes[i] === "new" || outcomes[i] === "retaken");
+        const claimed = new Set(messages.filter((_, i) => outcomes[i] === "new" || outcomes[i] === "retaken"));
+        return all.filter((m) => again.has(m) || claimed.has(m));
       } catch (error) {
         if (!(error instanceof DedupUnavailableError)) throw error;
         this.parts.setReady?.(false);

@@ -164,6 +164,13 @@ export async function startKafkaJob<S extends BatchSource>(
             deadLetterTopic: config.kafka.deadLetterTopic,
             transactionTimeoutMs: config.kafka.transactionTimeoutMs,
             maxRequestBytes: limits.requestBytes,
+            outputPartitions: () =>
+              Promise.all(
+                [config.kafka.outputTopic, config.kafka.deadLetterTopic].map(async (topic) => ({
+                  topic,
+                  partitions: (await admin.partitionEnds(topic)).map((p) => p.partition),
+                })),
+              ),
           })
         : new AtLeastOnceSink(kafka, {
             outputTopic: config.kafka.outputTopic,

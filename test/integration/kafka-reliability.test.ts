@@ -178,6 +178,41 @@ describe("the Kafka worker under routine faults", () => {
     assert.equal(committed?.partitions[0]?.offset, "1");
   });
 
+  it("a sweep aborts what the partition's transactional id left open, shows nothing and moves no offset", async () => {
+    const s = await setup(1);
+    const groupId = s.flags["kafka.groupId"] as string;
+    const sink = new ExactlyOnceSink(client.client, {
+      ...exactlyOnceSinkOptions(s),
+      outputPartitions: async () => [
+        { topic: s.output, partitions: [0, 1] },
+        { topic: s.dlq, partitions: [0] },
+      ],
+    });
+    // An earlier owner's transaction left open with records in both output partitions.
+    const earlier = await client.client.transactionalProducer({
+      transactionalId: `${groupId}-${s.input}-0`,
+      transactionTimeoutMs: 60_000,
+    });
+    const open = await earlier.transaction();
+    await open.send([{ topic: s.output, messages: [0, 1].map((partition) => ({ value: "left open", partition })) }]);
+    try {
+      await sink.acquire(s.input, 0);
+      await sink.sweep(s.input, 0, "0");
+      await sink.commit(eventOutput(s, "kept", "1"));
+    } finally {
+      await sink.close();
+      await earlier.disconnect();
+    }
+    const out = await client.readAll(s.output, { count: 1 });
+    assert.deepEqual(
+      out.map((r) => String(r.value)),
+      ["kept"],
+    );
+    assert.deepEqual(await client.readAll(s.dlq, { count: 0, quietMs: 1000, timeoutMs: 5000 }), []);
+    const [committed] = await client.admin.fetchOffsets({ groupId, topics: [s.input] });
+    assert.equal(committed?.partitions[0]?.offset, "1");
+  });
+
   it("reads a transaction whose commit happened but whose answer was lost as committed, once fenced again", async () => {
     const s = await setup(1);
     const groupId = s.flags["kafka.groupId"] as string;

@@ -42,8 +42,10 @@ class FakeDedup {
   readonly confirmed: string[] = [];
   readonly released: string[] = [];
   readonly results = undefined;
+  /** Answer "seen" for confirmed ids, as Redis does (off: every id is new). */
+  remembers = false;
   async claimDetailed(ids: readonly string[]): Promise<string[]> {
-    return ids.map(() => "new");
+    return ids.map((id) => (this.remembers && this.confirmed.includes(id) ? "seen" : "new"));
   }
   async confirm(ids: readonly string[]): Promise<void> {
     this.confirmed.push(...ids);
@@ -56,9 +58,13 @@ class FakeDedup {
 class FakeSink implements PartitionSink {
   acquired = 0;
   readonly outputs: PartitionOutput[] = [];
+  readonly sweeps: string[] = [];
   fail: Error | undefined;
   async acquire(): Promise<void> {
     this.acquired++;
+  }
+  async sweep(_topic: string, partition: number, offset: string): Promise<void> {
+    this.sweeps.push(`${partition}@${offset}`);
   }
   async commit(output: PartitionOutput): Promise<void> {
     this.outputs.push(output);
@@ -171,6 +177,44 @@ describe("the Kafka pipeline's per-batch decisions", () => {
     assert.deepEqual(source.seeks, ["0"]);
     assert.equal(sink.acquired, 2);
     assert.equal(counters.events, 0);
+    // A commit that got no answer may have been prepared: what the id left open is aborted.
+    assert.deepEqual(sink.sweeps, ["0@0"]);
+  });
+
+  it("sweeps a partition at its next fencing after a failed transaction, and not on a plain assignment", async () => {
+    const { pipeline, sink, source } = parts();
+    source.committed = "0";
+    assert.equal(await pipeline.handle(batch([post(0)])), "processed");
+    assert.deepEqual(sink.sweeps, []);
+    source.committed = "1";
+    sink.fail = new Error("the transaction failed");
+    await assert.rejects(pipeline.handle(batch([post(1)])));
+    assert.equal(await pipeline.handle(batch([post(1)])), "processed");
+    assert.deepEqual(sink.sweeps, ["0@1"]);
+  });
+
+  it("a commit the broker acknowledged but left open (offset behind it): swept, read again, tagged again past de-duplication", async () => {
+    const { pipeline, sink, source, dedup, counters } = parts();
+    dedup.remembers = true;
+    source.committed = "0";
+    assert.equal(await pipeline.handle(batch([post(0), post(1), post(2)])), "processed");
+    assert.deepEqual(dedup.confirmed, ["id-0", "id-1", "id-2"]);
+    // A broker restart later: the next transaction fails, and the broker's offset is still 0.
+    sink.fail = new Error("connection refused");
+    await assert.rejects(pipeline.handle(batch([post(3)])));
+    assert.equal(await pipeline.handle(batch([post(3)])), "abandoned");
+    assert.deepEqual(source.seeks, ["0"]);
+    assert.deepEqual(sink.sweeps, ["0@0"]);
+    // Read again from 0: the three are tagged again although Redis has them as seen; a fourth
+    // record (never tagged) goes through de-duplication as usual.
+    assert.equal(await pipeline.handle(batch([post(0), post(1), post(2), post(3)])), "processed");
+    const last = sink.outputs[sink.outputs.length - 1];
+    assert.equal(last?.events.length, 4);
+    assert.equal(last?.nextOffset, "4");
+    assert.equal(counters.events, 7);
+    // Once past the lost commit, de-duplication is as before.
+    assert.equal(await pipeline.handle(batch([post(1)])), "processed");
+    assert.equal(sink.outputs[sink.outputs.length - 1]?.events.length, 0);
   });
 
   it("a fenced commit: claims released, and the partition is fenced and re-checked before its next batch", async () => {

@@ -63,6 +63,7 @@ class FakeDedup {
 class FakeSink implements PartitionSink {
   readonly outputs: PartitionOutput[] = [];
   async acquire(): Promise<void> {}
+  async sweep(): Promise<void> {}
   async commit(output: PartitionOutput): Promise<void> {
     this.outputs.push(output);
   }

@@ -66,6 +66,8 @@ export class AtLeastOnceSink implements PartitionSink {
     }
   }
 
+  async sweep(): Promise<void> {}
+
   async release(): Promise<void> {}
 
   /** Drops a producer whose send failed (see above); partitions sending through it meanwhile fail too and are read again. */

@@ -19,7 +19,18 @@ export interface ExactlyOnceSinkOptions {
   transactionTimeoutMs: number;
   /** Most bytes of records in one produce request: under every output topic's `max.message.bytes`. */
   maxRequestBytes?: number;
+  /** The partitions of the output and dead-letter topics (a sweep writes to each). */
+  outputPartitions?: () => Promise<TopicPartitions[]>;
 }
+
+/** A topic and its partitions. */
+export interface TopicPartitions {
+  topic: string;
+  partitions: number[];
+}
+
+/** The record a sweep writes to each output partition; its transaction is aborted, so no read_committed reader sees it. */
+const SWEEP_RECORD = { key: null, value: null, headers: { "sw-sweep": "1" } };
 
 export class ExactlyOnceSink implements PartitionSink {
   /** Connecting or connected producers by transactional id (promises, so no id is connected twice). */
@@ -94,6 +105,39 @@ export class ExactlyOnceSink implements PartitionSink {
         throw new CommitOutcomeUnknownError(`the commit of the transaction for ${where} got no answer`, error);
       }
       throw new SentimentWorkerError(`the transaction for ${where} failed; fencing the partition again aborts it`, {
+        cause: error,
+        retriable: true,
+      });
+    }
+  }
+
+  /**
+   * A broker that restarts can complete a prepared commit without writing its markers (Kafka 4.4 on
+   * a single node did, after a SIGKILL): its records stay open in the output partitions, its offset
+   * stays pending, and the next transaction of the same id closes them with its own marker —
+   * committing them a second time along with the records read again from the old offset. This
+   * aborts them first: one record in a transaction in every output and dead-letter partition (a
+   * superset of where the open records are), the offset, and an abort, whose markers under the
+   * current epoch end everything the id left open there. Call after `acquire`.
+   */
+  async sweep(topic: string, partition: number, offset: string): Promise<void> {
+    const targets = (await this.options.outputPartitions?.()) ?? [];
+    const transaction = await (await this.producer(topic, partition)).transaction();
+    try {
+      await transaction.send(
+        targets.map((t) => ({
+          topic: t.topic,
+          messages: t.partitions.map((p) => ({ ...SWEEP_RECORD, partition: p })),
+        })),
+      );
+      await transaction.sendOffsets(this.options.groupId, { topic, partition, offset });
+      await transaction.abort();
+    } catch (error) {
+      await this.release(topic, partition);
+      if (meansFenced(error)) {
+        throw new FencedError(`partition ${topic}[${partition}] belongs to another worker now`, { cause: error });
+      }
+      throw new SentimentWorkerError(`the sweep of ${topic}[${partition}]'s open transaction failed`, {
         cause: error,
         retriable: true,
       });

@@ -35,6 +35,12 @@ export interface PartitionSink {
    * offset is not), or another error (nothing was committed).
    */
   commit(output: PartitionOutput): Promise<void>;
+  /**
+   * Ends a transaction of this partition's id that the broker left open after it acknowledged its
+   * commit (exactly-once; see ExactlyOnceSink.sweep): aborts it, under the current epoch, in every
+   * partition the worker writes to. Call after `acquire`. Nothing to do in at-least-once mode.
+   */
+  sweep(topic: string, partition: number, offset: string): Promise<void>;
   /** The partition went to another worker. */
   release(topic: string, partition: number): Promise<void>;
   close(): Promise<void>;
