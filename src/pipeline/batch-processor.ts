@@ -116,7 +116,7 @@ export class BatchProcessor implements BatchHandler {
    * Per partition, the acknowledged commit whose completion the broker lost and a sweep aborted:
    * its ids are tagged again, past de-duplication, when read again (their outputs are gone).
    */
-  private redo = new Map<string, { next: bigint; ids: ReadonlySet<string> }>();
+  private redo = new Map<string, { next: bigint; ids: Set<string> }>();
   /** Partitions whose transaction failed or got no answer here: swept at their next fencing. */
   private unsure = new Set<string>();
 
@@ -230,6 +230,8 @@ export class BatchProcessor implements BatchHandler {
     this.ownCommits.set(key(tp), { next, ids });
     const redo = this.redo.get(key(tp));
     if (redo && next >= redo.next) this.redo.delete(key(tp));
+    // Tagged again and committed: a later copy of the id is a duplicate again.
+    else if (redo) for (const id of ids) redo.ids.delete(id);
   }
 
   private async process(batch: PartitionBatch, trace: BatchTrace, use: Tagging): Promise<"processed" | "abandoned"> {
@@ -488,11 +490,16 @@ export class BatchProcessor implements BatchHandler {
     if (!dedup || all.length === 0) return all;
     // Read again after a sweep aborted their outputs: tagged again whatever Redis says.
     const redo = this.redo.get(key(batch));
-    const again = new Set(
-      redo
-        ? all.filter((m) => BigInt(m.source.offset) < redo.next && redo.ids.has((m.decoded as DecodedMessage).id))
-        : [],
-    );
+    const again = new Set<T>();
+    if (redo) {
+      // The first copy of each id only: a later one was a duplicate the first time too.
+      const seen = new Set<string>();
+      for (const m of all) {
+        const id = (m.decoded as DecodedMessage).id;
+        if (BigInt(m.source.offset) < redo.next && redo.ids.has(id) && !seen.has(id)) again.add(m);
+        seen.add(id);
+      }
+    }
     const messages = again.size > 0 ? all.filter((m) => !again.has(m)) : all;
     if (messages.length === 0) return all;
     const ids = messages.map((m) => (m.decoded as DecodedMessage).id);

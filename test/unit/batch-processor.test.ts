@@ -45,7 +45,12 @@ class FakeDedup {
   /** Answer "seen" for confirmed ids, as Redis does (off: every id is new). */
   remembers = false;
   async claimDetailed(ids: readonly string[]): Promise<string[]> {
-    return ids.map((id) => (this.remembers && this.confirmed.includes(id) ? "seen" : "new"));
+    const claimed = new Set<string>();
+    return ids.map((id) => {
+      const seen = this.remembers && (this.confirmed.includes(id) || claimed.has(id));
+      claimed.add(id);
+      return seen ? "seen" : "new";
+    });
   }
   async confirm(ids: readonly string[]): Promise<void> {
     this.confirmed.push(...ids);
@@ -197,21 +202,23 @@ describe("the Kafka pipeline's per-batch decisions", () => {
     const { pipeline, sink, source, dedup, counters } = parts();
     dedup.remembers = true;
     source.committed = "0";
-    assert.equal(await pipeline.handle(batch([post(0), post(1), post(2)])), "processed");
-    assert.deepEqual(dedup.confirmed, ["id-0", "id-1", "id-2"]);
+    // Offset 2 repeats id-0: a duplicate, then and when read again.
+    const repeat = message(2, JSON.stringify({ id: "id-0", text: "good" }));
+    assert.equal(await pipeline.handle(batch([post(0), post(1), repeat])), "processed");
+    assert.deepEqual(dedup.confirmed, ["id-0", "id-1"]);
     // A broker restart later: the next transaction fails, and the broker's offset is still 0.
     sink.fail = new Error("connection refused");
     await assert.rejects(pipeline.handle(batch([post(3)])));
     assert.equal(await pipeline.handle(batch([post(3)])), "abandoned");
     assert.deepEqual(source.seeks, ["0"]);
     assert.deepEqual(sink.sweeps, ["0@0"]);
-    // Read again from 0: the three are tagged again although Redis has them as seen; a fourth
-    // record (never tagged) goes through de-duplication as usual.
-    assert.equal(await pipeline.handle(batch([post(0), post(1), post(2), post(3)])), "processed");
+    // Read again from 0: the two are tagged again although Redis has them as seen, the repeat is
+    // still a duplicate, and a record never tagged goes through de-duplication as usual.
+    assert.equal(await pipeline.handle(batch([post(0), post(1), repeat, post(3)])), "processed");
     const last = sink.outputs[sink.outputs.length - 1];
-    assert.equal(last?.events.length, 4);
+    assert.equal(last?.events.length, 3);
     assert.equal(last?.nextOffset, "4");
-    assert.equal(counters.events, 7);
+    assert.equal(counters.events, 5);
     // Once past the lost commit, de-duplication is as before.
     assert.equal(await pipeline.handle(batch([post(1)])), "processed");
     assert.equal(sink.outputs[sink.outputs.length - 1]?.events.length, 0);
