@@ -94,9 +94,9 @@ export class ExactlyOnceSink implements PartitionSink {
       // producer, and the coordinator aborts what is left open under the bumped epoch. An abort
       // sent here would end the transaction under the old epoch, and a produce request of it still
       // on its way (retried, or held by a restarting broker) would then open a new transaction
-      // under that epoch in its partition, which the next commit of this id would commit with it:
-      // the chunk twice (a broker SIGKILLed mid-transaction did that). Fenced, the late request is
-      // refused. After a failed EndTxn the producer is stuck half-way anyway.
+      // under that epoch in its partition, which the next commit of this id would commit with it
+      // (KIP-890's hanging transaction; kafkajs speaks the protocol version before its fix). Fenced,
+      // the late request is refused. After a failed EndTxn the producer is stuck half-way anyway.
       await this.release(output.topic, output.partition);
       if (meansFenced(error)) {
         throw new FencedError(`partition ${where} belongs to another worker now`, { cause: error });
@@ -124,12 +124,14 @@ export class ExactlyOnceSink implements PartitionSink {
     const targets = (await this.options.outputPartitions?.()) ?? [];
     const transaction = await (await this.producer(topic, partition)).transaction();
     try {
-      await transaction.send(
-        targets.map((t) => ({
-          topic: t.topic,
-          messages: t.partitions.map((p) => ({ ...SWEEP_RECORD, partition: p })),
-        })),
-      );
+      if (targets.length > 0) {
+        await transaction.send(
+          targets.map((t) => ({
+            topic: t.topic,
+            messages: t.partitions.map((p) => ({ ...SWEEP_RECORD, partition: p })),
+          })),
+        );
+      }
       await transaction.sendOffsets(this.options.groupId, { topic, partition, offset });
       await transaction.abort();
     } catch (error) {
