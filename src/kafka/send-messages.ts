@@ -7,8 +7,8 @@
  * that just restarted refuses the connection) left the first topic's Broker in that Map with no
  * answer; the retry looked the node up again, got a new Broker object for it after the reconnect,
  * and sent every partition of that node once for each object: the same records twice, each with
- * its own sequence numbers, so the broker kept both. Inside a transaction both copies committed (a
- * chunk's events and dead letters twice under exactly-once, seen after a broker SIGKILL). Keyed by
+ * its own sequence numbers, so the broker kept both; inside a transaction both copies commit
+ * (`test/unit/kafka-fixes.test.ts` shows it on kafkajs's own module). Keyed by
  * partition, a retry also sends a partition whose leader moved to a broker that had answered for
  * others, which kafkajs's per-broker bookkeeping skipped. Same inputs and outputs as kafkajs's
  * module, so it replaces it (see kafkajs.ts).

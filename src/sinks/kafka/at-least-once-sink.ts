@@ -37,9 +37,7 @@ export class AtLeastOnceSink implements PartitionSink {
     const producer = this.kafka.producer();
     this.producer = producer;
     // A failed connect is tried again by the next batch, not remembered.
-    producer.catch(() => {
-      if (this.producer === producer) this.producer = undefined;
-    });
+    producer.catch(() => this.discard(producer));
     return producer;
   }
 
@@ -70,7 +68,10 @@ export class AtLeastOnceSink implements PartitionSink {
 
   async release(): Promise<void> {}
 
-  /** Drops a producer whose send failed (see above); partitions sending through it meanwhile fail too and are read again. */
+  /**
+   * Drops a producer whose connect or send failed (see above); partitions sending through it
+   * meanwhile fail too and are read again.
+   */
   private discard(producer: Promise<RecordProducer>): void {
     if (this.producer === producer) this.producer = undefined;
     void producer.then((p) => p.disconnect()).catch(() => {});

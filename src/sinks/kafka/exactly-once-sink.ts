@@ -97,10 +97,7 @@ export class ExactlyOnceSink implements PartitionSink {
       // under that epoch in its partition, which the next commit of this id would commit with it
       // (KIP-890's hanging transaction; kafkajs speaks the protocol version before its fix). Fenced,
       // the late request is refused. After a failed EndTxn the producer is stuck half-way anyway.
-      await this.release(output.topic, output.partition);
-      if (meansFenced(error)) {
-        throw new FencedError(`partition ${where} belongs to another worker now`, { cause: error });
-      }
+      await this.dropAfter(error, output.topic, output.partition);
       if (ending) {
         throw new CommitOutcomeUnknownError(`the commit of the transaction for ${where} got no answer`, error);
       }
@@ -135,14 +132,19 @@ export class ExactlyOnceSink implements PartitionSink {
       await transaction.sendOffsets(this.options.groupId, { topic, partition, offset });
       await transaction.abort();
     } catch (error) {
-      await this.release(topic, partition);
-      if (meansFenced(error)) {
-        throw new FencedError(`partition ${topic}[${partition}] belongs to another worker now`, { cause: error });
-      }
+      await this.dropAfter(error, topic, partition);
       throw new SentimentWorkerError(`the sweep of ${topic}[${partition}]'s open transaction failed`, {
         cause: error,
         retriable: true,
       });
+    }
+  }
+
+  /** A transaction of the partition failed: its producer is dropped, and a fenced one says so as FencedError. */
+  private async dropAfter(error: unknown, topic: string, partition: number): Promise<void> {
+    await this.release(topic, partition);
+    if (meansFenced(error)) {
+      throw new FencedError(`partition ${topic}[${partition}] belongs to another worker now`, { cause: error });
     }
   }
 
