@@ -69,4 +69,76 @@ describe("the at-least-once sink", () => {
     assert.deepEqual(committed, ["0@10"]);
     await sink.close();
   });
+
+  it("sends one request at a time, and a send that waited behind a failed one goes through a new producer", async () => {
+    // Producer 0's first send hangs until released, then fails as a broker killed mid-request does.
+    let release: () => void = () => {};
+    const hanging = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let inFlight = 0;
+    let most = 0;
+    const sends: string[] = [];
+    const made: number[] = [];
+    const factory = {
+      producer: async (): Promise<RecordProducer> => {
+        const id = made.length;
+        made.push(id);
+        return {
+          send: async (request) => {
+            most = Math.max(most, ++inFlight);
+            try {
+              const key = String(request[0]?.messages[0]?.key);
+              sends.push(`${key} via ${id}`);
+              if (id === 0 && sends.length === 1) {
+                await hanging;
+                throw new Error("the connection closed");
+              }
+            } finally {
+              inFlight--;
+            }
+          },
+          disconnect: async () => {},
+        };
+      },
+    };
+    const sink = new AtLeastOnceSink(factory, { outputTopic: "out", deadLetterTopic: "dlq" });
+    const committed: string[] = [];
+    const first = sink.commit(output(0, committed));
+    const second = sink.commit(output(1, committed));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(sends, ["k0 via 0"], "the second waits for the first");
+    release();
+    await assert.rejects(first, /connection closed/);
+    await second;
+    assert.equal(most, 1);
+    assert.deepEqual(sends, ["k0 via 0", "k1 via 1"]);
+    assert.deepEqual(committed, ["1@10"]);
+    await sink.close();
+  });
+
+  it("makes the broker's refusal of a dropped producer's sequence retriable, and other refusals not", async () => {
+    const refusing = (type: string) => ({
+      producer: async (): Promise<RecordProducer> => ({
+        send: async () => {
+          throw Object.assign(new Error(`refused: ${type}`), { type, retriable: false });
+        },
+        disconnect: async () => {},
+      }),
+    });
+    const sink = new AtLeastOnceSink(refusing("OUT_OF_ORDER_SEQUENCE_NUMBER"), {
+      outputTopic: "out",
+      deadLetterTopic: "dlq",
+    });
+    await assert.rejects(sink.commit(output(0, [])), (error: Error & { retriable?: boolean }) => {
+      assert.equal(error.retriable, true);
+      assert.match(error.message, /OUT_OF_ORDER_SEQUENCE_NUMBER.*new producer/);
+      return true;
+    });
+    const tooLarge = new AtLeastOnceSink(refusing("MESSAGE_TOO_LARGE"), { outputTopic: "out", deadLetterTopic: "dlq" });
+    await assert.rejects(tooLarge.commit(output(0, [])), (error: Error & { retriable?: boolean }) => {
+      assert.equal(error.retriable, false);
+      return true;
+    });
+  });
 });

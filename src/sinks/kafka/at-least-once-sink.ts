@@ -3,16 +3,24 @@
  * offset is committed only after the broker acknowledged them (acks from all in-sync replicas),
  * so a crash can repeat outputs but never lose one.
  *
- * A producer whose send failed is never used again. kafkajs winds its sequence numbers back after
- * a failed send, but the broker may have written the batch before the answer was lost (a broker
- * SIGKILLed mid-request): the producer's next batch to that partition then reuses sequence numbers
- * the broker already holds. With another record count the broker refuses every later send as
- * OUT_OF_ORDER_SEQUENCE_NUMBER (the consumer restarted until it gave up); with the same count it
- * takes the new batch for a retry of the old one and drops it while answering success: a loss.
- * A new producer has a new producer id, whose sequence starts afresh.
+ * The producer's sequence numbers decide two rules. kafkajs winds a partition's sequence back
+ * when a produce request fails, so that its retry of the same records reuses the same numbers and
+ * the broker drops the copy if it had written the first (a broker SIGKILLed mid-request writes and
+ * never answers). Anything else sent through that producer meanwhile takes those numbers too:
+ * - One send at a time. Partitions share the producer; another partition's send that slipped in
+ *   between a failed request and its retry reused numbers the broker already held. With another
+ *   record count the broker refused it as OUT_OF_ORDER_SEQUENCE_NUMBER, final to kafkajs, and the
+ *   consumer gave up (broker-restart.test.ts in CI); with the same count the broker would take it
+ *   for a retry and drop it while answering success: a loss.
+ * - A producer whose send failed for good is never used again: its numbers may be behind the
+ *   broker's. A new producer has a new producer id, whose sequence starts afresh; a send that
+ *   waited behind the failed one goes out through it.
+ * kafkajs sends one request at a time to each broker anyway, so the queue costs parallelism only
+ * across brokers.
  */
-import { OffsetCommitError } from "../../errors/errors.js";
-import type { ProducerFactory, RecordProducer } from "../../kafka/client.js";
+import { OffsetCommitError, SentimentWorkerError } from "../../errors/errors.js";
+import type { ProducerFactory, RecordProducer, TopicRecords } from "../../kafka/client.js";
+import { kafkaErrorType } from "../../kafka/errors.js";
 import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
 import { outputRequests } from "./request-chunks.js";
 
@@ -26,6 +34,8 @@ export interface AtLeastOnceSinkOptions {
 export class AtLeastOnceSink implements PartitionSink {
   /** The connecting or connected producer; a promise, so concurrent partitions share one. */
   private producer: Promise<RecordProducer> | undefined;
+  /** The last send queued: each send starts after it settled. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly kafka: Pick<ProducerFactory, "producer">,
@@ -46,13 +56,7 @@ export class AtLeastOnceSink implements PartitionSink {
   async commit(output: PartitionOutput): Promise<void> {
     // Several requests when the outputs exceed what the broker takes in one, in order; the offset after all.
     for (const request of outputRequests(output, this.options, this.options.maxRequestBytes)) {
-      const producer = this.connected();
-      try {
-        await (await producer).send(request);
-      } catch (error) {
-        this.discard(producer);
-        throw error;
-      }
+      await this.inTurn(request);
     }
     try {
       await output.commitOffset(output.nextOffset, output.metadata);
@@ -61,6 +65,22 @@ export class AtLeastOnceSink implements PartitionSink {
         `the outputs of ${output.topic}[${output.partition}] are written but its offset ${output.nextOffset} was not committed`,
         error,
       );
+    }
+  }
+
+  private inTurn(request: TopicRecords[]): Promise<void> {
+    const turn = this.queue.then(() => this.send(request));
+    this.queue = turn.catch(() => {});
+    return turn;
+  }
+
+  private async send(request: TopicRecords[]): Promise<void> {
+    const producer = this.connected();
+    try {
+      await (await producer).send(request);
+    } catch (error) {
+      this.discard(producer);
+      throw producerStateLost(error);
     }
   }
 
@@ -82,4 +102,20 @@ export class AtLeastOnceSink implements PartitionSink {
     this.producer = undefined;
     await (await producer)?.disconnect();
   }
+}
+
+/** Answers about the producer's own sequence state, which a new producer does not share. */
+const PRODUCER_STATE = new Set(["OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID", "INVALID_PRODUCER_ID_MAPPING"]);
+
+/**
+ * kafkajs calls these final, and a consumer gives up on a final error; with the producer dropped,
+ * reading the records again and sending them through a new one is the cure, so it is retriable.
+ */
+function producerStateLost(error: unknown): unknown {
+  const type = kafkaErrorType(error);
+  if (type === undefined || !PRODUCER_STATE.has(type)) return error;
+  return new SentimentWorkerError(`the broker refused the producer's sequence (${type}); a new producer sends again`, {
+    cause: error,
+    retriable: true,
+  });
 }
