@@ -30,7 +30,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis, ReplyError } from "ioredis";
 import type { Config } from "../config/schema.js";
-import { DedupUnavailableError, SentimentWorkerError } from "../errors/errors.js";
+import { ConfigError, DedupUnavailableError, SentimentWorkerError } from "../errors/errors.js";
 import type { Deduplicator } from "./dedup.js";
 import { REDIS_DEDUP_DEFAULTS, type RedisDeduplicatorOptions } from "./redis-dedup-options.js";
 import {
@@ -96,6 +96,8 @@ export class RedisDeduplicator implements Deduplicator {
   private up = false;
   private closed = false;
   private probeTimer: NodeJS.Timeout | undefined;
+  /** What the connection last failed with, until it is ready again (said with a failed claim). */
+  private connectionError: Error | undefined;
 
   constructor(private readonly options: RedisDeduplicatorOptions) {
     const d = REDIS_DEDUP_DEFAULTS;
@@ -128,10 +130,15 @@ export class RedisDeduplicator implements Deduplicator {
       const timer = setTimeout(done, connectTimeoutMs);
       this.redis.once("ready", done).once("close", done);
     });
-    this.redis.on("ready", () => void this.verify());
+    this.redis.on("ready", () => {
+      this.connectionError = undefined;
+      void this.verify();
+    });
     this.redis.on("close", () => this.setUp(false));
     // Connection errors are reported through availability; the listener keeps them from crashing.
-    this.redis.on("error", () => {});
+    this.redis.on("error", (error: Error) => {
+      this.connectionError = error;
+    });
     this.results = options.resultCache
       ? new ResultCache(this.redis, {
           keyPrefix: options.keyPrefix,
@@ -159,6 +166,27 @@ export class RedisDeduplicator implements Deduplicator {
       resultCache: config.dedup.resultCache,
       ...extra,
     });
+  }
+
+  /**
+   * Waits for the first connection (up to the connect timeout): undefined when it is open, else
+   * why not. Redis refusing who we are (NOAUTH, WRONGPASS, NOPERM) is a setting to fix, not an
+   * outage: it throws a ConfigError naming `dedup.redisUrl`. An unreachable Redis is an outage:
+   * claims fail (or bypass) until it answers, as they do when it goes away later.
+   */
+  async firstConnect(): Promise<string | undefined> {
+    await this.firstConnection;
+    if (this.redis.status === "ready") return undefined;
+    const error = this.connectionError;
+    if (error && REFUSED.test(error.message)) {
+      throw new ConfigError([
+        {
+          path: "dedup.redisUrl",
+          reason: `Redis refused the connection: ${error.message} (a user and password go in the URL: redis://user:password@host:port)`,
+        },
+      ]);
+    }
+    return error?.message ?? `the connection is ${this.redis.status}`;
   }
 
   /** True while Redis answers (last command or PING succeeded, connection open). */
@@ -198,7 +226,10 @@ export class RedisDeduplicator implements Deduplicator {
     const token = randomBytes(12).toString("hex");
     let codes: number[];
     try {
-      if (this.redis.status !== "ready") throw new Error(`the Redis connection is ${this.redis.status}`);
+      if (this.redis.status !== "ready") {
+        const why = this.connectionError ? ` (${this.connectionError.message})` : "";
+        throw new Error(`the Redis connection is ${this.redis.status}${why}`);
+      }
       codes = await this.redis.swDedupClaim(
         keys.length,
         ...keys,
@@ -334,6 +365,9 @@ export class RedisDeduplicator implements Deduplicator {
     this.options.onAvailabilityChange?.(up);
   }
 }
+
+/** Redis's answers to credentials it does not take. */
+const REFUSED = /^(NOAUTH|WRONGPASS|NOPERM)\b/;
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -120,6 +120,17 @@ export async function startKafkaJob<S extends BatchSource>(
             },
           })
         : undefined;
+      try {
+        // Not ready until Redis answers (fail mode); refused credentials stop start-up.
+        const down = await dedup?.firstConnect();
+        if (down !== undefined && redisUp) {
+          log(`Redis does not answer: ${down}`);
+          redisUp = false;
+        }
+      } catch (error) {
+        await Promise.allSettled([classifier.close(), dedup?.close()]);
+        throw error;
+      }
       return { classifier, dedup };
     };
     const slot = new ModelSlot(await load(config.model), async ({ classifier, dedup }) => {

@@ -9,20 +9,31 @@ import { Redis } from "ioredis";
 /** A redis-server of our own, so the test can stop and restart it. */
 export class OwnRedis {
   private child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
+  /** `password`: the server asks for it (`requirepass`); `url` leaves it out, `urlWithPassword` has it. */
+  constructor(
+    readonly port: number,
+    private readonly password?: string,
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  get urlWithPassword(): string {
+    return this.password === undefined ? this.url : `redis://:${this.password}@127.0.0.1:${this.port}`;
+  }
+
   async start(): Promise<void> {
     const child = spawn(
       "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      [
+        ...["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        ...(this.password === undefined ? [] : ["--requirepass", this.password]),
+      ],
       { stdio: "ignore" },
     );
     this.child = child;
-    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = new Redis(this.urlWithPassword, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on("error", () => {});
     try {
       for (let i = 0; i < 50; i++) {
@@ -62,8 +73,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a redis-server of the test's own. */
-export async function startRedis(): Promise<OwnRedis> {
-  const server = new OwnRedis(await freePort());
+export async function startRedis(options: { port?: number; password?: string } = {}): Promise<OwnRedis> {
+  const server = new OwnRedis(options.port ?? (await freePort()), options.password);
   await server.start();
   return server;
 }

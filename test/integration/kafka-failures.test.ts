@@ -6,13 +6,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { FencedError } from "../../src/errors/errors.js";
+import { ConfigError, FencedError } from "../../src/errors/errors.js";
 import { startWorker, type Worker } from "../../src/pipeline/live-worker.js";
 import { ExactlyOnceSink } from "../../src/sinks/kafka/exactly-once-sink.js";
 import { tinyTexts } from "../helpers/fixtures.js";
 import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";
-import { startRedis } from "../helpers/redis-server.js";
+import { freePort, startRedis } from "../helpers/redis-server.js";
 import type { TestServices } from "../helpers/services.js";
 import {
   configOf,
@@ -176,6 +176,51 @@ describe("the Kafka worker under failures", () => {
     } finally {
       await worker?.stop();
       await redis.stop();
+    }
+  });
+
+  it("refuses to start when Redis refuses its credentials, naming dedup.redisUrl", async () => {
+    const redis = await startRedis({ password: "sw-secret" });
+    try {
+      for (const [url, answer] of [
+        [redis.url, /NOAUTH/],
+        [redis.url.replace("//", "//:wrong@"), /WRONGPASS/],
+      ] as const) {
+        const s = await setup(1, { "dedup.redisUrl": url });
+        const started = startWorker(configOf(s));
+        started.then((w) => w.stop()).catch(() => {}); // should it start, it must not outlive the test
+        await assert.rejects(started, (error: Error) => {
+          assert.ok(error instanceof ConfigError, String(error));
+          assert.match(error.message, /dedup\.redisUrl: Redis refused the connection/);
+          assert.match(error.message, answer);
+          return true;
+        });
+      }
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it("starts not ready while Redis cannot be reached, and tags once it answers", async () => {
+    const port = await freePort();
+    const s = await setup(1, { "dedup.redisUrl": `redis://127.0.0.1:${port}`, "dedup.onRedisUnavailable": "fail" });
+    await feed(s.input, 20);
+    const worker = await startWorker(configOf(s));
+    let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+    try {
+      assert.equal(worker.readiness().redis, false, "not ready: Redis never answered");
+      await sleep(1000);
+      assert.equal(worker.counters.events, 0, "nothing tagged without de-duplication");
+      redis = await startRedis({ port });
+      const deadline = Date.now() + 30_000;
+      while (!worker.isReady() && Date.now() < deadline) await sleep(100);
+      assert.equal(worker.isReady(), true, "ready once Redis answers");
+      await client.waitForGroupAtEnd(s.flags["kafka.groupId"] as string, s.input, 60_000);
+      const found = (await client.readAll(s.output, { count: 20 })).map((r) => JSON.parse(String(r.value)).id);
+      assert.deepEqual(found.sort(), expected(20).sort());
+    } finally {
+      await worker.stop();
+      await redis?.stop();
     }
   });
 });
