@@ -33,7 +33,11 @@ export class OwnRedis {
       { stdio: "ignore" },
     );
     this.child = child;
-    const probe = new Redis(this.urlWithPassword, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = new Redis(this.urlWithPassword, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     probe.on("error", () => {});
     try {
       for (let i = 0; i < 50; i++) {
