@@ -117,6 +117,33 @@ describe("the at-least-once sink", () => {
     await sink.close();
   });
 
+  it("sends what waited behind a send as one request, within the request bound, and commits each", async () => {
+    let release: () => void = () => {};
+    const hanging = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const requests: string[][] = [];
+    const factory = {
+      producer: async (): Promise<RecordProducer> => ({
+        send: async (request) => {
+          requests.push(request.flatMap((t) => t.messages.map((m) => `${t.topic}:${String(m.key)}`)));
+          if (requests.length === 1) await hanging;
+        },
+        disconnect: async () => {},
+      }),
+    };
+    const committed: string[] = [];
+    // Each output here is one event of 68 bytes as the bound counts them: two fit in 150, three do not.
+    const sink = new AtLeastOnceSink(factory, { outputTopic: "out", deadLetterTopic: "dlq", maxRequestBytes: 150 });
+    const commits = [0, 1, 2, 3, 4].map((p) => sink.commit(output(p, committed)));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    await Promise.all(commits);
+    assert.deepEqual(requests, [["out:k0"], ["out:k1", "out:k2"], ["out:k3", "out:k4"]]);
+    assert.deepEqual(committed.sort(), ["0@10", "1@10", "2@10", "3@10", "4@10"]);
+    await sink.close();
+  });
+
   it("makes the broker's refusal of a dropped producer's sequence retriable, and other refusals not", async () => {
     const refusing = (type: string) => ({
       producer: async (): Promise<RecordProducer> => ({
