@@ -43,6 +43,15 @@ function output(partition: number, committed: string[]): PartitionOutput {
   };
 }
 
+/** A promise that settles when released: a send that hangs until the test lets it go on. */
+function gate(): { hanging: Promise<void>; release: () => void } {
+  let release: () => void = () => {};
+  const hanging = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { hanging, release };
+}
+
 describe("the at-least-once sink", () => {
   it("shares one producer while its sends succeed", async () => {
     const { made, factory } = producers(new Set());
@@ -72,10 +81,7 @@ describe("the at-least-once sink", () => {
 
   it("sends one request at a time, and a send that waited behind a failed one goes through a new producer", async () => {
     // Producer 0's first send hangs until released, then fails as a broker killed mid-request does.
-    let release: () => void = () => {};
-    const hanging = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { hanging, release } = gate();
     let inFlight = 0;
     let most = 0;
     const sends: string[] = [];
@@ -118,10 +124,7 @@ describe("the at-least-once sink", () => {
   });
 
   it("sends what waited behind a send as one request, within the request bound, and commits each", async () => {
-    let release: () => void = () => {};
-    const hanging = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { hanging, release } = gate();
     const requests: string[][] = [];
     const factory = {
       producer: async (): Promise<RecordProducer> => ({
