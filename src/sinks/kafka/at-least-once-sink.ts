@@ -23,7 +23,7 @@ import { OffsetCommitError, SentimentWorkerError } from "../../errors/errors.js"
 import type { ProducerFactory, RecordProducer, TopicRecords } from "../../kafka/client.js";
 import { kafkaErrorType } from "../../kafka/errors.js";
 import type { PartitionOutput, PartitionSink } from "./partition-sink.js";
-import { MAX_REQUEST_BYTES, messageBytes, outputRequests } from "./request-chunks.js";
+import { MAX_REQUEST_BYTES, outputRequests, type SizedRequest } from "./request-chunks.js";
 
 export interface AtLeastOnceSinkOptions {
   outputTopic: string;
@@ -70,9 +70,9 @@ export class AtLeastOnceSink implements PartitionSink {
     }
   }
 
-  private inTurn(request: TopicRecords[]): Promise<void> {
+  private inTurn(request: SizedRequest): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ request, bytes: requestBytes(request), resolve, reject });
+      this.waiting.push({ request, resolve, reject });
       if (!this.sending) void this.sendWaiting();
     });
   }
@@ -83,7 +83,7 @@ export class AtLeastOnceSink implements PartitionSink {
     try {
       for (let group = this.nextGroup(); group.length > 0; group = this.nextGroup()) {
         try {
-          await this.send(merged(group.map((w) => w.request)));
+          await this.send(merged(group.map((w) => w.request.records)));
           for (const w of group) w.resolve();
         } catch (error) {
           for (const w of group) w.reject(error);
@@ -100,9 +100,9 @@ export class AtLeastOnceSink implements PartitionSink {
     const group: Waiting[] = [];
     let bytes = 0;
     for (let next = this.waiting[0]; next !== undefined; next = this.waiting[0]) {
-      if (group.length > 0 && bytes + next.bytes > max) break;
+      if (group.length > 0 && bytes + next.request.bytes > max) break;
       group.push(next);
-      bytes += next.bytes;
+      bytes += next.request.bytes;
       this.waiting.shift();
     }
     return group;
@@ -139,16 +139,9 @@ export class AtLeastOnceSink implements PartitionSink {
 }
 
 interface Waiting {
-  request: TopicRecords[];
-  bytes: number;
+  request: SizedRequest;
   resolve: () => void;
   reject: (error: unknown) => void;
-}
-
-function requestBytes(request: TopicRecords[]): number {
-  let bytes = 0;
-  for (const { messages } of request) for (const message of messages) bytes += messageBytes(message);
-  return bytes;
 }
 
 /** Requests as one, each topic's records in the order of the requests (so per-key order holds). */

@@ -77,8 +77,8 @@ export class ExactlyOnceSink implements PartitionSink {
     let ending = false;
     try {
       // Several requests when the outputs exceed what the broker takes in one; one transaction still.
-      for (const request of outputRequests(output, this.options, this.options.maxRequestBytes)) {
-        await transaction.send(request);
+      for (const { records } of outputRequests(output, this.options, this.options.maxRequestBytes)) {
+        await transaction.send(records);
       }
       await transaction.sendOffsets(this.options.groupId, {
         topic: output.topic,

@@ -27,33 +27,42 @@ export function messageBytes(message: ProducedRecord): number {
   return RECORD_OVERHEAD_BYTES + size(message.key) + size(message.value) + headerBytes(message.headers);
 }
 
+/** A produce request and the bytes of its records as the bound counts them. */
+export interface SizedRequest {
+  records: TopicRecords[];
+  bytes: number;
+}
+
 /**
  * The outputs, in order, as requests of at most `maxBytes` each (a single larger record gets a
  * request of its own). Order per topic is kept, so per-key order is too.
  */
 export function requestChunks(topicMessages: readonly TopicRecords[], maxBytes = MAX_REQUEST_BYTES): TopicRecords[][] {
-  const requests: TopicRecords[][] = [];
-  let current: TopicRecords[] = [];
-  let bytes = 0;
+  return sizedRequests(topicMessages, maxBytes).map((r) => r.records);
+}
+
+/** requestChunks with each request's size, counted once. */
+function sizedRequests(topicMessages: readonly TopicRecords[], maxBytes = MAX_REQUEST_BYTES): SizedRequest[] {
+  const requests: SizedRequest[] = [];
+  let current: SizedRequest = { records: [], bytes: 0 };
   for (const { topic, messages } of topicMessages) {
     let entry: TopicRecords | undefined;
     for (const message of messages) {
       const cost = messageBytes(message);
-      if (bytes > 0 && bytes + cost > maxBytes) {
+      if (current.bytes > 0 && current.bytes + cost > maxBytes) {
         requests.push(current);
-        current = [];
-        bytes = 0;
+        current = { records: [], bytes: 0 };
         entry = undefined;
       }
       if (entry === undefined) {
         entry = { topic, messages: [] };
-        current.push(entry);
+        current.records.push(entry);
       }
       entry.messages.push(message);
-      bytes += cost;
+      current.bytes += cost;
     }
   }
-  if (current.length > 0) requests.push(current);
+  if (current.records.length > 0) requests.push(current);
   return requests;
 }
 
@@ -62,9 +71,9 @@ export function outputRequests(
   output: { events: ProducedRecord[]; deadLetters: ProducedRecord[] },
   topics: { outputTopic: string; deadLetterTopic: string },
   maxBytes?: number,
-): TopicRecords[][] {
+): SizedRequest[] {
   const topicMessages: TopicRecords[] = [];
   if (output.events.length) topicMessages.push({ topic: topics.outputTopic, messages: output.events });
   if (output.deadLetters.length) topicMessages.push({ topic: topics.deadLetterTopic, messages: output.deadLetters });
-  return requestChunks(topicMessages, maxBytes);
+  return sizedRequests(topicMessages, maxBytes);
 }
