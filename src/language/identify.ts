@@ -1,12 +1,14 @@
 /**
  * Which language a post is in: script shortcuts where the script alone says it (kana: Japanese;
  * Han without kana: Chinese; Hangul: Korean), ELD's n-grams otherwise, Indonesian told from Malay
- * (ELD knows only Malay) by Lingua's letter n-grams of the two and the words they spell
- * differently, and `und` when the text has too few letters or two languages tie. The confidence is reported, not used: a floor on it cost more right
- * answers than wrong ones on UMSAB's train split. Thresholds and word lists: docs/language.md.
+ * (ELD knows only Malay) by Lingua's letter n-grams of the two, the words they spell differently
+ * and a lexicon of words only one of them uses, and `und` when the text has too few letters or two
+ * languages tie. The confidence is reported, not used: a floor on it cost more right answers than
+ * wrong ones on UMSAB's train split. Thresholds and word lists: docs/language.md.
  */
 import { cleanForDetection } from "./clean.js";
 import { IndonesianMalay } from "./id-ms.js";
+import { INDONESIAN_WORDS, MALAY_WORDS } from "./id-ms-words.js";
 import { UNDETERMINED } from "./languages.js";
 import type { NgramDetector } from "./ngram-detector.js";
 
@@ -23,15 +25,18 @@ export const MIN_LETTERS = 8;
 export const MIN_CJK = 2;
 
 /**
- * Indonesian or Malay: the mean n-gram evidence per letter (id-ms.ts, Indonesian over Malay) plus
- * `ID_MS_WORD_WEIGHT` for each word below that is Indonesian, minus as much for each Malay one;
- * above `ID_MS_THRESHOLD` Indonesian, else Malay. Both were chosen on a development set of
- * independent texts (the Universal Declaration of Human Rights in both languages, and sentences
- * written for it), never on the test texts: docs/language.md. The threshold is below 0 because
+ * Indonesian or Malay: the mean n-gram evidence per letter (id-ms.ts, Indonesian over Malay), plus
+ * `ID_MS_WORD_WEIGHT` for each word of the lists below that is Indonesian and
+ * `ID_MS_LEXICON_WEIGHT` for each word of the generated lexicon (id-ms-words.ts) that is, minus as
+ * much for each Malay one; above `ID_MS_THRESHOLD` Indonesian, else Malay. All three were chosen on
+ * a development set of independent texts (tools/langid/dev: sentences and posts written for it; the
+ * Universal Declaration of Human Rights in both languages; the Debian system's program
+ * translations), never on the test texts: docs/language.md. The threshold is below 0 because
  * Lingua's Malay model leans Malay on text common to both.
  */
-export const ID_MS_THRESHOLD = -0.04;
+export const ID_MS_THRESHOLD = -0.03;
 export const ID_MS_WORD_WEIGHT = 0.05;
+export const ID_MS_LEXICON_WEIGHT = 0.15;
 
 /**
  * Words written one way in Indonesian and another in Malay (standard and common informal
@@ -204,14 +209,33 @@ const MALAY_SYEN = /syen$/;
 const INDONESIAN_SUFFIX = /itas$/;
 const MALAY_SUFFIX = /iti$/;
 
-/** Indonesian words minus Malay words of the lists above. */
-export function idMsWordScore(text: string): number {
-  let score = 0;
+let lexicon: { indonesian: Set<string>; malay: Set<string> } | undefined;
+
+/** The generated lexicon, read on first use (12,000 words, ~2 ms): only texts ELD calls Malay need it. */
+function idMsLexicon(): { indonesian: Set<string>; malay: Set<string> } {
+  lexicon ??= { indonesian: new Set(INDONESIAN_WORDS.split(" ")), malay: new Set(MALAY_WORDS.split(" ")) };
+  return lexicon;
+}
+
+export interface IdMsWords {
+  /** Indonesian minus Malay words of the hand-written lists and suffixes above. */
+  listed: number;
+  /** Indonesian minus Malay words of the generated lexicon. */
+  lexicon: number;
+}
+
+/** The words of a text that mark it Indonesian or Malay, counted. */
+export function idMsWordScores(text: string): IdMsWords {
+  const { indonesian, malay } = idMsLexicon();
+  let listed = 0;
+  let lexicon = 0;
   for (const word of text.toLowerCase().split(/[^\p{L}]+/u)) {
-    if (INDONESIAN.has(word) || INDONESIAN_SUFFIX.test(word)) score++;
-    else if (MALAY.has(word) || MALAY_SUFFIX.test(word) || MALAY_SYEN.test(word)) score--;
+    if (INDONESIAN.has(word) || INDONESIAN_SUFFIX.test(word)) listed++;
+    else if (MALAY.has(word) || MALAY_SUFFIX.test(word) || MALAY_SYEN.test(word)) listed--;
+    if (indonesian.has(word)) lexicon++;
+    else if (malay.has(word)) lexicon--;
   }
-  return score;
+  return { listed, lexicon };
 }
 
 interface ScriptCounts {
@@ -258,7 +282,8 @@ export class LanguageIdentifier {
 
   /** For a text ELD calls Malay: Indonesian or Malay (docs/language.md). */
   indonesianOrMalay(text: string): "id" | "ms" {
-    const evidence = this.idMs.evidence(text) + ID_MS_WORD_WEIGHT * idMsWordScore(text);
+    const words = idMsWordScores(text);
+    const evidence = this.idMs.evidence(text) + ID_MS_WORD_WEIGHT * words.listed + ID_MS_LEXICON_WEIGHT * words.lexicon;
     return evidence > ID_MS_THRESHOLD ? "id" : "ms";
   }
 
