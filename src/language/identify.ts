@@ -204,10 +204,10 @@ const MALAY = new Set([
   "weh",
 ]);
 /** Malay spells -tion loanwords -syen (televisyen, komisyen), Indonesian -si. */
-const MALAY_SYEN = /syen$/;
+const MALAY_SYEN = "syen";
 /** Latinate nouns: Indonesian -itas (kualitas, fasilitas), Malay -iti (kualiti, fasiliti). */
-const INDONESIAN_SUFFIX = /itas$/;
-const MALAY_SUFFIX = /iti$/;
+const INDONESIAN_SUFFIX = "itas";
+const MALAY_SUFFIX = "iti";
 
 let lexicon: { indonesian: Set<string>; malay: Set<string> } | undefined;
 
@@ -224,16 +224,28 @@ export interface IdMsWords {
   lexicon: number;
 }
 
-/** The words of a text that mark it Indonesian or Malay, counted. */
+const LETTER = /\p{L}/u;
+
+/** The words of a text that mark it Indonesian or Malay, counted. A word is a run of letters. */
 export function idMsWordScores(text: string): IdMsWords {
   const { indonesian, malay } = idMsLexicon();
+  const lower = text.toLowerCase();
   let listed = 0;
   let lexicon = 0;
-  for (const word of text.toLowerCase().split(/[^\p{L}]+/u)) {
-    if (INDONESIAN.has(word) || INDONESIAN_SUFFIX.test(word)) listed++;
-    else if (MALAY.has(word) || MALAY_SUFFIX.test(word) || MALAY_SYEN.test(word)) listed--;
-    if (indonesian.has(word)) lexicon++;
-    else if (malay.has(word)) lexicon--;
+  let start = 0;
+  // One pass over the text, slicing each word out: splitting on a Unicode regular expression cost
+  // as much as the n-gram evidence.
+  for (let i = 0; i <= lower.length; i++) {
+    const c = i < lower.length ? lower.charCodeAt(i) : 0;
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0xc0 && LETTER.test(lower[i] as string))) continue;
+    if (i > start) {
+      const word = lower.slice(start, i);
+      if (INDONESIAN.has(word) || word.endsWith(INDONESIAN_SUFFIX)) listed++;
+      else if (MALAY.has(word) || word.endsWith(MALAY_SUFFIX) || word.endsWith(MALAY_SYEN)) listed--;
+      if (indonesian.has(word)) lexicon++;
+      else if (malay.has(word)) lexicon--;
+    }
+    start = i + 1;
   }
   return { listed, lexicon };
 }
