@@ -43,7 +43,7 @@ const LETTER = /\p{L}/u;
  * key (never 0, which marks an empty slot). A `Map` cost one hash-table probe through V8's generic
  * path per letter and context length, most of the time of a text ELD calls Malay.
  */
-class PackedTable {
+export class PackedTable {
   private readonly keys: Int32Array;
   private readonly values: Float64Array;
   private readonly shift: number;

@@ -11,7 +11,7 @@ import { describe, it } from "node:test";
 import { sentimentEventSchema } from "../../src/events/sentiment-event.js";
 import { cleanForDetection, MAX_DETECT_CHARS } from "../../src/language/clean.js";
 import { eventLanguage, sharedLanguageIdentifier } from "../../src/language/event-language.js";
-import { IndonesianMalay, parseIdMsNgrams } from "../../src/language/id-ms.js";
+import { IndonesianMalay, PackedTable, parseIdMsNgrams } from "../../src/language/id-ms.js";
 import { INDONESIAN_WORDS, MALAY_WORDS } from "../../src/language/id-ms-words.js";
 import { ID_MS_THRESHOLD, idMsWordScores, MIN_LETTERS } from "../../src/language/identify.js";
 import {
@@ -175,6 +175,21 @@ describe("IndonesianMalay", () => {
     assert.throws(() => parseIdMsNgrams("x abc", 0.1), /starts with x/);
     assert.throws(() => parseIdMsNgrams("3 abcdef", 0.1), /1–5 letters/);
     assert.equal(parseIdMsNgrams("-3 ab cd\n2 e", 0.5).size, 3);
+  });
+
+  it("reads each letter's longest known context from its packed table", () => {
+    const idMs = new IndonesianMalay(parseIdMsNgrams("-3 ab cd\n2 e", 0.5));
+    assert.equal(idMs.evidence("ab"), -1.5 / 2, "a: unknown; b after a: ab");
+    assert.equal(idMs.evidence("cde"), (-1.5 + 1) / 3, "c: unknown; d: cd; e: neither cde nor de, so e");
+    assert.equal(idMs.evidence("e e"), 1, "a word edge resets the context");
+    // Every n-gram of the committed table is found again after packing, collisions included, and
+    // a key it lacks is not.
+    const table = parseIdMsNgrams();
+    const packed = new PackedTable(table);
+    for (const [key, value] of table) assert.equal(packed.get(key), value, `key ${key}`);
+    let missing = 0;
+    for (let key = 1; key < 40_000; key++) if (!table.has(key) && Number.isNaN(packed.get(key))) missing++;
+    assert.equal(missing, 40_000 - 1 - [...table.keys()].filter((k) => k < 40_000).length);
   });
 
   it("keeps the corpus's Indonesian and Malay split at least where it was measured (docs/language.md)", () => {
