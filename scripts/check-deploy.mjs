@@ -312,7 +312,8 @@ function imageEnv(variant) {
 }
 
 /** What a Secret would hold, for values the chart takes from Secrets. */
-const placeholder = (name) => (name.endsWith("_URL") ? "redis://:placeholder@redis.invalid:6379" : "placeholder");
+const placeholder = (name) =>
+  name.endsWith("_URL") ? "redis://:placeholder@redis.invalid:6379" : "placeholder-secret-value";
 
 function containerEnv(container) {
   const env = {};
@@ -369,6 +370,12 @@ function checkConfig(docs, name, variant, cli) {
       if (port !== config.telemetry.httpPort) {
         throw new CheckFailed(
           `${container.name}: port metrics ${port} but telemetry.httpPort ${config.telemetry.httpPort}`,
+        );
+      }
+      const admin = container.ports.find((p) => p.name === "admin")?.containerPort ?? 0;
+      if (admin !== config.rollout.adminPort) {
+        throw new CheckFailed(
+          `${container.name}: port admin ${admin} but rollout.adminPort ${config.rollout.adminPort}`,
         );
       }
     }

@@ -48,15 +48,18 @@ async function runKafka(config: Config, warnings: readonly string[]): Promise<vo
     logger.info({ config: redactConfig(config) }, "starting");
     const worker = await startWorker(config, { workerVersion: VERSION, telemetry });
     started = true;
-    const { adminPort, adminHost } = config.rollout;
+    const { adminPort, adminHost, adminToken } = config.rollout;
     const admin =
       adminPort !== 0
-        ? await AdminServer.listen(worker.rollout, adminPort, adminHost).catch(async (error: unknown) => {
+        ? await AdminServer.listen(worker.rollout, adminPort, adminHost, adminToken).catch(async (error: unknown) => {
             await worker.stop();
             throw error;
           })
         : undefined;
-    if (admin) logger.info({ host: adminHost, port: admin.port }, "serving the admin endpoints /model and /shadow");
+    if (admin) {
+      const auth = adminToken === undefined ? "none (loopback)" : "bearer token";
+      logger.info({ host: adminHost, port: admin.port, auth }, "serving the admin endpoints /model and /shadow");
+    }
     logger.info("ready");
     try {
       logger.info({ signal: await Promise.race([signal, worker.failed]) }, "finishing in-flight batches");

@@ -6,10 +6,18 @@
  * Field metadata beyond zod's own: `env` lists extra environment variable names accepted for the
  * field (besides the derived `SW_...` one); `secret` marks values that `config` prints redacted.
  */
+import { isIPv4 } from "node:net";
 import { z } from "zod";
 import { DETECT_LANGUAGE_MODES } from "../language/languages.js";
 
 const port = z.number().int().min(0).max(65535);
+
+/** `localhost`, 127.0.0.0/8 or ::1 (with or without brackets): reachable from this host only. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
+  return isIPv4(h) && h.startsWith("127.");
+}
 const positiveInt = z.number().int().positive();
 
 const kafkaSsl = z
@@ -331,7 +339,17 @@ const rollout = z
       .string()
       .min(1)
       .default("127.0.0.1")
-      .describe("Address the admin endpoints listen on; loopback by default, as they change the model in use."),
+      .describe(
+        "Address the admin endpoints listen on; loopback by default, as they change the model in use. Any other address needs rollout.adminToken.",
+      ),
+    adminToken: z
+      .string()
+      .min(16, "at least 16 characters")
+      .optional()
+      .meta({ secret: true })
+      .describe(
+        "Bearer token every admin request must carry (`Authorization: Bearer <token>`); unset, none is asked for, which only a loopback rollout.adminHost allows.",
+      ),
   })
   .prefault({});
 
@@ -393,6 +411,13 @@ export const configSchema = z
         code: "custom",
         path: ["kafka", "sasl"],
         message: `mechanism ${c.kafka.sasl.mechanism} needs both username and password`,
+      });
+    }
+    if (c.rollout.adminPort !== 0 && c.rollout.adminToken === undefined && !isLoopback(c.rollout.adminHost)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["rollout", "adminToken"],
+        message: `required when rollout.adminHost (${c.rollout.adminHost}) is not a loopback address: the admin endpoints switch the model in use`,
       });
     }
     if (c.kafka.inputPattern !== undefined) {

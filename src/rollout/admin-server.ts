@@ -1,7 +1,9 @@
 /**
  * The admin endpoints of a live worker, on their own port (`rollout.adminPort`) bound to loopback
  * by default (`rollout.adminHost`): the telemetry port answers every interface for scrapes and
- * probes, while these change the model in use. JSON in, JSON out:
+ * probes, while these change the model in use. With `rollout.adminToken` set, every request must
+ * carry it (`Authorization: Bearer <token>`; 401 otherwise), which a non-loopback host requires.
+ * JSON in, JSON out:
  *
  *   GET    /model           the model in use, the one before it, the last switch (and its error)
  *   POST   /model           {"dir"|"id"|"revision"|"variant"}: switch; 200, or 422 with the reason
@@ -11,6 +13,7 @@
  *   PUT    /shadow          {"dir"|..., "samplePercent"}: start or replace the shadow
  *   DELETE /shadow          stop it (its last summary is logged)
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SentimentWorkerError } from "../errors/errors.js";
@@ -27,8 +30,14 @@ export class AdminServer {
     rollout: Rollout<T>,
     port: number,
     host: string,
+    token?: string,
   ): Promise<AdminServer> {
+    const expected = token === undefined ? undefined : digest(token);
     const server = createServer((request, response) => {
+      if (expected && !authorized(request, expected)) {
+        response.setHeader("www-authenticate", 'Bearer realm="sentiment-worker admin"');
+        return json(response, 401, { error: "this admin endpoint needs Authorization: Bearer <rollout.adminToken>" });
+      }
       route(rollout, request, response).catch((error: unknown) =>
         json(response, 500, { error: error instanceof Error ? error.message : String(error) }),
       );
@@ -57,6 +66,16 @@ export class AdminServer {
       this.server.closeAllConnections();
     });
   }
+}
+
+/** Digests compared, not the strings: equal lengths for timingSafeEqual, and no early exit on a prefix. */
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value, "utf8").digest();
+}
+
+function authorized(request: IncomingMessage, expected: Buffer): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
+  return match !== null && timingSafeEqual(digest(match[1] as string), expected);
 }
 
 async function route<T extends { classifier: SentimentClassifier }>(

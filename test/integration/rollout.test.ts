@@ -271,6 +271,28 @@ describe("model rollout", () => {
       assert.equal(back.status, 200);
       assert.equal(((await back.json()) as { model: { revision: string } }).model.revision, FP32);
       assert.equal((await post("/model", { variant: "fp16" })).status, 400);
+
+      // With rollout.adminToken, a request without it, or with another, changes nothing.
+      const guarded = await AdminServer.listen(worker.rollout, 0, "127.0.0.1", "tok-0123456789abcdef");
+      try {
+        const at = `http://127.0.0.1:${guarded.port}`;
+        const switchTo = (authorization?: string) =>
+          fetch(`${at}/model`, {
+            method: "POST",
+            body: JSON.stringify({ variant: "int8" }),
+            headers: authorization ? { authorization } : {},
+          });
+        const bare = await switchTo();
+        assert.equal(bare.status, 401);
+        assert.match(bare.headers.get("www-authenticate") ?? "", /^Bearer/);
+        assert.equal((await switchTo("Bearer tok-0123456789abcdeX")).status, 401);
+        assert.equal((await fetch(`${at}/shadow`)).status, 401);
+        assert.equal(worker.rollout.currentModel.revision, FP32, "refused requests switch nothing");
+        assert.equal((await switchTo("Bearer tok-0123456789abcdef")).status, 200);
+        assert.equal(worker.rollout.currentModel.revision, INT8);
+      } finally {
+        await guarded.close();
+      }
     } finally {
       await admin.close();
       await new Promise((r) => metricsServer.close(r));

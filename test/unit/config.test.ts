@@ -143,6 +143,35 @@ describe("configuration", () => {
     assert.match(byPath.get("kafka.drainTimeoutMs") ?? "", /below kafka\.rebalanceTimeoutMs \(10000\)/);
   });
 
+  it("asks for an admin token when the admin endpoints listen beyond loopback, and never shows it", () => {
+    const admin = (flags: Record<string, string>) =>
+      loadConfig({ env: {}, flags: { "rollout.adminPort": "9465", ...flags } });
+    const byPath = new Map(problemsOf(() => admin({ "rollout.adminHost": "0.0.0.0" })).map((p) => [p.path, p.reason]));
+    assert.match(
+      byPath.get("rollout.adminToken") ?? "",
+      /required when rollout.adminHost \(0\.0\.0\.0\) is not a loopback/,
+    );
+    assert.match(problemsOf(() => admin({ "rollout.adminToken": "short" }))[0]?.reason ?? "", /at least 16 characters/);
+    for (const host of ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"]) {
+      assert.equal(
+        admin({ "rollout.adminHost": host }).rollout.adminHost,
+        host,
+        `${host} is loopback: no token needed`,
+      );
+    }
+    assert.equal(
+      loadConfig({ env: {}, flags: { "rollout.adminHost": "0.0.0.0" } }).rollout.adminPort,
+      0,
+      "disabled: nothing to guard",
+    );
+    const config = loadConfig({
+      env: { SW_ROLLOUT_ADMIN_TOKEN: "tok-0123456789abcdef" },
+      flags: { "rollout.adminPort": "9465", "rollout.adminHost": "0.0.0.0" },
+    });
+    assert.equal(config.rollout.adminToken, "tok-0123456789abcdef");
+    assert.ok(!JSON.stringify(redactConfig(config)).includes("tok-0123456789abcdef"));
+  });
+
   it("never shows a secret, in errors or in the printed configuration", () => {
     const problems = problemsOf(() =>
       loadConfig({ env: { SW_KAFKA_SASL_PASSWORD: "hunter2", SW_KAFKA_SASL_MECHANISM: "md5" } }),

@@ -143,6 +143,15 @@ has these fields they are repeated here and the file stays the truth.
       key: {{ .tokenKey }}
 {{- end }}
 {{- end }}
+{{- with .Values.secrets.adminToken }}
+{{- if .name }}
+- name: SW_ROLLOUT_ADMIN_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .tokenKey }}
+{{- end }}
+{{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
