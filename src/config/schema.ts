@@ -11,14 +11,14 @@ import { z } from "zod";
 import { DETECT_LANGUAGE_MODES } from "../language/languages.js";
 
 const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().positive();
 
 /** `localhost`, 127.0.0.0/8 or ::1 (with or without brackets): reachable from this host only. */
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
   if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
   return isIPv4(h) && h.startsWith("127.");
 }
-const positiveInt = z.number().int().positive();
 
 const kafkaSsl = z
   .strictObject({
@@ -345,6 +345,7 @@ const rollout = z
     adminToken: z
       .string()
       .min(16, "at least 16 characters")
+      .regex(/^\S+$/, "no spaces: it is sent as `Bearer <token>`")
       .optional()
       .meta({ secret: true })
       .describe(

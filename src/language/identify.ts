@@ -211,7 +211,7 @@ const MALAY_SUFFIX = "iti";
 
 let lexicon: { indonesian: Set<string>; malay: Set<string> } | undefined;
 
-/** The generated lexicon, read on first use (12,000 words, ~2 ms): only texts ELD calls Malay need it. */
+/** The generated lexicon, read on first use (12,000 words, ~4 ms): only texts ELD calls Malay need it. */
 function idMsLexicon(): { indonesian: Set<string>; malay: Set<string> } {
   lexicon ??= { indonesian: new Set(INDONESIAN_WORDS.split(" ")), malay: new Set(MALAY_WORDS.split(" ")) };
   return lexicon;

@@ -152,6 +152,10 @@ describe("configuration", () => {
       /required when rollout.adminHost \(0\.0\.0\.0\) is not a loopback/,
     );
     assert.match(problemsOf(() => admin({ "rollout.adminToken": "short" }))[0]?.reason ?? "", /at least 16 characters/);
+    assert.match(
+      problemsOf(() => admin({ "rollout.adminToken": "two words of a token" }))[0]?.reason ?? "",
+      /no spaces/,
+    );
     for (const host of ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"]) {
       assert.equal(
         admin({ "rollout.adminHost": host }).rollout.adminHost,
