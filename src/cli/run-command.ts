@@ -3,15 +3,20 @@
  * JSONL file or stdin and writes `sentiment.v1` events to stdout, no broker needed; with
  * `input.source: kafka` it is the live worker until SIGTERM or SIGINT.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { Command } from "commander";
 import { type Config, redactConfig } from "../config/index.js";
 import { runFilePipeline } from "../pipeline/file-pipeline.js";
 import { checkSentimentLabels, startWorker } from "../pipeline/live-worker.js";
 import { AdminServer } from "../rollout/admin-server.js";
 import { startTelemetry } from "../telemetry/index.js";
+import { threadsLoaded } from "../threads/worker-channel.js";
 import { classifierFromConfig } from "./classifier-from-config.js";
 import { configFromCommand, printConfigWarning, withConfigOptions } from "./config-options.js";
 import { VERSION } from "./version.js";
+
+/** How long a signal during start-up waits for threads still loading before the process exits. */
+const START_UP_EXIT_WAIT_MS = 30_000;
 
 async function runFile(config: Config): Promise<void> {
   const classifier = await classifierFromConfig(config);
@@ -40,7 +45,9 @@ async function runKafka(config: Config, warnings: readonly string[]): Promise<vo
       process.once(name, () => {
         if (started) return resolve(name);
         logger.info({ signal: name }, "signal during start-up: exiting");
-        process.exit(0);
+        // Not while a thread loads its native module or model: that aborts the process. A load
+        // takes seconds at most; a hung one is bounded so the signal still ends the process.
+        void Promise.race([threadsLoaded(), sleep(START_UP_EXIT_WAIT_MS)]).then(() => process.exit(0));
       });
     }
   });

@@ -33,6 +33,19 @@ interface Pending<R> {
   reject(error: unknown): void;
 }
 
+/** Threads still loading: settled (either way) once each loaded or could not. */
+const loading = new Set<Promise<void>>();
+
+/**
+ * Settles once no thread is loading. `process.exit` while a thread loads ONNX Runtime's module or
+ * model tears the thread's environment down under the native loader, which then throws where
+ * nothing can catch it and the process aborts (SIGABRT instead of exit 0): a signal during
+ * start-up waits for this first.
+ */
+export async function threadsLoaded(): Promise<void> {
+  while (loading.size > 0) await Promise.all(loading);
+}
+
 export class WorkerChannel<Q, R> {
   private readonly pending = new Map<number, Pending<R>>();
   private nextId = 0;
@@ -58,6 +71,12 @@ export class WorkerChannel<Q, R> {
     const loaded = new Promise<void>((resolve, reject) => {
       onLoaded = (error) => (error ? reject(error) : resolve());
     });
+    const settled = loaded.then(
+      () => undefined,
+      () => undefined,
+    );
+    loading.add(settled);
+    void settled.then(() => loading.delete(settled));
     const channel = new WorkerChannel<Q, R>(thread, errors, loaded);
     channel.onLoaded = onLoaded;
     thread.on("message", (reply: WorkerReply<R>) => channel.receive(reply));

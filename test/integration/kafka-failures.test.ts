@@ -179,6 +179,32 @@ describe("the Kafka worker under failures", () => {
     }
   });
 
+  it("exits 0 on a SIGTERM at any moment of start-up, while a thread loads its model too", async () => {
+    // process.exit while the inference thread loaded ONNX Runtime aborted the process (SIGABRT):
+    // the window is a few hundred milliseconds after "starting", so the signal sweeps across it.
+    const s = await setup(2, { "telemetry.logLevel": "info" });
+    const bad: Array<{ delay: number; code: number | null; signal: string | null }> = [];
+    for (let delay = 0; delay <= 600; delay += 50) {
+      const child = spawnWorkerOf(s);
+      const exited = new Promise<{ code: number | null; signal: string | null }>((r) =>
+        child.once("exit", (code, signal) => r({ code, signal })),
+      );
+      let stderr = "";
+      const starting = new Promise<void>((r) =>
+        child.stderr?.on("data", (data: Buffer) => {
+          stderr += data.toString();
+          if (stderr.includes('"starting"')) r();
+        }),
+      );
+      await Promise.race([starting, exited]);
+      await sleep(delay);
+      child.kill("SIGTERM");
+      const exit = await exited;
+      if (exit.code !== 0) bad.push({ delay, ...exit });
+    }
+    assert.deepEqual(bad, []);
+  });
+
   it("refuses to start when Redis refuses its credentials, naming dedup.redisUrl", async () => {
     const redis = await startRedis({ password: "sw-secret" });
     try {
