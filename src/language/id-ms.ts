@@ -39,6 +39,15 @@ export function parseIdMsNgrams(data: string = ID_MS_NGRAMS, step: number = ID_M
 const LETTER = /\p{L}/u;
 
 /**
+ * Whether the character at `i`, of code `c`, is a letter outside a–z (é, ß, …): a letter of the
+ * word it is in, not a word edge. The n-gram evidence and the word lists (identify.ts) read the
+ * same words through it.
+ */
+export function isOtherLetter(text: string, i: number, c: number): boolean {
+  return c >= 0xc0 && LETTER.test(text[i] as string);
+}
+
+/**
  * The table packed for lookups: open addressing over typed arrays, keyed by the n-gram's integer
  * key (never 0, which marks an empty slot). A `Map` cost one hash-table probe through V8's generic
  * path per letter and context length, most of the time of a text ELD calls Malay.
@@ -98,7 +107,7 @@ export class IndonesianMalay {
       if (c >= 0x41 && c <= 0x5a) c += 0x20;
       let code: number;
       if (c >= 0x61 && c <= 0x7a) code = c - 0x60;
-      else if (c >= 0xc0 && LETTER.test(text[i] as string)) code = OTHER_LETTER;
+      else if (isOtherLetter(text, i, c)) code = OTHER_LETTER;
       else {
         length = 0;
         continue;

@@ -7,7 +7,7 @@
  * wrong ones on UMSAB's train split. Thresholds and word lists: docs/language.md.
  */
 import { cleanForDetection } from "./clean.js";
-import { IndonesianMalay } from "./id-ms.js";
+import { IndonesianMalay, isOtherLetter } from "./id-ms.js";
 import { INDONESIAN_WORDS, MALAY_WORDS } from "./id-ms-words.js";
 import { UNDETERMINED } from "./languages.js";
 import type { NgramDetector } from "./ngram-detector.js";
@@ -224,8 +224,6 @@ export interface IdMsWords {
   lexicon: number;
 }
 
-const LETTER = /\p{L}/u;
-
 /** The words of a text that mark it Indonesian or Malay, counted. A word is a run of letters. */
 export function idMsWordScores(text: string): IdMsWords {
   const { indonesian, malay } = idMsLexicon();
@@ -237,7 +235,7 @@ export function idMsWordScores(text: string): IdMsWords {
   // as much as the n-gram evidence.
   for (let i = 0; i <= lower.length; i++) {
     const c = i < lower.length ? lower.charCodeAt(i) : 0;
-    if ((c >= 0x61 && c <= 0x7a) || (c >= 0xc0 && LETTER.test(lower[i] as string))) continue;
+    if ((c >= 0x61 && c <= 0x7a) || isOtherLetter(lower, i, c)) continue;
     if (i > start) {
       const word = lower.slice(start, i);
       if (INDONESIAN.has(word) || word.endsWith(INDONESIAN_SUFFIX)) listed++;
