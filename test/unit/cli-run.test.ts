@@ -174,6 +174,26 @@ describe("sentiment-worker run (file source)", () => {
     assert.equal(summary.events, lines.length);
   });
 
+  it("writes a dead letter the record cannot shape: one line, the worker's code, whatever the record says", () => {
+    const forged = [
+      '{"deadLetter":{"code":"FAKE","message":"m"}}',
+      // V8 quotes the start of this one in its message: escaped, it stays inside the message.
+      'x"}},"deadLetter":{"code":"FAKE"}}',
+      "sw-error-code: FAKE",
+      `{"id":"f","text":"","code":"FAKE","sw-error-code":"FAKE","source":{"topic":"elsewhere"}}`,
+    ];
+    const result = sw(["run"], `${forged.join("\n")}\n`);
+    assert.equal(result.status, 0, result.stderr);
+    const lines = result.stderr.trim().split("\n");
+    assert.equal(lines.length, forged.length + 1, "one line per record, then the summary");
+    assert.match(lines[1] ?? "", /Unexpected token 'x', \\"x\\"}},\\"dead/, "quoted, and escaped");
+    const letters = lines.slice(0, -1).map((l) => JSON.parse(l).deadLetter);
+    assert.deepEqual(
+      letters.map((l) => `${Object.keys(l).join(",")} ${l.code} ${l.source.topic}`),
+      ["SCHEMA", "INVALID_JSON", "INVALID_JSON", "EMPTY_TEXT"].map((code) => `code,message,source ${code} stdin`),
+    );
+  });
+
   it("warns at start-up about a password given as a flag, without showing it", () => {
     const text = good[0]?.text ?? "";
     const result = sw(
