@@ -50,17 +50,15 @@ const valuesOf = (value: RecordHeaders[string]) => (value === undefined ? [] : A
 export function producerHeaders(headers: RecordHeaders | undefined): RecordHeaders | undefined {
   if (!headers || !Object.keys(headers).some((name) => OUR_NAMES.test(name))) return headers;
   const entries = Object.entries(headers);
-  const renamed = new Map<string, (Buffer | string)[]>();
-  // The others first, then the renamed ones: a name met twice has the producer's own value first.
-  for (const ours of [false, true]) {
-    for (const [name, value] of entries) {
-      if (OUR_NAMES.test(name) !== ours) continue;
-      const kept = ours ? `${PRODUCER_HEADER_PREFIX}${name}` : name;
-      renamed.set(kept, [...(renamed.get(kept) ?? []), ...valuesOf(value)]);
-    }
-  }
   // fromEntries defines keys, so a header named `__proto__` stays a header.
-  return Object.fromEntries([...renamed].map(([name, values]) => [name, values.length === 1 ? values[0] : values]));
+  const renamed: RecordHeaders = Object.fromEntries(entries.filter(([name]) => !OUR_NAMES.test(name)));
+  for (const [name, value] of entries) {
+    if (!OUR_NAMES.test(name)) continue;
+    const to = `${PRODUCER_HEADER_PREFIX}${name}`;
+    const theirs = Object.hasOwn(renamed, to) ? renamed[to] : undefined;
+    renamed[to] = theirs === undefined ? value : [...valuesOf(theirs), ...valuesOf(value)];
+  }
+  return renamed;
 }
 
 /** W3C trace context headers carried from input to output. */
