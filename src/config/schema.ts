@@ -113,7 +113,9 @@ const input = z
       .string()
       .min(1)
       .default("lang")
-      .describe("Dotted path of an optional language code in a JSON value, copied into the event."),
+      .describe(
+        "Dotted path of an optional language code in a JSON value, copied into the event when it has a language tag's shape (`pt-BR`, at most 35 characters); any other value is ignored and counted (`sw_input_lang_ignored_total`).",
+      ),
     detectLanguage: z
       .enum(DETECT_LANGUAGE_MODES)
       .default("missing")

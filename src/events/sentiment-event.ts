@@ -3,6 +3,7 @@
  * `schemas/sentiment.v1.json` is generated from it (`npm run docs`) for consumers in other languages.
  */
 import { z } from "zod";
+import { LANGUAGE_TAG, MAX_LANGUAGE_TAG_LENGTH } from "../language/languages.js";
 
 export const SENTIMENT_EVENT_SCHEMA = "sentiment.v1";
 
@@ -10,6 +11,8 @@ export const SENTIMENT_EVENT_SCHEMA = "sentiment.v1";
 export const SENTIMENT_LABELS = ["positive", "neutral", "negative"] as const;
 
 const probability = z.number().min(0).max(1);
+/** What a `lang` can be: an input's value of another shape is ignored (`inputLanguageTag`). */
+const languageTag = z.string().max(MAX_LANGUAGE_TAG_LENGTH).regex(LANGUAGE_TAG);
 
 /** Where an event's `lang` came from. */
 export const LANGUAGE_SOURCES = ["input", "detected"] as const;
@@ -50,11 +53,10 @@ export const sentimentEventSchema = z
         .strictObject({ positive: probability, neutral: probability, negative: probability })
         .describe("Every label's probability; they sum to 1."),
     }),
-    lang: z
-      .string()
+    lang: languageTag
       .optional()
       .describe(
-        "The post's language: the input's language field as written (`langSource: input`), or detected from the text, ISO 639-1 or `und` when the detector cannot tell (`langSource: detected`). Absent only with `input.detectLanguage: off` and no language field.",
+        "The post's language: the input's language field as written, spaces around it dropped, when it has a language tag's shape (`langSource: input`), or detected from the text, ISO 639-1 or `und` when the detector cannot tell (`langSource: detected`). Absent only with `input.detectLanguage: off` and no usable language field.",
       ),
     langSource: z
       .enum(LANGUAGE_SOURCES)
@@ -65,11 +67,10 @@ export const sentimentEventSchema = z
       .describe(
         "With a detected `lang`: how sure the detector is, 0 to 1 (the share of the deciding script, or how far the best language's n-gram score is ahead of the second's). Not a calibrated probability.",
       ),
-    langInput: z
-      .string()
+    langInput: languageTag
       .optional()
       .describe(
-        "With `input.detectLanguage: always`: the input's own language field, kept when `lang` is the detected one.",
+        "With `input.detectLanguage: always`: the input's own language field (when it has a language tag's shape), kept when `lang` is the detected one.",
       ),
     languageSupported: z
       .boolean()

@@ -28,6 +28,34 @@ export function primaryLanguage(code: string): string {
   return cut < 0 ? lower : lower.slice(0, cut);
 }
 
+/**
+ * The most characters an input's language tag may have: the length RFC 5646 (BCP 47, section
+ * 4.4.1) asks every implementation to take. Real tags (`en`, `pt-BR`, `zh-Hant-TW`) are far shorter.
+ */
+export const MAX_LANGUAGE_TAG_LENGTH = 35;
+
+/**
+ * A language tag's shape, BCP 47-ish: a primary subtag of 2 to 8 letters (`en`, `yue`, and the
+ * `English` some feeds write) or a private-use / grandfathered `x-` / `i-`, then subtags of 1 to 8
+ * letters and digits; `_` is taken for `-` (`pt_BR`). No spaces, controls or other scripts.
+ */
+export const LANGUAGE_TAG = /^(?:[A-Za-z]{2,8}|[IiXx][-_][A-Za-z0-9]{1,8})(?:[-_][A-Za-z0-9]{1,8})*$/;
+
+/**
+ * An input's language value as a tag for the event, or why not: `absent` (nothing, null or blank:
+ * detection decides, as always), `unusable` (any other value that is not a string of a language
+ * tag's shape within MAX_LANGUAGE_TAG_LENGTH: ignored and counted, so a 5,000-character value, a
+ * lone surrogate or a NUL never reaches an event). Surrounding spaces are dropped; case is kept
+ * (`primaryLanguage` compares without it).
+ */
+export function inputLanguageTag(value: unknown): { tag: string } | "absent" | "unusable" {
+  if (value === undefined || value === null) return "absent";
+  if (typeof value !== "string") return "unusable";
+  const tag = value.trim();
+  if (tag === "") return "absent";
+  return tag.length <= MAX_LANGUAGE_TAG_LENGTH && LANGUAGE_TAG.test(tag) ? { tag } : "unusable";
+}
+
 /** Whether the model was trained on this language (a code as the input or the detector gives it). */
 export function isSupportedLanguage(code: string): boolean {
   return supported.has(primaryLanguage(code));

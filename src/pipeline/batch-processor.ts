@@ -392,7 +392,10 @@ export class BatchProcessor implements BatchHandler {
     counters.duplicates += made.duplicates;
     counters.cacheHits += made.cacheHits;
     for (const code of made.deadLetters) counters.deadLetter(code);
-    for (const item of made.items) if (item.decoded.kind === "tombstone") counters.tombstones++;
+    for (const { decoded } of made.items) {
+      if (decoded.kind === "tombstone") counters.tombstones++;
+      else if (decoded.kind === "message" && decoded.langIgnored) counters.inputLangIgnored++;
+    }
     if (made.tags.length > 0) made.offer?.(made.tags);
   }
 

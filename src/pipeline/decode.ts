@@ -9,12 +9,15 @@ import { isLosslessNumber, isSafeNumber, LosslessNumber, parse as parseLossless 
 import type { Config } from "../config/index.js";
 import type { DeadLetterCode } from "../events/dead-letter.js";
 import type { InputRecord } from "../events/input-record.js";
+import { inputLanguageTag } from "../language/languages.js";
 
 export interface DecodedMessage {
   kind: "message";
   id: string;
   text: string;
   lang?: string;
+  /** The record had a language value that is not a language tag (`inputLanguageTag`): ignored, to be counted. */
+  langIgnored?: true;
   /** With passthrough; numbers a double cannot hold exactly are LosslessNumbers (see serializeEvent). */
   input?: Record<string, unknown>;
 }
@@ -169,6 +172,7 @@ function decode(record: InputRecord, options: InputOptions): Decoded {
   let text: string;
   let fieldId: string | undefined;
   let lang: string | undefined;
+  let langIgnored = false;
   let input: Record<string, unknown> | undefined;
   if (options.format === "text") {
     text = raw;
@@ -201,8 +205,10 @@ function decode(record: InputRecord, options: InputOptions): Decoded {
       }
       fieldId = foundId;
     }
-    const foundLang = at(parsed, options.langField);
-    if (typeof foundLang === "string" && foundLang) lang = foundLang;
+    // Not a reason to drop the message: detection decides, as when there is no language field.
+    const foundLang = inputLanguageTag(at(parsed, options.langField));
+    if (typeof foundLang === "object") lang = foundLang.tag;
+    else langIgnored = foundLang === "unusable";
 
     // JSON.parse rounds numbers to doubles; the source text is read again, exactly, only when that
     // matters: a number id (its digits are the id), or passthrough with a number that may round.
@@ -240,5 +246,12 @@ function decode(record: InputRecord, options: InputOptions): Decoded {
       : fieldId !== undefined
         ? boundedId(fieldId, options.maxIdBytes)
         : contentId(text);
-  return { kind: "message", id, text, ...(lang ? { lang } : {}), ...(input ? { input } : {}) };
+  return {
+    kind: "message",
+    id,
+    text,
+    ...(lang ? { lang } : {}),
+    ...(langIgnored ? { langIgnored: true } : {}),
+    ...(input ? { input } : {}),
+  };
 }

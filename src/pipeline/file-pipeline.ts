@@ -46,6 +46,7 @@ export async function runFilePipeline(config: Config, classifier: SentimentClass
         await output.push(Promise.resolve({ code: decoded.code, message: decoded.message, source: record.source }));
         continue;
       }
+      if (decoded.langIgnored) counters.inputLangIgnored++;
       if (dedup && !(await dedup.claim([decoded.id]))[0]) {
         counters.duplicates++;
         continue;

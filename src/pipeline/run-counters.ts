@@ -20,6 +20,8 @@ export class RunCounters {
   tombstones = 0;
   /** Messages answered from the result cache instead of the model. */
   cacheHits = 0;
+  /** Records whose language field was not a language tag, so detection decided (`inputLanguageTag`). */
+  inputLangIgnored = 0;
   readonly deadLetters: Partial<Record<DeadLetterCode, number>> = {};
   /** Events by language and label: `events` is their sum (count events with `countEvents`). */
   readonly eventsByKind = new Map<string, EventKind & { count: number }>();
@@ -51,6 +53,7 @@ export class RunCounters {
       duplicatesSkipped: this.duplicates,
       tombstonesSkipped: this.tombstones,
       resultCacheHits: this.cacheHits,
+      inputLangIgnored: this.inputLangIgnored,
       elapsedSeconds: Number(elapsedS.toFixed(3)),
       recordsPerSecond: Math.round(this.records / Math.max(elapsedS, 1e-9)),
     };

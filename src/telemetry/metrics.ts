@@ -22,6 +22,7 @@ export interface RunCounts {
   readonly duplicates: number;
   readonly tombstones: number;
   readonly cacheHits: number;
+  readonly inputLangIgnored: number;
   readonly deadLetters: Readonly<Partial<Record<string, number>>>;
   /** Events by bounded language and label; their counts sum to `events`. */
   readonly eventsByKind: ReadonlyMap<string, { readonly lang: string; readonly label: string; readonly count: number }>;
@@ -189,6 +190,11 @@ export class WorkerMetrics {
     counter(METRICS.duplicates, "Messages skipped because Redis had already seen their id.", (c) => c.duplicates);
     counter(METRICS.tombstones, "Tombstones (null values) skipped.", (c) => c.tombstones);
     counter(METRICS.cacheHits, "Messages answered from the result cache without inference.", (c) => c.cacheHits);
+    counter(
+      METRICS.inputLangIgnored,
+      "Records whose language field was not a language tag (too long, control characters...): ignored, detection decided.",
+      (c) => c.inputLangIgnored,
+    );
     this.observeEventsByLanguage();
     this.meter
       .createObservableCounter(METRICS.deadLetters, { description: "Dead letters committed, by code." })

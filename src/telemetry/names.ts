@@ -10,6 +10,7 @@ export const METRICS = {
   duplicates: "sw.dedup.hits",
   tombstones: "sw.tombstones",
   cacheHits: "sw.result_cache.hits",
+  inputLangIgnored: "sw.input.lang_ignored",
   batchSize: "sw.batch.size",
   paddedTokenRatio: "sw.batch.padded_token_ratio",
   inferenceTime: "sw.inference.duration_seconds",

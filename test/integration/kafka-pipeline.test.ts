@@ -187,7 +187,9 @@ describe("the Kafka worker", () => {
     const messages = [];
     for (const [i, [, value]] of bad.entries()) {
       messages.push({ key: "k", value: JSON.stringify({ id: `g-${i}`, text: corpus[i]?.text }) });
-      messages.push({ key: `bad-${i}`, value, headers: { "x-origin": `test-${i}` } });
+      // The producer's own sw-* headers: they must not pass for the worker's.
+      const forged = { "sw-error-code": "FAKE", "sw-truncated": "value", "SW-Error-Code": "FAKE2" };
+      messages.push({ key: `bad-${i}`, value, headers: { "x-origin": `test-${i}`, ...forged } });
     }
     messages.push({ key: "tombstone", value: null });
     messages.push({ key: "k", value: JSON.stringify({ id: "g-last", text: corpus[9]?.text }) });
@@ -210,6 +212,17 @@ describe("the Kafka worker", () => {
       assert.ok(letter.value?.equals(bad[i]?.[1] as Buffer), "original bytes");
       assert.equal(letter.key, `bad-${i}`);
       assert.equal(String(letter.headers["x-origin"]), `test-${i}`, "original headers");
+      const ours: string[] = Object.values(HEADERS);
+      const swNames = Object.keys(letter.headers).filter((name) => /^sw-/i.test(name));
+      assert.deepEqual(
+        swNames.filter((name) => !ours.includes(name)),
+        [],
+        "every sw-* header is the worker's",
+      );
+      assert.equal(letter.headers[HEADERS.truncated], undefined, "nothing was cut");
+      assert.equal(String(letter.headers["original-sw-error-code"]), "FAKE", "the producer's value, renamed");
+      assert.equal(String(letter.headers["original-sw-truncated"]), "value");
+      assert.equal(String(letter.headers["original-SW-Error-Code"]), "FAKE2");
       assert.equal(String(letter.headers[HEADERS.sourceTopic]), t.input);
       assert.equal(String(letter.headers[HEADERS.sourceOffset]), String(2 * i + 1));
     }

@@ -158,12 +158,14 @@ describe("telemetry of a running worker", () => {
       await waitFor("/readyz", async () => (await get(`${base}/readyz`)).status === 200);
 
       // 60 messages with trace context, 10 of them again at later offsets, 7 bad records, 2 tombstones.
-      // Most have no language field (detected); every tenth says Swedish (a language the model lacks).
+      // Most have no language field (detected); every tenth says Swedish (a language the model lacks);
+      // six more have a language field that is no language tag (ignored and counted: detected).
       const parents = new Map<string, string>();
+      const notTags = ["x".repeat(5000), "\ud800", "en\u0000"];
       const good: Message[] = Array.from({ length: 60 }, (_, i) => {
         const tp = traceparent();
         parents.set(`m-${i}`, tp);
-        const lang = i % 10 === 0 ? { lang: "sv" } : {};
+        const lang = i % 10 === 0 ? { lang: "sv" } : i % 10 === 5 ? { lang: notTags[i % 3] } : {};
         return {
           key: `k-${i % 7}`,
           value: JSON.stringify({ id: `m-${i}`, text: texts[i % texts.length], ...lang }),
@@ -229,6 +231,10 @@ describe("telemetry of a running worker", () => {
       assert.equal(metrics.get('sw_events_language_supported_total{supported="false"}'), events.length - supported);
       assert.equal(metrics.get("sw_dedup_hits_total"), again.length);
       assert.equal(metrics.get("sw_tombstones_total"), tombstones.length);
+      // Counted per committed record: the duplicate of m-5 too.
+      const notTagged = [...good, ...again].filter((m) => notTags.includes(JSON.parse(String(m.value)).lang));
+      assert.equal(notTagged.length, 7);
+      assert.equal(metrics.get("sw_input_lang_ignored_total"), notTagged.length);
       for (const [code, n] of codes) assert.equal(metrics.get(`sw_dead_letters_total{code="${code}"}`), n, code);
       assert.equal(metrics.get("sw_end_to_end_latency_seconds_count"), events.length);
       assert.equal(metrics.get("sw_batch_size_sum"), events.length, "every tagged message went through one batch");

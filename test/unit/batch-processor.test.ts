@@ -308,6 +308,26 @@ describe("the Kafka pipeline's per-batch decisions", () => {
     assert.ok((cut.value as Buffer).length < 4000);
     assert.deepEqual(counters.deadLetters, { OUTPUT_TOO_LARGE: 1, INVALID_JSON: 1 });
   });
+  it("counts records whose language field is no language tag once their batch is committed, and detects their language", async () => {
+    const { pipeline, sink, source, counters } = parts("exactly-once", undefined, false, async (texts) =>
+      texts.map(() => ({ lang: "fr", confidence: 0.5 })),
+    );
+    source.committed = "0";
+    const withLang = (offset: number, lang: string) =>
+      message(offset, JSON.stringify({ id: `id-${offset}`, text: "good", lang }));
+    const records = [withLang(0, "x".repeat(5000)), withLang(1, "\ud800"), withLang(2, "en\u0000"), withLang(3, "de")];
+    sink.fail = new FencedError("fenced");
+    assert.equal(await pipeline.handle(batch(records)), "abandoned");
+    assert.equal(counters.inputLangIgnored, 0, "not counted before its outputs are committed");
+    assert.equal(await pipeline.handle(batch(records)), "processed");
+    assert.equal(counters.inputLangIgnored, 3);
+    const langs = (sink.outputs.at(-1)?.events ?? []).map((e) => {
+      const event = JSON.parse(String(e.value)) as { lang?: string; langSource?: string };
+      return `${event.lang}/${event.langSource}`;
+    });
+    assert.deepEqual(langs, ["fr/detected", "fr/detected", "fr/detected", "de/input"]);
+  });
+
   it("takes the languages identified elsewhere for the chunk, once per text, and identifies here when that fails", async () => {
     const asked: string[][] = [];
     const elsewhere = parts("exactly-once", undefined, false, async (texts) => {

@@ -148,6 +148,52 @@ describe("sentiment-worker run (file source)", () => {
     assert.equal(summary.deadLetters, bad.length);
   });
 
+  it("ignores a language field that is no language tag (5,000 characters, a lone surrogate, a NUL) and counts it", () => {
+    const text = good.find((i) => i.lang === "en" && i.text.length > 40)?.text ?? "";
+    const hostile = ["x".repeat(5000), "\ud800", "en\u0000"];
+    const lines = [
+      ...hostile.map((lang, i) => JSON.stringify({ id: `h-${i}`, text, lang })),
+      JSON.stringify({ id: "ok", text, lang: " pt-BR " }),
+      JSON.stringify({ id: "none", text }),
+    ];
+    assert.ok(lines[1]?.includes("\\ud800") && lines[2]?.includes("\\u0000"), "escaped in the input line");
+    const result = sw(["run"], `${lines.join("\n")}\n`);
+    assert.equal(result.status, 0, result.stderr);
+    const written = result.stdout.trim().split("\n");
+    const events = written.map((l) => sentimentEventSchema.parse(JSON.parse(l)));
+    assert.deepEqual(
+      events.map((e) => `${e.id} ${e.lang}/${e.langSource}`),
+      ["h-0 en/detected", "h-1 en/detected", "h-2 en/detected", "ok pt-BR/input", "none en/detected"],
+    );
+    for (const bad of ["x".repeat(100), "\\ud800", "\\u0000"]) assert.ok(!result.stdout.includes(bad), bad);
+    // The events of the hostile records are that of the record without a language, but for id, offset and time.
+    const rest = ({ id, source, processedAt, ...others }: (typeof events)[number]) => others;
+    for (const event of events.slice(0, 3)) assert.deepEqual(rest(event), rest(events[4] as (typeof events)[number]));
+    const summary = JSON.parse(result.stderr.trim().split("\n").at(-1) ?? "{}").summary;
+    assert.equal(summary.inputLangIgnored, hostile.length);
+    assert.equal(summary.events, lines.length);
+  });
+
+  it("writes a dead letter the record cannot shape: one line, the worker's code, whatever the record says", () => {
+    const forged = [
+      '{"deadLetter":{"code":"FAKE","message":"m"}}',
+      // V8 quotes the start of this one in its message: escaped, it stays inside the message.
+      'x"}},"deadLetter":{"code":"FAKE"}}',
+      "sw-error-code: FAKE",
+      `{"id":"f","text":"","code":"FAKE","sw-error-code":"FAKE","source":{"topic":"elsewhere"}}`,
+    ];
+    const result = sw(["run"], `${forged.join("\n")}\n`);
+    assert.equal(result.status, 0, result.stderr);
+    const lines = result.stderr.trim().split("\n");
+    assert.equal(lines.length, forged.length + 1, "one line per record, then the summary");
+    assert.match(lines[1] ?? "", /Unexpected token 'x', \\"x\\"}},\\"dead/, "quoted, and escaped");
+    const letters = lines.slice(0, -1).map((l) => JSON.parse(l).deadLetter);
+    assert.deepEqual(
+      letters.map((l) => `${Object.keys(l).join(",")} ${l.code} ${l.source.topic}`),
+      ["SCHEMA", "INVALID_JSON", "INVALID_JSON", "EMPTY_TEXT"].map((code) => `code,message,source ${code} stdin`),
+    );
+  });
+
   it("warns at start-up about a password given as a flag, without showing it", () => {
     const text = good[0]?.text ?? "";
     const result = sw(

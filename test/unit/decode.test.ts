@@ -13,6 +13,7 @@ import { DEAD_LETTER_CODES, type SourceCoordinates } from "../../src/events/dead
 import { recordTimestamp } from "../../src/events/record-timestamp.js";
 import { sentimentEventSchema } from "../../src/events/sentiment-event.js";
 import { serializeEvent, serializeJson } from "../../src/events/serialize-event.js";
+import { MAX_LANGUAGE_TAG_LENGTH } from "../../src/language/languages.js";
 import { buildEvent } from "../../src/pipeline/build-event.js";
 import { type Decoded, type DecodedMessage, decodeRecord, MAX_JSON_DEPTH } from "../../src/pipeline/decode.js";
 import { JsonLinesSink } from "../../src/sinks/jsonl-sink.js";
@@ -45,20 +46,16 @@ function deadCode(decoded: Decoded): string {
 
 const sha256 = (bytes: Buffer | string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
+const positive = {
+  label: "positive",
+  score: 0.9,
+  scores: { positive: 0.9, neutral: 0.07, negative: 0.03 },
+  truncated: false,
+  tokens: 3,
+};
+
 function eventOf(decoded: DecodedMessage) {
-  return buildEvent(
-    decoded,
-    source,
-    {
-      label: "positive",
-      score: 0.9,
-      scores: { positive: 0.9, neutral: 0.07, negative: 0.03 },
-      truncated: false,
-      tokens: 3,
-    },
-    { name: "m", revision: "r" },
-    new Date(0),
-  );
+  return buildEvent(decoded, source, positive, { name: "m", revision: "r" }, new Date(0));
 }
 
 describe("decoding ids", () => {
@@ -157,6 +154,80 @@ describe("bounding ids (input.maxIdBytes)", () => {
 
   it("keeps content ids at 32 hex digits, so they are never mistaken for a hashed id", () => {
     assert.match(message(decode('{"text":"no id here"}')).id, /^sha256:[0-9a-f]{32}$/);
+  });
+});
+
+describe("the input's language field (input.langField)", () => {
+  const withLang = (lang: unknown, options: Partial<InputOptions> = {}) =>
+    message(decode(JSON.stringify({ id: "l", text: "Das ist ein sehr schöner Tag heute", lang }), options));
+  const hostile: Array<[string, unknown]> = [
+    ["5,000 characters", "x".repeat(5000)],
+    ["36 characters of a tag's shape", `en-${"abcdefgh-".repeat(3)}abcdef`],
+    ["a lone surrogate", "\ud800"],
+    ["a lone surrogate after a tag", "en\udc00"],
+    ["a NUL", "en\u0000"],
+    ["a NUL alone", "\u0000"],
+    ["a newline inside", "en\nUS"],
+    ["a space inside", "en US"],
+    ["letters outside a-z", "ünï"],
+    ["an empty subtag", "en--US"],
+    ["a trailing dash", "en-"],
+    ["a subtag of 9", "en-abcdefghi"],
+    ["one letter", "e"],
+    ["a digit first", "1en"],
+    ["a number", 5],
+    ["an object", { code: "en" }],
+    ["true", true],
+  ];
+
+  it("keeps a language tag as written, case and all, without the spaces around it", () => {
+    for (const tag of ["en", "EN", "pt-BR", "pt_BR", "zh-Hant-TW", "yue", "English", "x-klingon", "i-navajo"]) {
+      const decoded = withLang(tag);
+      assert.equal(decoded.lang, tag);
+      assert.equal(decoded.langIgnored, undefined, tag);
+    }
+    assert.equal(withLang(" en-US\t").lang, "en-US");
+    const longest = `en-${"abcdefgh-".repeat(3)}abcde`;
+    assert.equal(longest.length, MAX_LANGUAGE_TAG_LENGTH);
+    assert.equal(withLang(longest).lang, longest);
+  });
+
+  for (const [what, lang] of hostile) {
+    it(`ignores ${what} and says so; the event's language is detected`, () => {
+      const decoded = withLang(lang);
+      assert.equal(decoded.lang, undefined);
+      assert.equal(decoded.langIgnored, true);
+      const event = eventOf(decoded);
+      assert.equal(event.langSource, "detected");
+      assert.equal(event.lang, "de");
+      assert.ok(sentimentEventSchema.safeParse(event).success);
+      // Nothing of the value reaches the event: it is the event of the same record without it.
+      assert.equal(serializeEvent(event), serializeEvent(eventOf(withLang(undefined))));
+    });
+  }
+
+  it("with detectLanguage off gives no lang, and with always no langInput, for an unusable value", () => {
+    for (const [what, lang] of hostile) {
+      const decoded = withLang(lang);
+      const off = buildEvent(decoded, source, positive, { name: "m", revision: "r" }, new Date(0), "off");
+      assert.equal(off.lang, undefined, what);
+      const always = buildEvent(decoded, source, positive, { name: "m", revision: "r" }, new Date(0), "always");
+      assert.equal(always.langInput, undefined, what);
+    }
+  });
+
+  it("treats a missing, null or blank value as no language at all: not counted", () => {
+    for (const lang of [undefined, null, "", "  "]) {
+      const decoded = withLang(lang);
+      assert.equal(decoded.lang, undefined);
+      assert.equal(decoded.langIgnored, undefined, JSON.stringify(lang));
+    }
+  });
+
+  it("keeps the whole input object, odd lang included, with passthrough", () => {
+    const decoded = withLang("en\u0000", { passthrough: true });
+    assert.equal(decoded.lang, undefined);
+    assert.equal((decoded.input as { lang: string }).lang, "en\u0000");
   });
 });
 

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import { loadConfig } from "../../src/config/index.js";
 import { ConfigError } from "../../src/errors/errors.js";
 import type { SentimentEvent } from "../../src/events/sentiment-event.js";
+import type { ProducedRecord, RecordHeaders } from "../../src/kafka/client.js";
 import { kafkaClientConfig } from "../../src/kafka/client-config.js";
 import { deadLetterMessage, eventMessage, HEADERS } from "../../src/sinks/kafka/records.js";
 
@@ -48,6 +49,74 @@ describe("Kafka records", () => {
       ].map((h) => message.headers?.[h]),
       ["INVALID_UTF8", "posts", "3", "1042", "0.1.0"],
     );
+  });
+});
+
+describe("a producer's own sw-* headers on a dead letter", () => {
+  const letter = { code: "EMPTY_TEXT" as const, message: "the text is empty", source };
+  const forged = {
+    ...original.headers,
+    "sw-error-code": "FAKE",
+    "sw-truncated": "value",
+    "SW-Error-Code": "FAKE2",
+    "\u017fw-source-topic": "elsewhere",
+    "sw-schema": "sentiment.v1",
+    "original-sw-error-code": "EARLIER",
+  };
+  /** Every header a reader comparing names without case (Java's equalsIgnoreCase) takes for one of ours. */
+  const oursAsRead = (headers: RecordHeaders | undefined) =>
+    Object.keys(headers ?? {}).filter((name) => name.toUpperCase().startsWith("SW-") || /^sw-/iu.test(name));
+
+  function assertOnlyOurs(message: ProducedRecord, truncated?: string): void {
+    const names = oursAsRead(message.headers);
+    const expected = Object.values(HEADERS).filter((h) => message.headers?.[h] !== undefined);
+    assert.deepEqual(names.sort(), expected.sort(), "every sw-* header is one the worker set");
+    assert.equal(message.headers?.[HEADERS.errorCode], "EMPTY_TEXT");
+    assert.equal(message.headers?.[HEADERS.sourceTopic], "posts");
+    assert.equal(message.headers?.[HEADERS.truncated], truncated);
+    assert.equal(message.headers?.[HEADERS.schema], undefined);
+  }
+
+  it("renames them original-sw-*, so every sw-* header is the worker's and the producer's bytes stay", () => {
+    const message = deadLetterMessage(letter, { ...original, headers: forged }, "0.1.0");
+    assertOnlyOurs(message);
+    assert.equal(message.headers?.["original-sw-truncated"], "value");
+    assert.equal(message.headers?.["original-SW-Error-Code"], "FAKE2");
+    assert.equal(message.headers?.["original-\u017fw-source-topic"], "elsewhere");
+    assert.equal(message.headers?.["original-sw-schema"], "sentiment.v1");
+    assert.deepEqual(message.headers?.["original-sw-error-code"], ["EARLIER", "FAKE"], "theirs first, both kept");
+    assert.equal(message.headers?.["x-app"], original.headers["x-app"]);
+    assert.equal(message.headers?.traceparent, original.headers.traceparent);
+  });
+
+  it("renames them when the dead letter is cut to fit too, and says only its own cut", () => {
+    const big = { ...original, value: Buffer.alloc(8000, 0x7b), headers: { ...forged, "sw-truncated": "key" } };
+    const message = deadLetterMessage(letter, big, "0.1.0", 4000);
+    assertOnlyOurs(message, "value");
+    assert.equal(message.headers?.["original-sw-truncated"], "key");
+    assert.ok((message.value as Buffer).length < 4000);
+  });
+
+  it("keeps a record's headers as they are when none is named sw-, a __proto__ one included", () => {
+    const headers = JSON.parse('{"__proto__":"p","x-a":"1"}') as RecordHeaders;
+    assert.deepEqual(
+      Object.keys(deadLetterMessage(letter, { ...original, headers }, "0.1.0").headers ?? {}).slice(0, 2),
+      ["__proto__", "x-a"],
+    );
+    const cut = deadLetterMessage(letter, { ...original, value: Buffer.alloc(8000), headers }, "0.1.0", 4000);
+    assert.ok(Object.hasOwn(cut.headers ?? {}, "__proto__"), "a cut dead letter keeps it as a header");
+    assert.equal(Object.getPrototypeOf(cut.headers), Object.prototype);
+    const renamed = deadLetterMessage(letter, { ...original, headers: { ...headers, "Sw-x": "1" } }, "0.1.0");
+    assert.ok(Object.hasOwn(renamed.headers ?? {}, "__proto__"));
+    assert.equal(renamed.headers?.["original-Sw-x"], "1");
+  });
+
+  it("never carries a producer's sw-* header into an event", () => {
+    const event = { schema: "sentiment.v1", id: "p1" } as SentimentEvent;
+    const message = eventMessage(event, { ...original, headers: forged });
+    assert.deepEqual(oursAsRead(message.headers), [HEADERS.schema]);
+    assert.equal(message.headers?.[HEADERS.schema], "sentiment.v1");
+    assert.deepEqual(Object.keys(message.headers ?? {}).sort(), [HEADERS.schema, "content-type", "traceparent"].sort());
   });
 });
 

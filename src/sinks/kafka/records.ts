@@ -28,6 +28,39 @@ export const HEADERS = {
   originalKeyBytes: "sw-original-key-bytes",
 } as const;
 
+/** What a producer's own `sw-*` header is renamed to on a dead letter: `original-` and its name. */
+export const PRODUCER_HEADER_PREFIX = "original-";
+
+/**
+ * Names in our `sw-` space as a reader comparing without case sees them: `SW-Error-Code` too, and
+ * `ſw-` (U+017F folds to `s`, and Java's equalsIgnoreCase matches it).
+ */
+const OUR_NAMES = /^sw-/iu;
+
+/** The values of a header, a name that repeats included (the client gives those as an array). */
+const valuesOf = (value: RecordHeaders[string]) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/**
+ * A record's headers for its dead letter: each of the producer's `sw-*` headers (in any case) is
+ * renamed `original-sw-*` and moved after the others, so every `sw-*` header of a dead letter is
+ * the worker's own and a producer cannot pass off an error code, a source or a cut, while its
+ * bytes are still there. A renamed header that meets a producer's header of that name joins it:
+ * the name repeats, the producer's value first. Headers without `sw-` are returned as they are.
+ */
+export function producerHeaders(headers: RecordHeaders | undefined): RecordHeaders | undefined {
+  if (!headers || !Object.keys(headers).some((name) => OUR_NAMES.test(name))) return headers;
+  const entries = Object.entries(headers);
+  // fromEntries defines keys, so a header named `__proto__` stays a header.
+  const renamed: RecordHeaders = Object.fromEntries(entries.filter(([name]) => !OUR_NAMES.test(name)));
+  for (const [name, value] of entries) {
+    if (!OUR_NAMES.test(name)) continue;
+    const to = `${PRODUCER_HEADER_PREFIX}${name}`;
+    const theirs = Object.hasOwn(renamed, to) ? renamed[to] : undefined;
+    renamed[to] = theirs === undefined ? value : [...valuesOf(theirs), ...valuesOf(value)];
+  }
+  return renamed;
+}
+
 /** W3C trace context headers carried from input to output. */
 const TRACE_HEADERS = ["traceparent", "tracestate"] as const;
 
@@ -50,7 +83,8 @@ export function eventMessage(event: SentimentEvent, original: OriginalRecord): P
  * The dead letter of a record: the original unchanged when it fits `maxBytes` (the dead-letter
  * topic's `max.message.bytes`, less a margin), else cut to fit, and the cut said in headers, since
  * a dead letter the broker refuses would stop its partition for good: the original headers go
- * first, then the key and the value are shortened.
+ * first, then the key and the value are shortened. The original's own `sw-*` headers are renamed
+ * (`producerHeaders`): those of a dead letter are ours alone.
  */
 export function deadLetterMessage(
   letter: DeadLetter,
@@ -68,17 +102,19 @@ export function deadLetterMessage(
     [HEADERS.sourceTimestampMs]: letter.source.timestampMs,
     [HEADERS.workerVersion]: workerVersion,
   };
-  const whole: ProducedRecord = { key: original.key, value: original.value, headers: { ...original.headers, ...ours } };
+  const theirs = producerHeaders(original.headers);
+  const whole: ProducedRecord = { key: original.key, value: original.value, headers: { ...theirs, ...ours } };
   if (messageBytes(whole) <= maxBytes) return whole;
 
   const cut: string[] = [];
-  const headers: RecordHeaders = { ...ours };
+  let headers: RecordHeaders = { ...ours };
   // Room for the bookkeeping headers added below.
   let room = maxBytes - messageBytes({ key: null, value: null, headers }) - 128;
-  const originalHeaders = headerBytes(original.headers);
+  const originalHeaders = headerBytes(theirs);
   if (originalHeaders > 0) {
     if (originalHeaders <= room / 4) {
-      Object.assign(headers, original.headers, ours);
+      // Spread, not Object.assign: a header named `__proto__` must stay a header.
+      headers = { ...theirs, ...ours };
       room -= originalHeaders;
     } else {
       cut.push("headers");
