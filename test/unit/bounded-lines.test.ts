@@ -4,7 +4,7 @@
  * chunked; and the file source's line numbers around an oversize line.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -145,7 +145,7 @@ describe("bounded lines", () => {
 });
 
 describe("the file source around an oversize line", () => {
-  it("numbers every line, blank and oversize ones included, and gives the oversize one as a TOO_LARGE dead letter", async () => {
+  it("numbers every line, blank and oversize ones included, and gives the oversize one as a TOO_LARGE dead letter", async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "sw-lines-"));
     const path = join(dir, "in.jsonl");
     const bound = maxLineBytes(1000);
@@ -154,6 +154,7 @@ describe("the file source around an oversize line", () => {
     const big = `{"text":"${"a".repeat(bound)}"}`;
     writeFileSync(path, `{"text":"one"}\r\n\n${big}\r\n   \n{"text":"two"}`);
     const seen: string[] = [];
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     for await (const line of fileRecords(path, bound)) {
       if (line.kind === "record") {
         assert.equal(line.record.source.topic, `file:${path}`);
