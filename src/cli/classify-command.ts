@@ -3,7 +3,8 @@
  * model card's example prints them; one JSON line per text. With no text, reads lines from stdin.
  */
 import { Command } from "commander";
-import { byteLines } from "../consumers/file-source.js";
+import { boundedLines } from "../consumers/bounded-lines.js";
+import { maxLineBytes, tooLargeLineMessage } from "../consumers/file-source.js";
 import type { Classified } from "../inference/classifier.js";
 import { InOrder } from "../pipeline/in-order.js";
 import { classifierFromConfig } from "./classifier-from-config.js";
@@ -31,13 +32,20 @@ export function classifyCommand(): Command {
       }
       // Lines are submitted as they arrive, so stdin batches, and each is printed as soon as it
       // and the lines before it are done (the same ordered writer as `run`).
-      const output = new InOrder<Classified>(
-        (result) => void process.stdout.write(`${formatScores(result)}\n`),
+      const output = new InOrder<string>(
+        (text) => void process.stdout.write(`${text}\n`),
         config.batching.queueCapacity,
       );
-      for await (const line of byteLines(process.stdin)) {
+      // A line over `run`'s bound is not read into memory; its output line says so, in its place.
+      const maxBytes = maxLineBytes(config.input.maxTextBytes);
+      for await (const line of boundedLines(process.stdin, maxBytes)) {
+        if (line.kind === "tooLarge") {
+          const message = tooLargeLineMessage(line.length, maxBytes);
+          await output.push(Promise.resolve(JSON.stringify({ error: "TOO_LARGE", message })));
+          continue;
+        }
         // classify waits for room in the queue itself; the ordered writer bounds the lines in flight.
-        await output.push(classifier.classify(line.toString("utf8")));
+        await output.push(classifier.classify(line.value.toString("utf8")).then(formatScores));
       }
       await output.flush();
     } finally {

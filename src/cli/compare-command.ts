@@ -8,7 +8,7 @@
 import { existsSync, statSync } from "node:fs";
 import { Command, Option } from "commander";
 import type { Config } from "../config/index.js";
-import { fileRecords } from "../consumers/file-source.js";
+import { fileRecords, maxLineBytes } from "../consumers/file-source.js";
 import { ConfigError } from "../errors/errors.js";
 import type { Classified, SentimentClassifier } from "../inference/classifier.js";
 import { eventLanguage } from "../language/event-language.js";
@@ -39,7 +39,9 @@ interface Row {
 
 async function readRows(path: string, config: Config, labelField: string): Promise<Row[]> {
   const rows: Row[] = [];
-  for await (const record of fileRecords(path)) {
+  for await (const line of fileRecords(path, maxLineBytes(config.input.maxTextBytes))) {
+    if (line.kind !== "record") continue;
+    const { record } = line;
     const decoded = decodeRecord(record, config.input);
     if (decoded.kind !== "message") continue;
     const { lang } = eventLanguage(decoded.lang, decoded.text, config.input.detectLanguage);

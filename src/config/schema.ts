@@ -129,7 +129,9 @@ const input = z
     passthrough: z.boolean().default(false).describe("Copy the input JSON object into the event's `input` field."),
     maxTextBytes: positiveInt
       .default(65_536)
-      .describe("Texts longer than this many UTF-8 bytes go to the dead letters (TOO_LARGE)."),
+      .describe(
+        "Texts longer than this many UTF-8 bytes go to the dead letters (TOO_LARGE). From a file or stdin it also bounds a line: 6 × this + 64 KiB, at least 1 MiB (docs/events.md).",
+      ),
     maxIdBytes: z
       .number()
       .int()

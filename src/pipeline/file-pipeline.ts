@@ -4,7 +4,7 @@
  * dead letters on stderr (or a file). No broker needed.
  */
 import type { Config } from "../config/index.js";
-import { fileRecords } from "../consumers/file-source.js";
+import { fileRecords, maxLineBytes } from "../consumers/file-source.js";
 import { MemoryDeduplicator } from "../dedup/memory-dedup.js";
 import type { DeadLetter } from "../events/dead-letter.js";
 import type { SentimentEvent } from "../events/sentiment-event.js";
@@ -34,8 +34,14 @@ export async function runFilePipeline(config: Config, classifier: SentimentClass
   }, config.batching.queueCapacity);
 
   try {
-    for await (const record of fileRecords(config.input.path)) {
+    for await (const line of fileRecords(config.input.path, maxLineBytes(config.input.maxTextBytes))) {
       counters.records++;
+      if (line.kind === "dead") {
+        counters.deadLetter(line.deadLetter.code);
+        await output.push(Promise.resolve(line.deadLetter));
+        continue;
+      }
+      const { record } = line;
       const decoded = decodeRecord(record, config.input);
       if (decoded.kind === "tombstone") {
         counters.tombstones++;

@@ -4,10 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
 import { sentimentEventSchema } from "../../src/events/sentiment-event.js";
 import { REPO_ROOT, TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
 
@@ -21,6 +22,27 @@ function sw(args: string[], input?: Buffer | string) {
     env: { PATH: process.env.PATH ?? "" },
   });
   return { status: result.status, stdout: result.stdout.toString("utf8"), stderr: result.stderr.toString("utf8") };
+}
+
+/** `sw` with the child's peak resident set in bytes, as it reports it at exit (test/helpers/peak-rss.ts). */
+function swPeakRss(args: string[], input?: Buffer) {
+  const dir = mkdtempSync(join(tmpdir(), "sw-rss-"));
+  const report = join(dir, "peak-rss");
+  const preload = pathToFileURL(join(import.meta.dirname, "../helpers/peak-rss.js")).href;
+  try {
+    const result = spawnSync(process.execPath, ["--import", preload, cli, ...args, "--model.dir", TINY_MODEL_DIR], {
+      ...(input === undefined ? {} : { input }),
+      env: { PATH: process.env.PATH ?? "", PEAK_RSS_FILE: report },
+    });
+    return {
+      status: result.status,
+      stdout: result.stdout.toString("utf8"),
+      stderr: result.stderr.toString("utf8"),
+      peakRss: Number(readFileSync(report, "utf8")),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function assertScoresMatch(scores: Record<string, number>, text: string): void {
@@ -218,6 +240,76 @@ describe("sentiment-worker run (file source)", () => {
     assert.equal(event.truncated, true);
     assert.match(event.id, /^sha256:[0-9a-f]{32}$/, "no id: a hash of the text");
     assertScoresMatch(event.sentiment.scores, long.text);
+  });
+});
+
+describe("sentiment-worker run on a 64 MiB line (file and stdin)", () => {
+  const MB = 1000 * 1000;
+  const [first, second] = parity.items.filter((i) => i.text.trim() !== "" && !i.text.includes("\n"));
+  const head = `${JSON.stringify({ id: "before", text: first?.text })}\n{"id":"huge","text":"`;
+  const tail = `"}\n${JSON.stringify({ id: "after", text: second?.text })}\n`;
+  const hugeLineBytes = Buffer.byteLength(head.split("\n")[1] ?? "") + 64 * 1024 * 1024 + 2;
+  let dir = "";
+  let input = "";
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "sw-huge-"));
+    input = join(dir, "in.jsonl");
+    const fd = openSync(input, "w");
+    writeSync(fd, head);
+    const block = Buffer.alloc(1024 * 1024, "a");
+    for (let n = 0; n < 64; n++) writeSync(fd, block);
+    writeSync(fd, tail);
+    closeSync(fd);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Two events and one TOO_LARGE dead letter for the line, read in bounded memory. */
+  function assertHugeLineRun(result: ReturnType<typeof swPeakRss>, topic: string): void {
+    assert.equal(result.status, 0, result.stderr.slice(-2000));
+    // The worker on the tiny model alone peaks near 200 MB; copying the line per chunk took 600 MB.
+    assert.ok(result.peakRss > 50 * MB, `a peak RSS of ${result.peakRss} bytes is no measurement`);
+    assert.ok(result.peakRss < 400 * MB, `peak RSS ${(result.peakRss / MB).toFixed(0)} MB`);
+    const events = result.stdout
+      .trim()
+      .split("\n")
+      .map((l) => sentimentEventSchema.parse(JSON.parse(l)));
+    assert.deepEqual(
+      events.map((e) => [e.id, e.source.offset]),
+      [
+        ["before", "0"],
+        ["after", "2"],
+      ],
+    );
+    const stderr = result.stderr.trim().split("\n");
+    const letters = stderr.filter((l) => l.startsWith('{"deadLetter"')).map((l) => JSON.parse(l).deadLetter);
+    assert.equal(letters.length, 1);
+    assert.equal(letters[0].code, "TOO_LARGE");
+    assert.deepEqual([letters[0].source.topic, letters[0].source.offset], [topic, "1"]);
+    // Its length is told; its bytes were never held, so they are not in the dead letter.
+    assert.match(letters[0].message, new RegExp(`^the line has ${hugeLineBytes} bytes, more than the 1048576 `));
+    assert.deepEqual(JSON.parse(stderr.at(-1) ?? "{}").summary.deadLettersByCode, { TOO_LARGE: 1 });
+  }
+
+  it("from a file: two events and one TOO_LARGE dead letter, under 400 MB of RSS", () => {
+    assertHugeLineRun(swPeakRss(["run", "--input.path", input]), `file:${input}`);
+  });
+
+  it("from stdin: the same bound, the same answer", () => {
+    assertHugeLineRun(swPeakRss(["run"], readFileSync(input)), "stdin");
+  });
+
+  it("classify on stdin answers a line over the bound with an error in its place", () => {
+    const texts = [first?.text ?? "", second?.text ?? ""];
+    const result = sw(["classify"], `${texts[0]}\n${"b".repeat(1024 * 1024 + 1)}\r\n${texts[1]}\n`);
+    assert.equal(result.status, 0, result.stderr);
+    const lines = result.stdout.trim().split("\n");
+    assert.equal(lines.length, 3);
+    assert.deepEqual(JSON.parse(lines[1] ?? "").error, "TOO_LARGE");
+    for (const i of [0, 2]) {
+      const ranked = JSON.parse(lines[i] ?? "") as Array<{ label: string; score: number }>;
+      assertScoresMatch(Object.fromEntries(ranked.map((r) => [r.label, r.score])), texts[i / 2] as string);
+    }
   });
 });
 
