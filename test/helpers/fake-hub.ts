@@ -32,6 +32,8 @@ export interface FakeHubFaults {
   corrupt?: string | undefined;
   /** Send half of this file, then cut the connection. */
   truncate?: string | undefined;
+  /** Send half of this file, then nothing more, keeping the connection open. */
+  stall?: string | undefined;
   /** Answer every request with 500. */
   serverError?: boolean;
   /** Serve this file with no digest anywhere: no ETag or X-Linked-Etag, nothing but its name in the file list. */
@@ -115,6 +117,10 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
     res.writeHead(200, { "content-length": String(content.length), ...headers });
     if (hub.faults.truncate === path) {
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => req.socket.destroy());
+      return;
+    }
+    if (hub.faults.stall === path) {
+      res.write(body.subarray(0, Math.floor(body.length / 2)));
       return;
     }
     res.end(body);

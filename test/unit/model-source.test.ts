@@ -6,6 +6,7 @@ import { basename, dirname, join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { inspect } from "node:util";
 import { ConfigError, HubError, ModelError, UnverifiableDownloadError } from "../../src/errors/errors.js";
+import { HubClient } from "../../src/inference/model/hub-client.js";
 import { type ModelSourceOptions, resolveModel } from "../../src/inference/model/index.js";
 import { type FakeHub, type FakeRepo, repoSha, startFakeHub } from "../helpers/fake-hub.js";
 
@@ -469,6 +470,26 @@ describe("model source: hub", () => {
       logged.some((m) => /partial downloads/.test(m)),
       logged.join("\n"),
     );
+  });
+
+  it("gives up a download that stalls, leaving no partial file: a .part untouched for long is an orphan", async () => {
+    const repo = addRepo("org/model");
+    hub.faults.stall = "onnx/model.onnx";
+    const dest = join(tempDir("stall"), "onnx", "model.onnx");
+    const client = new HubClient({ hubUrl: hub.url, idleMs: 300 });
+    const { files } = await client.revisionInfo("org/model", "main");
+    const listed = files.find((f) => f.path === "onnx/model.onnx");
+    assert.ok(listed?.sha256, "the file list gives the LFS file's sha256");
+    const started = Date.now();
+    const error = await rejectsWith(
+      client.download("org/model", repoSha(repo), listed, dest),
+      HubError,
+      /broke off after 1500 bytes/,
+      /nothing received for 0\.3 s/,
+    );
+    assert.equal(error.retriable, true);
+    assert.ok(Date.now() - started < 5_000);
+    assert.deepEqual(listFiles(dirname(dirname(dest))), []);
   });
 
   it("lets two fetches into one cache run at once: both succeed and no partial file stays", async () => {

@@ -32,6 +32,8 @@ export interface HubClientOptions {
   hubUrl: string;
   token?: string | undefined;
   fetch?: typeof fetch | undefined;
+  /** A download that receives nothing for this long is given up; default DOWNLOAD_IDLE_MS (tests shorten it). */
+  idleMs?: number | undefined;
 }
 
 /** What the file must be, and who said so (for the message when it is not). */
@@ -85,6 +87,7 @@ export class HubClient {
   private readonly origin: string;
   private readonly token: string | undefined;
   private readonly fetchImpl: typeof fetch;
+  private readonly idleMs: number;
 
   constructor(options: HubClientOptions) {
     this.base = options.hubUrl.replace(/\/+$/, "");
@@ -108,6 +111,7 @@ export class HubClient {
     this.origin = url.origin;
     this.token = options.token;
     this.fetchImpl = options.fetch ?? fetch;
+    this.idleMs = options.idleMs ?? DOWNLOAD_IDLE_MS;
   }
 
   /**
@@ -162,10 +166,7 @@ export class HubClient {
     const checkable = () => pin !== undefined || expected.some((e) => e.kind !== "size");
     // Given up after DOWNLOAD_IDLE_MS without a response or a byte: part-files.ts relies on it.
     const idle = new AbortController();
-    const timer = setTimeout(
-      () => idle.abort(new Error(`nothing received for ${DOWNLOAD_IDLE_MS / 1000} s`)),
-      DOWNLOAD_IDLE_MS,
-    );
+    const timer = setTimeout(() => idle.abort(new Error(`nothing received for ${this.idleMs / 1000} s`)), this.idleMs);
     try {
       let res: Response;
       for (let hops = 0; ; hops++) {
