@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `sentiment-worker` command. */
 import { Command } from "commander";
+import { redactError, redactText } from "../config/index.js";
 import { ConfigError, SentimentWorkerError } from "../errors/errors.js";
 import { classifyCommand } from "./classify-command.js";
 import { compareCommand } from "./compare-command.js";
@@ -32,14 +33,16 @@ const program = new Command("sentiment-worker")
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
+  // Whatever is printed goes through redactText: a message may quote a URL with its credentials.
   if (e instanceof ConfigError) {
-    process.stderr.write(`sentiment-worker: ${e.message}\n`);
+    process.stderr.write(`sentiment-worker: ${redactText(e.message)}\n`);
     process.exitCode = EXIT_CONFIG;
   } else if (e instanceof SentimentWorkerError) {
     // Our own errors carry a message written for the user; a stack trace would bury it.
-    process.stderr.write(`sentiment-worker: ${e.message}\n`);
+    process.stderr.write(`sentiment-worker: ${redactText(e.message)}\n`);
     process.exitCode = 1;
   } else {
-    throw e;
+    // Node prints the stack and every cause of what is thrown from here.
+    throw redactError(e);
   }
 }

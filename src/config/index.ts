@@ -5,6 +5,6 @@ export {
   loadConfig,
   loadConfigWithWarnings,
 } from "./load.js";
-export { redactConfig, redactUrl } from "./redact.js";
+export { redactConfig, redactError, redactText, redactUrl } from "./redact.js";
 export { configReference, withReference } from "./reference.js";
 export { type Config, type ConfigInput, configSchema } from "./schema.js";

@@ -58,6 +58,55 @@ export function redactUrl(value: string): string {
   return url.toString();
 }
 
+/** Whether printing the URL would show a credential: a password, or a credential-like query parameter. */
+function hasCredential(url: URL): boolean {
+  return (
+    url.password !== "" ||
+    url.search
+      .slice(1)
+      .split("&")
+      .some((part) => isSecretParam(paramName(part)))
+  );
+}
+
+/** Anything shaped like `scheme://…` inside free text, up to a space or a quote. */
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
+
+/**
+ * Free text (an error message, a stack) with every URL that carries a credential redacted as
+ * `redactUrl` does; other URLs are left exactly as written. A URL-like run that does not parse but
+ * holds an `@` (user-info) is masked whole.
+ */
+export function redactText(text: string): string {
+  return text.replace(URL_IN_TEXT, (match) => {
+    let url: URL;
+    try {
+      url = new URL(match);
+    } catch {
+      return match.includes("@") ? MASK : match;
+    }
+    return hasCredential(url) ? redactUrl(match) : match;
+  });
+}
+
+/**
+ * A copy of an error that is safe to print or log: its message, its stack and those of its causes
+ * (all of them: loggers and `util.inspect` print the chain) with `redactText` applied. The `code`
+ * (ECONNREFUSED, …) is kept; anything else the original carried is not.
+ */
+export function redactError(error: unknown, depth = 0): unknown {
+  if (typeof error === "string") return redactText(error);
+  if (!(error instanceof Error)) return error;
+  const cause = error.cause === undefined || depth >= 8 ? undefined : redactError(error.cause, depth + 1);
+  const copy = new Error(redactText(error.message), cause === undefined ? undefined : { cause });
+  copy.name = error.name;
+  if (error.stack === undefined) delete copy.stack;
+  else copy.stack = redactText(error.stack);
+  const { code } = error as { code?: unknown };
+  if (code !== undefined) Object.assign(copy, { code });
+  return copy;
+}
+
 export function redactConfig(config: Config): Config {
   const copy = structuredClone(config) as unknown as Record<string, Record<string, unknown>>;
   for (const field of configFields()) {

@@ -6,19 +6,27 @@
  * Field metadata beyond zod's own: `env` lists extra environment variable names accepted for the
  * field (besides the derived `SW_...` one); `secret` marks values that `config` prints redacted.
  */
-import { isIPv4 } from "node:net";
 import { z } from "zod";
 import { DETECT_LANGUAGE_MODES } from "../language/languages.js";
+import { hubUrlProblem, repoIdProblem, revisionProblem } from "./hub-names.js";
+import { isLoopback } from "./loopback.js";
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
 
-/** `localhost`, 127.0.0.0/8 or ::1 (with or without brackets): reachable from this host only. */
-function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
-  return isIPv4(h) && h.startsWith("127.");
+/** A string check whose reason, when the value is unusable, comes from `problem`. */
+function checkedBy(problem: (value: string) => string | undefined) {
+  return (value: string, ctx: z.RefinementCtx<string>) => {
+    const reason = problem(value);
+    if (reason !== undefined) ctx.addIssue({ code: "custom", message: reason });
+  };
 }
+/** A hub repo id, a hub revision, a SHA-256: also what the admin endpoints accept (rollout/model-spec.ts). */
+export const repoId = z.string().min(1).superRefine(checkedBy(repoIdProblem));
+export const revision = z.string().min(1).superRefine(checkedBy(revisionProblem));
+export const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, "expected the 64 hex digits of a SHA-256, as `sha256sum` prints them");
 
 const kafkaSsl = z
   .strictObject({
@@ -189,18 +197,16 @@ const dedup = z
 
 const model = z
   .strictObject({
-    id: z
-      .string()
-      .min(1)
+    id: repoId
       .default("Xenova/distilbert-base-multilingual-cased-sentiments-student")
       .describe(
-        "Hugging Face repo id of an ONNX export, fetched once into `cacheDir` (the default is the ONNX export of lxyuan/distilbert-base-multilingual-cased-sentiments-student).",
+        "Hugging Face repo id (`org/name`, checked as the hub checks it) of an ONNX export, fetched once into `cacheDir` (the default is the ONNX export of lxyuan/distilbert-base-multilingual-cased-sentiments-student).",
       ),
-    revision: z
-      .string()
-      .min(1)
+    revision: revision
       .default("main")
-      .describe("Hub revision (branch, tag or commit); part of the de-duplication key."),
+      .describe(
+        "Hub revision (branch, tag or commit sha, checked by git's rules for names); part of the de-duplication key.",
+      ),
     dir: z.string().optional().describe("Local model directory; when set, the hub is not used."),
     cacheDir: z.string().default(".cache/sentiment-worker/models").describe("Where hub downloads are kept."),
     variant: z
@@ -210,9 +216,17 @@ const model = z
     hubUrl: z
       .string()
       .url()
+      .superRefine(checkedBy(hubUrlProblem))
       .default("https://huggingface.co")
       .meta({ secret: "url" })
-      .describe("Base URL of the model hub (or a mirror); credentials in it are masked wherever it is shown."),
+      .describe(
+        "Base URL of the model hub (or a mirror), http or https, without credentials (a token goes in `HF_TOKEN`, which is sent only over https or to a loopback address).",
+      ),
+    sha256: sha256Hex
+      .optional()
+      .describe(
+        "SHA-256 the variant's ONNX file must have, wherever it comes from (download, cache or `dir`), checked at every start; a download whose hub gives no digest of its own is accepted only with it. See docs/model.md.",
+      ),
     offline: z.boolean().default(false).describe("Never contact the hub; use the cache or `dir` only."),
     maxLength: positiveInt
       .max(512)
@@ -284,14 +298,8 @@ const shadow = z
         "Run a candidate model on a sample of the committed messages and measure its agreement with the primary (docs/rollout.md); it never delays or changes the primary's events.",
       ),
     dir: z.string().optional().describe("The candidate's local model directory (default: the primary's source)."),
-    id: z
-      .string()
-      .min(1)
-      .optional()
-      .describe("The candidate's hub repo id (default: `model.id`); ignores `model.dir`."),
-    revision: z
-      .string()
-      .min(1)
+    id: repoId.optional().describe("The candidate's hub repo id (default: `model.id`); ignores `model.dir`."),
+    revision: revision
       .optional()
       .describe("The candidate's hub revision (default: `model.revision`); ignores `model.dir`."),
     variant: z

@@ -36,6 +36,12 @@ export class ModelError extends SentimentWorkerError {}
 /** The model hub could not be reached or answered wrongly; retriable when the network may recover. */
 export class HubError extends SentimentWorkerError {}
 
+/**
+ * A file from the hub that nothing can check: the hub announced no digest of it (no LFS SHA-256, no git
+ * blob SHA-1) and no pin in configuration covers it. It is not installed; trying again does not help.
+ */
+export class UnverifiableDownloadError extends HubError {}
+
 /** The inference queue is at capacity: wait for room (backpressure) and submit again. */
 export class QueueFullError extends SentimentWorkerError {
   constructor(capacity: number) {

@@ -5,12 +5,15 @@
  */
 import { z } from "zod";
 import type { Config } from "../config/index.js";
+import { repoId, revision, sha256Hex } from "../config/schema.js";
 
 export const modelSpecSchema = z.strictObject({
   dir: z.string().min(1).optional(),
-  id: z.string().min(1).optional(),
-  revision: z.string().min(1).optional(),
+  id: repoId.optional(),
+  revision: revision.optional(),
   variant: z.enum(["fp32", "int8"]).optional(),
+  /** The SHA-256 the spec's ONNX file must have (like `model.sha256`). */
+  sha256: sha256Hex.optional(),
 });
 
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
@@ -20,23 +23,29 @@ export type ModelSpec = z.infer<typeof modelSpecSchema>;
  * `model.dir`, so `{"revision": "v2"}` means the hub even when the primary came from a directory.
  */
 export function modelConfigOf(base: Config["model"], spec: ModelSpec): Config["model"] {
-  const { dir, ...rest } = base;
+  const { dir, sha256, ...rest } = base;
   const hub = spec.id !== undefined || spec.revision !== undefined;
   const chosenDir = spec.dir ?? (hub ? undefined : dir);
-  return {
+  const chosen = {
     ...rest,
     ...(spec.id !== undefined ? { id: spec.id } : {}),
     ...(spec.revision !== undefined ? { revision: spec.revision } : {}),
     ...(spec.variant !== undefined ? { variant: spec.variant } : {}),
     ...(chosenDir !== undefined ? { dir: chosenDir } : {}),
   };
+  // `model.sha256` pins the primary's ONNX file: it goes with a spec naming other files, unless the spec pins its own.
+  const same =
+    chosen.dir === dir && chosen.id === base.id && chosen.revision === base.revision && chosen.variant === base.variant;
+  const pin = spec.sha256 ?? (same ? sha256 : undefined);
+  return { ...chosen, ...(pin !== undefined ? { sha256: pin } : {}) };
 }
 
 /** The spec that loads `model` again (for a roll-back). */
 export function specOf(model: Config["model"]): ModelSpec {
+  const pin = model.sha256 !== undefined ? { sha256: model.sha256 } : {};
   return model.dir !== undefined
-    ? { dir: model.dir, variant: model.variant }
-    : { id: model.id, revision: model.revision, variant: model.variant };
+    ? { dir: model.dir, variant: model.variant, ...pin }
+    : { id: model.id, revision: model.revision, variant: model.variant, ...pin };
 }
 
 /** A spec from a request body; throws a message fit for the response when it is not one. */

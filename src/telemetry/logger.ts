@@ -3,11 +3,23 @@
  * through `redactConfig`, and the paths below are censored in case an object carries them anyway.
  */
 import { type Logger, pino } from "pino";
-import type { Config } from "../config/index.js";
+import { type Config, redactText } from "../config/index.js";
 
 export type { Logger };
 
 const SECRET_PATHS = ["*.password", "*.*.password", "*.*.*.password", "*.token", "*.*.token"];
+
+/**
+ * pino's own error serializer (the message and stack of the error and of its causes, and its other
+ * fields) with `redactText` over every string: a message may quote a URL with its credentials.
+ */
+function redactedErr(error: unknown): unknown {
+  const out = pino.stdSerializers.err(error as Error) as unknown;
+  if (typeof out !== "object" || out === null) return typeof out === "string" ? redactText(out) : out;
+  const fields = out as Record<string, unknown>;
+  for (const [key, value] of Object.entries(fields)) if (typeof value === "string") fields[key] = redactText(value);
+  return fields;
+}
 
 export function createLogger(level: Config["telemetry"]["logLevel"], version: string): Logger {
   return pino(
@@ -15,6 +27,7 @@ export function createLogger(level: Config["telemetry"]["logLevel"], version: st
       level,
       base: { service: "sentiment-worker", version },
       redact: { paths: SECRET_PATHS, censor: "[redacted]" },
+      serializers: { err: redactedErr },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     // Synchronous: the last lines before an exit (summary, fatal error) must not be lost.

@@ -2,13 +2,20 @@
  * A local stand-in for the Hugging Face hub, enough for `resolveModel`: the revision API, resolve URLs with
  * the hub's integrity headers, the redirect of LFS files to a CDN, and faults to inject.
  *
- *   GET /api/models/{repo}/revision/{rev}  -> {id, sha, siblings: [{rfilename}]}; rev is "main" or the sha
+ *   GET /api/models/{repo}/revision/{rev}  -> {id, sha, siblings: [{rfilename}]}; rev is "main" or the sha;
+ *                                             with ?blobs=true each sibling also has size and blobId (git blob
+ *                                             sha1; of the LFS pointer for LFS files) and, for LFS files,
+ *                                             lfs: {sha256, size, pointerSize}, as the hub's API does
  *   GET /{repo}/resolve/{rev}/{path}       -> git files (<= 1 KB, not .onnx): 200, ETag "<git blob sha1>"
  *                                             LFS files: 302 to /cdn/..., X-Linked-Etag "<sha256>", X-Linked-Size
+ *                                             both with X-Repo-Commit: the commit, as huggingface_hub expects
  *   GET /cdn/{repo}/{sha}/{path}           -> the LFS content, with an unrelated ETag like a real CDN's
+ *
+ * The CDN is this same server (the hub's own origin) or, with `faults.crossOriginCdn`, the same handler
+ * on a second port: another origin, as a real CDN is.
  */
 import { createHash } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface FakeRepo {
@@ -25,8 +32,20 @@ export interface FakeHubFaults {
   corrupt?: string | undefined;
   /** Send half of this file, then cut the connection. */
   truncate?: string | undefined;
+  /** Send half of this file, then nothing more, keeping the connection open. */
+  stall?: string | undefined;
   /** Answer every request with 500. */
   serverError?: boolean;
+  /** Serve this file with no digest anywhere: no ETag or X-Linked-Etag, nothing but its name in the file list. */
+  noDigest?: string | undefined;
+  /** Serve this file without ETag or X-Linked-Etag, but keep its digests in the file list. */
+  noDigestHeaders?: string | undefined;
+  /** Redirect this file to the CDN through a URL with credentials in it (user:s3cret@). */
+  credentialsInRedirect?: string | undefined;
+  /** Send this X-Repo-Commit instead of the commit asked for. */
+  wrongCommit?: string | undefined;
+  /** Redirect LFS files to the CDN on a second port: another origin than the hub's. */
+  crossOriginCdn?: boolean;
 }
 
 export interface FakeHub {
@@ -47,12 +66,36 @@ export function gitBlobSha1(content: Uint8Array): string {
   return createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex");
 }
 
+/** The git LFS pointer that git stores in place of an LFS file: its sha1 is the file's blobId on the hub. */
+function lfsPointer(content: Uint8Array): Buffer {
+  const oid = createHash("sha256").update(content).digest("hex");
+  return Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${content.length}\n`);
+}
+
+/** A sibling of the revision API, with `blobs=true` the way the hub describes a file. */
+function sibling(path: string, content: Uint8Array, blobs: boolean, hideDigest: boolean): Record<string, unknown> {
+  if (!blobs || hideDigest) return { rfilename: path };
+  if (!isLfs(path, content)) return { rfilename: path, size: content.length, blobId: gitBlobSha1(content) };
+  const pointer = lfsPointer(content);
+  return {
+    rfilename: path,
+    size: content.length,
+    blobId: gitBlobSha1(pointer),
+    lfs: {
+      sha256: createHash("sha256").update(content).digest("hex"),
+      size: content.length,
+      pointerSize: pointer.length,
+    },
+  };
+}
+
 export function repoSha(repo: FakeRepo): string {
   return repo.sha ?? createHash("sha1").update(Object.keys(repo.files).sort().join("\n")).digest("hex");
 }
 
 export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<FakeHub> {
   const hub: Omit<FakeHub, "url" | "close"> = { requests: [], authorizations: [], faults: {} };
+  let cdnPort = 0;
 
   function notFound(res: ServerResponse, code: string, message: string): void {
     res.writeHead(404, { "content-type": "application/json", "x-error-code": code });
@@ -74,6 +117,10 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
     res.writeHead(200, { "content-length": String(content.length), ...headers });
     if (hub.faults.truncate === path) {
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => req.socket.destroy());
+      return;
+    }
+    if (hub.faults.stall === path) {
+      res.write(body.subarray(0, Math.floor(body.length / 2)));
       return;
     }
     res.end(body);
@@ -112,10 +159,12 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
     }
 
     if (api) {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({ id: repoId, sha, siblings: Object.keys(repo.files).map((rfilename) => ({ rfilename })) }),
+      const blobs = url.searchParams.get("blobs") === "true";
+      const siblings = Object.entries(repo.files).map(([path, raw]) =>
+        sibling(path, typeof raw === "string" ? Buffer.from(raw) : raw, blobs, hub.faults.noDigest === path),
       );
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ id: repoId, sha, siblings }));
       return;
     }
     const file = cdn?.[3] ?? resolve?.[3] ?? "";
@@ -129,29 +178,52 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
       sendContent(req, res, file, content, { etag: `"${createHash("md5").update(content).digest("hex")}"` });
       return;
     }
-    if (isLfs(file, content)) {
+    const commit = { "x-repo-commit": hub.faults.wrongCommit ?? sha };
+    const noDigest = hub.faults.noDigest === file || hub.faults.noDigestHeaders === file;
+    const port = req.socket.localPort ?? 0;
+    if (isLfs(file, content) || hub.faults.credentialsInRedirect === file) {
+      const cdnPath = `/cdn/${repoId}/${sha}/${file}`;
+      const location =
+        hub.faults.credentialsInRedirect === file
+          ? `http://user:s3cret@127.0.0.1:${port}${cdnPath}`
+          : hub.faults.crossOriginCdn
+            ? `http://127.0.0.1:${cdnPort}${cdnPath}`
+            : cdnPath;
       res.writeHead(302, {
-        location: `/cdn/${repoId}/${sha}/${file}`,
-        "x-linked-etag": `"${createHash("sha256").update(content).digest("hex")}"`,
-        "x-linked-size": String(content.length),
+        location,
+        ...commit,
+        ...(noDigest
+          ? {}
+          : {
+              "x-linked-etag": `"${createHash("sha256").update(content).digest("hex")}"`,
+              "x-linked-size": String(content.length),
+            }),
       });
       res.end();
       return;
     }
     // The hub sends weak ETags for some git files; the client must accept both forms.
     const etag = file.endsWith(".json") ? `W/"${gitBlobSha1(content)}"` : `"${gitBlobSha1(content)}"`;
-    sendContent(req, res, file, content, { etag });
+    sendContent(req, res, file, content, { ...commit, ...(noDigest ? {} : { etag }) });
   }
 
+  const listen = async (server: Server) => {
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return (server.address() as AddressInfo).port;
+  };
+  const close = (server: Server) =>
+    new Promise<void>((resolve, reject) => {
+      server.closeAllConnections();
+      server.close((e) => (e ? reject(e) : resolve()));
+    });
   const server = createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const cdnServer = createServer(handle);
+  const port = await listen(server);
+  cdnPort = await listen(cdnServer);
   return Object.assign(hub, {
     url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((e) => (e ? reject(e) : resolve()));
-      }),
+    close: async () => {
+      await Promise.all([close(server), close(cdnServer)]);
+    },
   });
 }

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { HubError, ModelError } from "../../src/errors/errors.js";
+import { inspect } from "node:util";
+import { ConfigError, HubError, ModelError, UnverifiableDownloadError } from "../../src/errors/errors.js";
+import { HubClient } from "../../src/inference/model/hub-client.js";
 import { type ModelSourceOptions, resolveModel } from "../../src/inference/model/index.js";
 import { type FakeHub, type FakeRepo, repoSha, startFakeHub } from "../helpers/fake-hub.js";
 
@@ -32,6 +34,8 @@ function manifestFor(files: Record<string, string | Uint8Array>, extra: object =
   );
   return JSON.stringify({ format: 1, source: "org/exported", revision: "abc123", opset: 17, files: entries, ...extra });
 }
+
+const sha256Of = (content: string | Uint8Array) => createHash("sha256").update(content).digest("hex");
 
 function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `sw-model-${prefix}-`));
@@ -347,6 +351,220 @@ describe("model source: hub", () => {
     const model = await resolveModel(hubOptions({ variant: "int8" }));
     assert.equal(basename(model.onnxPath), "model_quantized.onnx");
     assert.ok(!hub.requests.some((r) => r.endsWith("/model.onnx")));
+  });
+
+  it("refuses a file the hub gives no digest of, without downloading it, and caches nothing", async () => {
+    // Before: the bytes were accepted as they came; a corrupted model.onnx became the model.
+    addRepo("org/model");
+    const opts = hubOptions();
+    hub.faults.noDigest = "onnx/model.onnx";
+    hub.faults.corrupt = "onnx/model.onnx";
+    hub.faults.crossOriginCdn = true; // as the real CDN is
+    const error = await rejectsWith(
+      resolveModel(opts),
+      UnverifiableDownloadError,
+      /onnx\/model\.onnx/,
+      /no digest/,
+      /model\.sha256/,
+      /model\.dir/,
+    );
+    assert.equal(error.retriable, false);
+    assert.ok(
+      !hub.requests.some((r) => r.startsWith("GET /cdn/") && r.endsWith("/onnx/model.onnx")),
+      "its body is not even fetched",
+    );
+    const files = listFiles(join(opts.cacheDir, "org--model"));
+    assert.ok(!files.some((f) => f.endsWith(".onnx") || f.endsWith(".part") || f.startsWith("refs")), files.join(","));
+  });
+
+  for (const file of ["onnx/model.onnx", "config.json"]) {
+    it(`checks ${file} against the file list's digest when the hub's headers carry none`, async () => {
+      addRepo("org/model");
+      const opts = hubOptions();
+      hub.faults.noDigestHeaders = file;
+      hub.faults.corrupt = file;
+      await rejectsWith(resolveModel(opts), HubError, /corrupt/, /the hub's file list/);
+      assert.ok(!listFiles(join(opts.cacheDir, "org--model")).some((f) => f.endsWith(file)));
+      hub.faults.corrupt = undefined;
+      assert.ok(existsSync(join((await resolveModel(opts)).dir, file)), "the list's digest alone is enough");
+    });
+  }
+
+  it("takes a file the hub gives no digest of when model.sha256 pins it, and refuses it when the pin differs", async () => {
+    const repo = addRepo("org/model");
+    const onnx = repo.files["onnx/model.onnx"] as Uint8Array;
+    hub.faults.noDigest = "onnx/model.onnx";
+    const wrong = hubOptions({ sha256: "0".repeat(64) });
+    const error = await rejectsWith(resolveModel(wrong), HubError, /model\.sha256 pins/);
+    assert.equal(error.retriable, true, "nothing else vouched for the bytes: they may have been damaged on the way");
+    assert.ok(!listFiles(join(wrong.cacheDir, "org--model")).some((f) => f.endsWith(".onnx")));
+    const model = await resolveModel(hubOptions({ sha256: sha256Of(onnx).toUpperCase() }));
+    assert.deepEqual(readFileSync(model.onnxPath), Buffer.from(onnx));
+  });
+
+  it("refuses, for good, a file the hub vouches for that is not the one model.sha256 pins", async () => {
+    addRepo("org/model");
+    const error = await rejectsWith(
+      resolveModel(hubOptions({ sha256: "0".repeat(64) })),
+      HubError,
+      /model\.sha256 pins/,
+      /another file than the pinned one/,
+    );
+    assert.equal(error.retriable, false);
+  });
+
+  it("checks model.sha256 at every start: from the cache and from model.dir", async () => {
+    addRepo("org/model");
+    const opts = hubOptions();
+    const cached = await resolveModel(opts);
+    const pin = sha256Of(readFileSync(cached.onnxPath));
+    assert.deepEqual(await resolveModel({ ...opts, offline: true, sha256: pin }), cached);
+    await rejectsWith(
+      resolveModel({ ...opts, offline: true, sha256: "0".repeat(64) }),
+      ModelError,
+      /model\.sha256 pins/,
+    );
+    const dir = writeDir(modelFiles());
+    await rejectsWith(
+      resolveModel(options({ dir, sha256: "1".repeat(64) })),
+      ModelError,
+      /model\.onnx/,
+      /model\.sha256/,
+    );
+    assert.equal(
+      (await resolveModel(options({ dir, sha256: sha256Of(readFileSync(join(dir, "model.onnx"))) }))).dir,
+      dir,
+    );
+  });
+
+  it("refuses a file the hub serves from another commit than the one asked for", async () => {
+    addRepo("org/model");
+    hub.faults.wrongCommit = "f".repeat(40);
+    await rejectsWith(resolveModel(hubOptions()), HubError, /commit f{40}, not from the commit/);
+  });
+
+  it("removes the partial downloads an interrupted fetch left, but not one another fetch may be writing", async () => {
+    const repo = addRepo("org/model");
+    const opts = hubOptions();
+    const repoDir = join(opts.cacheDir, "org--model");
+    const snapshot = join(repoDir, repoSha(repo));
+    const stale = [
+      join(snapshot, "onnx", ".model.onnx.0123456789ab.part"),
+      join(repoDir, "0".repeat(40), ".config.json.abcdefabcdef.part"), // a snapshot of another commit
+      join(repoDir, "refs", ".main.0123456789ab.part"),
+      join(snapshot, ".a1b2c3d4e5f6.part"), // the names of earlier versions
+      join(repoDir, "refs", "main.1.a1b2c3d4e5f6.part"),
+    ];
+    const fresh = join(snapshot, "onnx", ".model.onnx.fedcba987654.part");
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const file of [...stale, fresh]) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, "partial");
+    }
+    for (const file of stale) utimesSync(file, hourAgo, hourAgo);
+    const logged: string[] = [];
+    await resolveModel({ ...opts, log: (message) => logged.push(message) });
+    for (const file of stale) assert.ok(!existsSync(file), file);
+    assert.ok(existsSync(fresh), "a .part modified within STALE_PART_MS may be another fetch's, still running");
+    assert.ok(
+      logged.some((m) => /partial downloads/.test(m)),
+      logged.join("\n"),
+    );
+  });
+
+  it("gives up a download that stalls, leaving no partial file: a .part untouched for long is an orphan", async () => {
+    const repo = addRepo("org/model");
+    hub.faults.stall = "onnx/model.onnx";
+    const dest = join(tempDir("stall"), "onnx", "model.onnx");
+    const client = new HubClient({ hubUrl: hub.url, idleMs: 300 });
+    const { files } = await client.revisionInfo("org/model", "main");
+    const listed = files.find((f) => f.path === "onnx/model.onnx");
+    assert.ok(listed?.sha256, "the file list gives the LFS file's sha256");
+    const started = Date.now();
+    const error = await rejectsWith(
+      client.download("org/model", repoSha(repo), listed, dest),
+      HubError,
+      /broke off after 1500 bytes/,
+      /nothing received for 0\.3 s/,
+    );
+    assert.equal(error.retriable, true);
+    assert.ok(Date.now() - started < 5_000);
+    assert.deepEqual(listFiles(dirname(dirname(dest))), []);
+  });
+
+  it("lets two fetches into one cache run at once: both succeed and no partial file stays", async () => {
+    addRepo("org/model");
+    const opts = hubOptions();
+    const [a, b] = await Promise.all([resolveModel(opts), resolveModel(opts)]);
+    assert.deepEqual(a, b);
+    assert.ok(!listFiles(join(opts.cacheDir, "org--model")).some((f) => f.endsWith(".part")));
+  });
+
+  it("never uses a name from the hub's file list as a path: it fetches the files it needs by their own names", async () => {
+    addRepo("org/model", {
+      "../../escape.onnx": randomBytes(2000),
+      "onnx/../../../up.json": "{}",
+      "/etc/passwd.onnx": "x",
+    });
+    const opts = hubOptions();
+    const model = await resolveModel(opts);
+    assert.deepEqual(listFiles(model.dir).sort(), [
+      "config.json",
+      "onnx/model.onnx",
+      "tokenizer.json",
+      "tokenizer_config.json",
+    ]);
+    assert.deepEqual(
+      listFiles(opts.cacheDir).filter((f) => !f.startsWith("org--model/")),
+      [],
+    );
+    assert.ok(!hub.requests.some((r) => /escape|up\.json|passwd/.test(r)), hub.requests.join("\n"));
+  });
+
+  it("sends HF_TOKEN to the hub but not to the CDN it redirects to", async () => {
+    addRepo("org/private").token = "hf_secret";
+    hub.faults.crossOriginCdn = true;
+    await resolveModel(hubOptions({ id: "org/private", env: { HF_TOKEN: "hf_secret" } }));
+    const sent = (cdn: boolean) =>
+      new Set(hub.requests.flatMap((r, i) => (r.startsWith("GET /cdn/") === cdn ? [hub.authorizations[i]] : [])));
+    assert.deepEqual(sent(true), new Set([undefined]));
+    assert.deepEqual(sent(false), new Set(["Bearer hf_secret"]));
+  });
+
+  it("sends HF_TOKEN over https or to loopback only; over plain http to another host it refuses, sending nothing", async () => {
+    addRepo("org/private").token = "hf_secret";
+    const sent: string[] = [];
+    // Stands for a hub on another host: the requests reach the fake hub with the headers as they were sent.
+    const remote: typeof fetch = (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      sent.push(`${url.origin} ${new Headers(init?.headers).get("authorization")}`);
+      return fetch(`${hub.url}${url.pathname}${url.search}`, init);
+    };
+    const withToken = { id: "org/private", env: { HF_TOKEN: "hf_secret" }, fetch: remote };
+    await rejectsWith(
+      resolveModel(hubOptions({ ...withToken, hubUrl: "http://hub.example" })),
+      ConfigError,
+      /model\.hubUrl/,
+      /HF_TOKEN/,
+      /https/,
+    );
+    assert.deepEqual(sent, []);
+
+    await resolveModel(hubOptions({ ...withToken, hubUrl: "https://hub.example" }));
+    assert.ok(sent.length > 0 && sent.every((s) => s === "https://hub.example Bearer hf_secret"), sent.join("\n"));
+    sent.length = 0;
+    addRepo("org/public");
+    await resolveModel(hubOptions({ id: "org/public", fetch: remote, hubUrl: "http://hub.example" }));
+    assert.ok(sent.length > 0 && sent.every((s) => s === "http://hub.example null"), "no token, no objection");
+  });
+
+  it("never shows credentials of a URL the hub redirects to, in the message or any cause", async () => {
+    addRepo("org/model");
+    hub.faults.credentialsInRedirect = "config.json";
+    const error = await rejectsWith(resolveModel(hubOptions()), HubError, /user:\*\*\*@/);
+    for (let e: unknown = error; e instanceof Error; e = e.cause)
+      assert.doesNotMatch(`${e.message}\n${e.stack}`, /s3cret/);
+    assert.doesNotMatch(inspect(error, { depth: 10 }), /s3cret/);
   });
 
   it("fails on a downloaded file that differs from the repo's manifest.json, and records no ref", async () => {

@@ -6,21 +6,25 @@
  *   <cacheDir>/<org>--<name>/refs/<revision>         the commit the revision (branch or tag) resolved to;
  *                                                    URI-encoded, so `refs/pr/1` is one file
  *
- * Each file is written to a `.<random>.part` temp file next to its final name, checked, then renamed
- * (atomic on one file system), so a file under <commit>/ is always complete and verified. The ref is
+ * Each file is written to a `.<name>.<random>.part` temp file next to its final name, checked against
+ * a digest, then renamed (atomic on one file system), so a file under <commit>/ is always complete and
+ * verified; temp files left by a killed fetch are swept by the next one (part-files.ts). The ref is
  * written last, so it only ever points at a snapshot that passed validation. A cached revision is never
  * looked up again: delete refs/<revision> (or the repo's directory) to pick up a moved branch.
  */
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hasModelFiles } from "./local-dir.js";
+import { partPathFor } from "./part-files.js";
 import type { ModelVariant } from "./types.js";
 
 const COMMIT = /^[0-9a-f]{40}$/;
 
-/** `<cacheDir>/<org>--<name>` (the id must have passed `isRepoId`). */
+/**
+ * `<cacheDir>/<org>--<name>`. The id must have passed `repoIdProblem`: no `--` in it, so no two ids share a
+ * folder, and no `..`.
+ */
 export function repoCacheDir(cacheDir: string, repo: string): string {
   return join(cacheDir, repo.replace("/", "--"));
 }
@@ -45,8 +49,8 @@ export async function cachedCommit(
 export async function writeRef(repoDir: string, revision: string, commit: string): Promise<void> {
   const ref = refPath(repoDir, revision);
   await mkdir(join(repoDir, "refs"), { recursive: true });
-  // Not the pid alone: pods sharing a cache volume all run as pid 1.
-  const temp = `${ref}.${process.pid}.${randomBytes(6).toString("hex")}.part`;
+  // Random, not the pid: pods sharing a cache volume all run as pid 1.
+  const temp = partPathFor(ref);
   await writeFile(temp, commit);
   await rename(temp, ref);
 }

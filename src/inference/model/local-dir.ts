@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { ModelError } from "../../errors/errors.js";
+import { sha256File } from "./hash.js";
 import { readJsonObject } from "./json-file.js";
 import { type Manifest, readManifest, verifyManifest } from "./manifest.js";
 import { labelsFrom, maxLengthFrom } from "./model-config.js";
@@ -36,7 +37,7 @@ function contentRevision(manifest: Manifest | undefined, onnx: string): string {
  */
 export async function readModelDir(
   dirOption: string,
-  options: { variant: ModelVariant; maxLength: number },
+  options: { variant: ModelVariant; maxLength: number; sha256?: string | undefined },
 ): Promise<ModelFiles> {
   const dir = resolve(dirOption);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
@@ -62,6 +63,16 @@ export async function readModelDir(
   const used = [onnx, "tokenizer.json", "config.json", ...(hasTokenizerConfig ? ["tokenizer_config.json"] : [])];
   // Checked before parsing, so a corrupt file is reported as corrupt rather than as bad JSON.
   if (manifest) await verifyManifest(dir, manifest, used);
+  if (options.sha256 !== undefined) {
+    const actual = await sha256File(join(dir, onnx));
+    if (actual !== options.sha256.toLowerCase()) {
+      throw new ModelError(
+        `${onnx} in ${dir} has sha256 ${actual}, but model.sha256 pins ${options.sha256}: this is not the pinned ` +
+          "model; check model.sha256 against model.id, model.revision and model.variant (or model.dir), or delete the " +
+          "directory if it is a download cache",
+      );
+    }
+  }
 
   const configPath = join(dir, "config.json");
   const config = await readJsonObject(configPath, fix);

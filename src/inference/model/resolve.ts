@@ -1,9 +1,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { repoIdProblem, revisionProblem } from "../../config/hub-names.js";
 import { ModelError } from "../../errors/errors.js";
 import { cachedCommit, repoCacheDir, writeRef } from "./hub-cache.js";
-import { HubClient, isRepoId } from "./hub-client.js";
+import { HubClient } from "./hub-client.js";
 import { readModelDir } from "./local-dir.js";
+import { sweepStaleParts } from "./part-files.js";
 import type { ModelFiles, ModelSourceOptions, ModelVariant } from "./types.js";
 import { missingOnnxMessage, onnxCandidates } from "./variants.js";
 
@@ -26,8 +28,16 @@ function envFlag(value: string | undefined): boolean {
 async function resolveFromHub(options: ModelSourceOptions): Promise<ModelFiles> {
   const { id, revision, variant } = options;
   const env = options.env ?? process.env;
-  if (!isRepoId(id)) {
-    throw new ModelError(`model.id "${id}" is not a hub repo id like org/name: fix model.id, or set model.dir`);
+  // Also checked with the configuration; here for the admin endpoints, `compare` and other callers.
+  const idProblem = repoIdProblem(id);
+  if (idProblem !== undefined) {
+    throw new ModelError(
+      `model.id ${JSON.stringify(id)} is not a hub repo id (${idProblem}): fix model.id, or set model.dir`,
+    );
+  }
+  const revisionProblemFound = revisionProblem(revision);
+  if (revisionProblemFound !== undefined) {
+    throw new ModelError(`model.revision ${JSON.stringify(revision)}: ${revisionProblemFound}: fix model.revision`);
   }
   const repoDir = repoCacheDir(options.cacheDir, id);
   const cached = await cachedCommit(repoDir, revision, variant);
@@ -43,12 +53,21 @@ async function resolveFromHub(options: ModelSourceOptions): Promise<ModelFiles> 
 
   const hub = new HubClient({ hubUrl: options.hubUrl, token: options.token ?? env.HF_TOKEN, fetch: options.fetch });
   const info = await hub.revisionInfo(id, revision);
-  const files = chooseFiles(info.files, variant, `the hub repo ${id}@${revision}`);
+  const files = chooseFiles(
+    info.files.map((f) => f.path),
+    variant,
+    `the hub repo ${id}@${revision}`,
+  );
+  const swept = await sweepStaleParts(repoDir);
+  if (swept.length > 0) options.log?.("removed partial downloads left by an interrupted fetch", { files: swept });
   const dir = join(repoDir, info.sha);
-  for (const file of files) {
-    if (existsSync(join(dir, file))) continue; // verified when it was written
-    options.log?.("downloading a model file", { file, model: id, revision: info.sha });
-    await hub.download(id, info.sha, file, join(dir, file));
+  for (const path of files) {
+    if (existsSync(join(dir, path))) continue; // verified when it was written
+    const listed = info.files.find((f) => f.path === path) ?? { path };
+    // The pin is the ONNX file's; the other files are checked against the hub's digests only.
+    const pin = path.endsWith(".onnx") ? options.sha256 : undefined;
+    options.log?.("downloading a model file", { file: path, model: id, revision: info.sha });
+    await hub.download(id, info.sha, listed, join(dir, path), pin);
   }
   const model = await snapshot(repoDir, id, info.sha, options);
   await writeRef(repoDir, revision, info.sha);

@@ -24,13 +24,14 @@ export type ModelVariant = Config["model"]["variant"];
 export type ModelSourceOptions = Pick<
   Config["model"],
   "id" | "revision" | "dir" | "cacheDir" | "variant" | "hubUrl" | "offline" | "maxLength"
-> & {
-  /** Replaces the global fetch (tests, proxies). */
-  fetch?: typeof fetch;
-  /** Hugging Face token for private or gated repos, sent as `Authorization: Bearer`; default: env HF_TOKEN. */
-  token?: string | undefined;
-  /** Where HF_TOKEN and HF_HUB_OFFLINE are read; default: process.env. */
-  env?: Readonly<Record<string, string | undefined>>;
-  /** Progress lines for people (downloads); default: silent. */
-  log?: (message: string, fields?: Record<string, unknown>) => void;
-};
+> &
+  Partial<Pick<Config["model"], "sha256">> & {
+    /** Replaces the global fetch (tests, proxies). */
+    fetch?: typeof fetch;
+    /** Hugging Face token for private or gated repos, sent as `Authorization: Bearer`; default: env HF_TOKEN. */
+    token?: string | undefined;
+    /** Where HF_TOKEN and HF_HUB_OFFLINE are read; default: process.env. */
+    env?: Readonly<Record<string, string | undefined>>;
+    /** Progress lines for people (downloads); default: silent. */
+    log?: (message: string, fields?: Record<string, unknown>) => void;
+  };
