@@ -21,12 +21,6 @@ describe("health server limits", () => {
     await metrics.shutdown();
   });
 
-  it("times out in seconds, not Node's 60 s for headers and 300 s for a request", () => {
-    assert.ok(HTTP_LIMITS.headersTimeoutMs <= 10_000);
-    assert.ok(HTTP_LIMITS.requestTimeoutMs <= 30_000);
-    assert.ok(HTTP_LIMITS.keepAliveTimeoutMs <= 10_000);
-  });
-
   it("closes a client that trickles its headers within the headers timeout", async () => {
     const { closedAfterMs, received } = await slowLoris(server.port, {
       everyMs: 500,
