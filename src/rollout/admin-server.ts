@@ -4,7 +4,7 @@
  * probes, while these change the model in use. With `rollout.adminToken` set, every request must
  * carry it (`Authorization: Bearer <token>`; 401 otherwise), which a non-loopback host requires.
  * Before any route, `AdminGuard` refuses what a web page could send (a foreign Host or Origin, a
- * body that is not JSON); the server has the limits of every server here (`http-limits.ts`).
+ * body not sent as JSON); the server has the limits of every server here (`http-limits.ts`).
  * JSON in, JSON out (bodies up to 64 KiB, 413 beyond):
  *
  *   GET    /model           the model in use, the one before it, the last switch (and its error)
@@ -18,10 +18,9 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SentimentWorkerError } from "../errors/errors.js";
-import { createLimitedServer, HTTP_LIMITS, type HttpLimits } from "../telemetry/index.js";
+import { createLimitedServer } from "../telemetry/index.js";
 import { type AdminAccess, AdminGuard } from "./admin-guard.js";
-import type { ModelSpec } from "./model-spec.js";
-import { parseModelSpec } from "./model-spec.js";
+import { type ModelSpec, parseModelSpec } from "./model-spec.js";
 import type { RolloutOutcome, RolloutStatus } from "./rollout.js";
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -37,8 +36,6 @@ export interface AdminControls {
 
 export interface AdminServerOptions extends AdminAccess {
   port: number;
-  /** Timeouts and connection cap; HTTP_LIMITS unless a test needs others. */
-  limits?: HttpLimits;
 }
 
 export class AdminServer {
@@ -58,7 +55,7 @@ export class AdminServer {
       route(controls, request, response).catch((error: unknown) =>
         json(response, 500, { error: error instanceof Error ? error.message : String(error) }),
       );
-    }, options.limits ?? HTTP_LIMITS);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error: NodeJS.ErrnoException) =>
         reject(

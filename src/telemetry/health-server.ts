@@ -2,8 +2,8 @@
  * The small HTTP server of an operated worker: `/healthz` (the process answers), `/readyz` (model
  * loaded, consumer in its group, Redis reachable or bypassed; 503 with the failing checks
  * otherwise) and `/metrics` (Prometheus). It starts before the model loads, so probes and
- * scrapes work during a long start-up. With the limits of every server here (`http-limits.ts`):
- * a slow or greedy client cannot hold it, and so the probes, for long.
+ * scrapes work during a long start-up. It has the limits of every server here (`http-limits.ts`),
+ * so a slow or greedy client cannot hold it, and keep the probes out, for long.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
