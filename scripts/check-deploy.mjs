@@ -4,7 +4,9 @@
  * values and with each of helm/ci/ (GPU, KEDA, model directory); kubeconform -strict on each
  * rendering against JSON schemas made here from pinned Go modules (kubeconform would fetch them
  * from GitHub, which CI cannot reach); and each rendering's ConfigMap and container environment
- * through `sentiment-worker config`, so the chart cannot drift from the configuration schema.
+ * through `sentiment-worker config`, so the chart cannot drift from the configuration schema;
+ * HF_TOKEN only in the container that fetches the model; a NetworkPolicy, when rendered, opening
+ * exactly the metrics port and an admin port that listens beyond loopback.
  *
  *   node scripts/check-deploy.mjs          # prints a summary; exit 1 on any failure
  *
@@ -340,6 +342,9 @@ function checkConfig(docs, name, variant, cli) {
   const pod = deployment.spec.template.spec;
   const volumes = new Map(pod.volumes.map((v) => [v.name, v]));
   const checked = [];
+  let worker;
+  let fetcher;
+  let anyHfToken = false;
   for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
     // Kubernetes puts the container's env over the image's.
     const env = { ...imageEnv(variant), ...containerEnv(container) };
@@ -365,7 +370,18 @@ function checkConfig(docs, name, variant, cli) {
     if (!mounts.some((m) => m.mountPath === modelPath)) {
       throw new CheckFailed(`${container.name}: the model path ${modelPath} is not a mounted volume`);
     }
+    // The Hugging Face token belongs to the container that fetches the model: a worker that runs
+    // offline (an init container fetched for it) must not hold it.
+    const hfToken = (container.env ?? []).some((e) => e.name === "HF_TOKEN");
+    if (container.args?.[0] === "run" && hfToken && config.model.offline) {
+      throw new CheckFailed(
+        `${container.name}: HF_TOKEN in the worker, which runs with model.offline true: only the container that fetches needs it (secrets.huggingFace)`,
+      );
+    }
+    if (container.args?.[0] === "model") fetcher = { name: container.name, hfToken };
+    anyHfToken ||= hfToken;
     if (container.ports) {
+      worker = { config, container };
       const port = container.ports.find((p) => p.name === "metrics")?.containerPort;
       if (port !== config.telemetry.httpPort) {
         throw new CheckFailed(
@@ -381,7 +397,42 @@ function checkConfig(docs, name, variant, cli) {
     }
     checked.push(container.name);
   }
+  if (anyHfToken && fetcher && !fetcher.hfToken) {
+    throw new CheckFailed(`${fetcher.name}: fetches the model without the HF_TOKEN the chart was given`);
+  }
+  if (!worker) throw new CheckFailed("no container with ports (the worker)");
+  const policy = docs.find((d) => d.kind === "NetworkPolicy");
+  if (policy) checked.push(checkNetworkPolicy(policy, deployment, worker));
   return checked;
+}
+
+const isLoopback = (host) => /^(127\.|localhost$|::1$|\[::1\]$)/i.test(host);
+
+/**
+ * The NetworkPolicy selects the Deployment's pods, restricts ingress, and opens exactly the
+ * metrics port and, when the admin endpoints listen beyond loopback, the admin port.
+ */
+function checkNetworkPolicy(policy, deployment, { config, container }) {
+  const labels = deployment.spec.template.metadata.labels ?? {};
+  const selector = policy.spec.podSelector?.matchLabels ?? {};
+  if (Object.keys(selector).length === 0 || Object.entries(selector).some(([k, v]) => labels[k] !== v)) {
+    throw new CheckFailed(`NetworkPolicy: podSelector ${JSON.stringify(selector)} does not select the worker's pods`);
+  }
+  if (!policy.spec.policyTypes?.includes("Ingress")) throw new CheckFailed("NetworkPolicy: no Ingress policy type");
+  const open = [];
+  for (const rule of policy.spec.ingress ?? []) {
+    if (!rule.ports?.length) throw new CheckFailed("NetworkPolicy: an ingress rule without ports opens every port");
+    if (rule.from !== undefined && rule.from.length === 0) throw new CheckFailed("NetworkPolicy: an empty from list");
+    for (const p of rule.ports) open.push(p.port);
+  }
+  const { adminPort, adminHost } = config.rollout;
+  const wanted = [config.telemetry.httpPort, ...(adminPort !== 0 && !isLoopback(adminHost) ? [adminPort] : [])];
+  const declared = new Map((container.ports ?? []).map((p) => [p.name, p.containerPort]));
+  const numbers = open.map((p) => (typeof p === "string" ? declared.get(p) : p));
+  if (numbers.length !== wanted.length || wanted.some((p) => !numbers.includes(p))) {
+    throw new CheckFailed(`NetworkPolicy: opens ports ${JSON.stringify(open)}, wanted exactly ${wanted.join(", ")}`);
+  }
+  return `NetworkPolicy (ports ${wanted.join(", ")})`;
 }
 
 // ---- main -------------------------------------------------------------------------------------
@@ -531,6 +582,43 @@ async function main() {
       throw e;
     }
     throw new CheckFailed("the config check accepted batching.maxBatchSise");
+  });
+
+  await step("self-test: HF_TOKEN in the offline worker and a NetworkPolicy opening another port are caught", () => {
+    const render = (...set) =>
+      yaml
+        .parseAllDocuments(
+          run(tools.helm, [
+            "template",
+            "sentiment-worker",
+            CHART,
+            "--kube-version",
+            VERSIONS.kubernetes,
+            ...set.flatMap((s) => ["--set", s]),
+          ]).stdout,
+        )
+        .map((d) => d.toJS())
+        .filter(Boolean);
+    const caught = (docs, pattern, what) => {
+      try {
+        checkConfig(docs, "self-test", "cpu", cli);
+      } catch (e) {
+        if (pattern.test(e.message)) return;
+        throw e;
+      }
+      throw new CheckFailed(`the check accepted ${what}`);
+    };
+    // extraEnv reaches both containers, the worker too.
+    caught(
+      render("extraEnv[0].name=HF_TOKEN", "extraEnv[0].value=hf_x"),
+      /HF_TOKEN in the worker/,
+      "HF_TOKEN in an offline worker",
+    );
+    const docs = render("networkPolicy.enabled=true");
+    const policy = docs.find((d) => d.kind === "NetworkPolicy");
+    policy.spec.ingress.push({ ports: [{ port: 8080, protocol: "TCP" }] });
+    caught(docs, /NetworkPolicy: opens ports/, "a NetworkPolicy opening port 8080");
+    return "both caught";
   });
 }
 

@@ -55,10 +55,15 @@ async function runKafka(config: Config, warnings: readonly string[]): Promise<vo
     logger.info({ config: redactConfig(config) }, "starting");
     const worker = await startWorker(config, { workerVersion: VERSION, telemetry });
     started = true;
-    const { adminPort, adminHost, adminToken } = config.rollout;
+    const { adminPort, adminHost, adminToken, adminAllowedHosts } = config.rollout;
     const admin =
       adminPort !== 0
-        ? await AdminServer.listen(worker.rollout, adminPort, adminHost, adminToken).catch(async (error: unknown) => {
+        ? await AdminServer.listen(worker.rollout, {
+            port: adminPort,
+            host: adminHost,
+            token: adminToken,
+            allowedHosts: adminAllowedHosts,
+          }).catch(async (error: unknown) => {
             await worker.stop();
             throw error;
           })

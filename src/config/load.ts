@@ -4,7 +4,7 @@
  * field's path, the reason and where the value came from.
  */
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { parseDocument, type YAMLError } from "yaml";
 import { ConfigError, type ConfigProblem } from "../errors/errors.js";
 import { coerce } from "./coerce.js";
 import { type ConfigField, configFields, ENV_PREFIX, fieldByPath } from "./fields.js";
@@ -44,12 +44,53 @@ function leafPaths(value: unknown, prefix: string, out: string[]): string[] {
   return out;
 }
 
-function readFile(file: string, problems: ConfigProblem[]): Tree {
-  let parsed: unknown;
+/** What a YAML (or JSON) syntax error means, by the library's code: its own message is not used. */
+const YAML_ERRORS: Partial<Record<YAMLError["code"], string>> = {
+  BAD_DQ_ESCAPE: "bad escape in a double-quoted string",
+  BAD_INDENT: "bad indentation",
+  BLOCK_AS_IMPLICIT_KEY: "a block value used as a key",
+  BLOCK_IN_FLOW: "a block value inside [ ] or { }",
+  DUPLICATE_KEY: "a key given twice",
+  MISSING_CHAR: "a missing character (a closing quote, bracket or brace?)",
+  MULTILINE_IMPLICIT_KEY: "a key that spans lines",
+  MULTIPLE_DOCS: "more than one document",
+  TAB_AS_INDENT: "a tab used as indentation",
+  UNEXPECTED_TOKEN: "unexpected content",
+};
+
+/**
+ * Where a syntax error or warning is, and its kind: never the library's message, which quotes the
+ * offending line with a caret, and that line may hold a password.
+ */
+function yamlProblemText(e: YAMLError): string {
+  const at = e.linePos?.[0];
+  const where = at ? `line ${at.line}, column ${at.col}` : `offset ${e.pos[0]}`;
+  return `${where}: ${YAML_ERRORS[e.code] ?? "invalid YAML or JSON"} (${e.code})`;
+}
+
+function readFile(file: string, problems: ConfigProblem[], warnings: string[]): Tree {
+  let text: string;
   try {
-    parsed = parseYaml(readFileSync(file, "utf8"));
+    text = readFileSync(file, "utf8");
   } catch (e) {
     problems.push({ path: "", reason: `cannot read configuration file: ${(e as Error).message}`, source: file });
+    return {};
+  }
+  // logLevel "error": the library's own warnings print the offending line to stderr; ours do not.
+  const doc = parseDocument(text, { logLevel: "error" });
+  const error = doc.errors[0];
+  if (error) {
+    problems.push({ path: "", reason: `cannot parse configuration file: ${yamlProblemText(error)}`, source: file });
+    return {};
+  }
+  for (const w of doc.warnings) warnings.push(`configuration file ${file}: ${yamlProblemText(w)}`);
+  let parsed: unknown;
+  try {
+    parsed = doc.toJS();
+  } catch {
+    // A ReferenceError whose message names the alias: not shown either.
+    const reason = "cannot parse configuration file: an alias (*name) without its anchor, or too many aliases";
+    problems.push({ path: "", reason, source: file });
     return {};
   }
   if (parsed === null || parsed === undefined) return {};
@@ -102,7 +143,7 @@ export function loadConfigWithWarnings(sources: ConfigSources = {}): LoadedConfi
   const origin = new Map<string, string>();
   const file = sources.file ?? env[CONFIG_FILE_ENV];
 
-  const raw: Tree = file ? readFile(file, problems) : {};
+  const raw: Tree = file ? readFile(file, problems, warnings) : {};
   if (file) for (const p of leafPaths(raw, "", [])) origin.set(p, `file ${file}`);
 
   const known = new Set<string>([CONFIG_FILE_ENV]);

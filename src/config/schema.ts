@@ -363,6 +363,19 @@ const rollout = z
       .describe(
         "Bearer token every admin request must carry (`Authorization: Bearer <token>`); unset, none is asked for, which only a loopback rollout.adminHost allows.",
       ),
+    adminAllowedHosts: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])$/,
+            "a host name or address without a port (IPv6 in brackets), e.g. sentiment-worker-admin.prod.svc",
+          ),
+      )
+      .default([])
+      .describe(
+        "Host names the admin endpoints answer to (the request's Host header, any port), besides localhost, 127.0.0.1, [::1] and rollout.adminHost; others get 421, so a DNS-rebinding page (which sends its own name) changes nothing. Empty: only those without a token, any Host with rollout.adminToken (a page cannot send the token); set, it is checked with a token too.",
+      ),
   })
   .prefault({});
 

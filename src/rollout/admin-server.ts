@@ -3,7 +3,9 @@
  * by default (`rollout.adminHost`): the telemetry port answers every interface for scrapes and
  * probes, while these change the model in use. With `rollout.adminToken` set, every request must
  * carry it (`Authorization: Bearer <token>`; 401 otherwise), which a non-loopback host requires.
- * JSON in, JSON out:
+ * Before any route, `AdminGuard` refuses what a web page could send (a foreign Host or Origin, a
+ * body not sent as JSON); the server has the limits of every server here (`http-limits.ts`).
+ * JSON in, JSON out (bodies up to 64 KiB, 413 beyond):
  *
  *   GET    /model           the model in use, the one before it, the last switch (and its error)
  *   POST   /model           {"dir"|"id"|"revision"|"variant"}: switch; 200, or 422 with the reason
@@ -13,32 +15,44 @@
  *   PUT    /shadow          {"dir"|..., "samplePercent"}: start or replace the shadow
  *   DELETE /shadow          stop it (its last summary is logged)
  */
-import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SentimentWorkerError } from "../errors/errors.js";
-import type { SentimentClassifier } from "../inference/classifier.js";
-import { parseModelSpec } from "./model-spec.js";
-import type { Rollout, RolloutOutcome } from "./rollout.js";
+import { createLimitedServer } from "../telemetry/index.js";
+import { type AdminAccess, AdminGuard } from "./admin-guard.js";
+import { type ModelSpec, parseModelSpec } from "./model-spec.js";
+import type { RolloutOutcome, RolloutStatus } from "./rollout.js";
 
 const MAX_BODY_BYTES = 64 * 1024;
+
+/** What the endpoints do: a Rollout's controls, not the Rollout (a test gives a recording fake). */
+export interface AdminControls {
+  status(): RolloutStatus;
+  switchModel(spec: ModelSpec): Promise<RolloutOutcome>;
+  rollback(): Promise<RolloutOutcome>;
+  startShadow(spec: ModelSpec, samplePercent: number): Promise<RolloutOutcome>;
+  stopShadow(): Promise<RolloutStatus>;
+}
+
+export interface AdminServerOptions extends AdminAccess {
+  port: number;
+}
 
 export class AdminServer {
   private constructor(private readonly server: Server) {}
 
-  static async listen<T extends { classifier: SentimentClassifier }>(
-    rollout: Rollout<T>,
-    port: number,
-    host: string,
-    token?: string,
-  ): Promise<AdminServer> {
-    const expected = token === undefined ? undefined : digest(token);
-    const server = createServer((request, response) => {
-      if (expected && !authorized(request, expected)) {
-        response.setHeader("www-authenticate", 'Bearer realm="sentiment-worker admin"');
-        return json(response, 401, { error: "this admin endpoint needs Authorization: Bearer <rollout.adminToken>" });
+  static async listen(controls: AdminControls, options: AdminServerOptions): Promise<AdminServer> {
+    const { port, host } = options;
+    const guard = new AdminGuard(options);
+    const server = createLimitedServer((request, response) => {
+      const refusal = guard.check(request);
+      if (refusal) {
+        for (const [name, value] of Object.entries(refusal.headers ?? {})) response.setHeader(name, value);
+        // The body is not read: close the connection rather than keep it for a next request.
+        response.setHeader("connection", "close");
+        return json(response, refusal.status, { error: refusal.error });
       }
-      route(rollout, request, response).catch((error: unknown) =>
+      route(controls, request, response).catch((error: unknown) =>
         json(response, 500, { error: error instanceof Error ? error.message : String(error) }),
       );
     });
@@ -68,21 +82,7 @@ export class AdminServer {
   }
 }
 
-/** Digests compared, not the strings: equal lengths for timingSafeEqual, and no early exit on a prefix. */
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
-}
-
-function authorized(request: IncomingMessage, expected: Buffer): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
-  return match !== null && timingSafeEqual(digest(match[1] as string), expected);
-}
-
-async function route<T extends { classifier: SentimentClassifier }>(
-  rollout: Rollout<T>,
-  request: IncomingMessage,
-  response: ServerResponse,
-): Promise<void> {
+async function route(rollout: AdminControls, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const path = (request.url ?? "/").split("?")[0];
   const method = request.method ?? "GET";
   const answer = (outcome: RolloutOutcome) =>
@@ -112,24 +112,30 @@ async function route<T extends { classifier: SentimentClassifier }>(
   });
 }
 
-/** The request's model spec, or undefined after answering 400. */
+class BodyTooLarge extends Error {}
+
+/** The request's model spec, or undefined after answering 400 (or 413). */
 async function specFrom(
   request: IncomingMessage,
   response: ServerResponse,
   extra: readonly string[] = [],
-): Promise<{ spec: ReturnType<typeof parseModelSpec>; extra: Record<string, unknown> } | undefined> {
+): Promise<{ spec: ModelSpec; extra: Record<string, unknown> } | undefined> {
   let body: unknown;
   try {
     body = JSON.parse(await readBody(request));
   } catch (error) {
-    json(response, 400, { error: `the body is not JSON: ${error instanceof Error ? error.message : String(error)}` });
+    if (error instanceof BodyTooLarge) {
+      response.setHeader("connection", "close");
+      json(response, 413, { error: error.message });
+    } else {
+      json(response, 400, { error: `the body is not JSON: ${error instanceof Error ? error.message : String(error)}` });
+    }
     return undefined;
   }
   try {
     const spec = parseModelSpec(body, extra);
-    const rest = Object.fromEntries(
-      extra.map((k) => [k, (body as Record<string, unknown>)[k]]).filter(([, v]) => v !== undefined),
-    );
+    const fields = body as Record<string, unknown>;
+    const rest = Object.fromEntries(extra.filter((k) => Object.hasOwn(fields, k)).map((k) => [k, fields[k]]));
     return { spec, extra: rest };
   } catch (error) {
     json(response, 400, { error: error instanceof Error ? error.message : String(error) });
@@ -138,11 +144,13 @@ async function specFrom(
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {
+  const tooLarge = () => new BodyTooLarge(`the body is larger than ${MAX_BODY_BYTES} bytes`);
+  if (Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error(`more than ${MAX_BODY_BYTES} bytes`);
+    if (size > MAX_BODY_BYTES) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString("utf8");

@@ -50,12 +50,12 @@ export function specOf(model: Config["model"]): ModelSpec {
 
 /** A spec from a request body; throws a message fit for the response when it is not one. */
 export function parseModelSpec(body: unknown, extra: readonly string[] = []): ModelSpec {
-  const picked: Record<string, unknown> = {};
-  const rest: Record<string, unknown> = {};
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new Error('expected a JSON object like {"dir": "/models/v2", "variant": "int8"}');
   }
-  for (const [k, v] of Object.entries(body)) (extra.includes(k) ? rest : picked)[k] = v;
+  // Defined, not assigned: `picked.__proto__ = v` would make v the prototype, and the schema would
+  // read `dir` through it. As an own key, "__proto__" is an unknown field like any other.
+  const picked = Object.fromEntries(Object.entries(body).filter(([k]) => !extra.includes(k)));
   const parsed = modelSpecSchema.safeParse(picked);
   if (!parsed.success) {
     throw new Error(parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));

@@ -2,11 +2,13 @@
  * The small HTTP server of an operated worker: `/healthz` (the process answers), `/readyz` (model
  * loaded, consumer in its group, Redis reachable or bypassed; 503 with the failing checks
  * otherwise) and `/metrics` (Prometheus). It starts before the model loads, so probes and
- * scrapes work during a long start-up.
+ * scrapes work during a long start-up. It has the limits of every server here (`http-limits.ts`),
+ * so a slow or greedy client cannot hold it, and keep the probes out, for long.
  */
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SentimentWorkerError } from "../errors/errors.js";
+import { createLimitedServer } from "./http-limits.js";
 import type { WorkerMetrics } from "./metrics.js";
 
 /** Named readiness checks; all must be true. */
@@ -20,7 +22,7 @@ export class HealthServer {
   /** Listens on `port` (0 picks a free one, for tests) on every interface. */
   static async listen(port: number, metrics: WorkerMetrics, host?: string): Promise<HealthServer> {
     let self: HealthServer | undefined;
-    const server = createServer((request, response) => {
+    const server = createLimitedServer((request, response) => {
       const path = (request.url ?? "/").split("?")[0];
       if (request.method !== "GET" && request.method !== "HEAD") {
         response.writeHead(405).end();

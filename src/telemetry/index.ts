@@ -1,4 +1,5 @@
 export type { HealthServer, ReadinessChecks } from "./health-server.js";
+export { createLimitedServer, HTTP_LIMITS, type HttpLimits } from "./http-limits.js";
 export { createLogger, type Log, type Logger, logTo } from "./logger.js";
 export { WorkerMetrics } from "./metrics.js";
 export { ATTRIBUTES, LABELS, METRICS, SPANS } from "./names.js";

@@ -231,12 +231,16 @@ describe("model rollout", () => {
     const config = configOf(t);
     const telemetry = await startTelemetry(config.telemetry, { version: "test" });
     const worker = await run(config, { telemetry });
-    const admin = await AdminServer.listen(worker.rollout, 0, "127.0.0.1");
+    const admin = await AdminServer.listen(worker.rollout, { port: 0, host: "127.0.0.1" });
     const metricsServer: Server = createServer((req, res) => telemetry.metrics.serve(req, res));
     await new Promise<void>((r) => metricsServer.listen(0, "127.0.0.1", r));
     const base = `http://127.0.0.1:${admin.port}`;
     const post = (path: string, body?: unknown) =>
-      fetch(`${base}${path}`, { method: "POST", body: body === undefined ? "" : JSON.stringify(body) });
+      fetch(`${base}${path}`, {
+        method: "POST",
+        body: body === undefined ? "" : JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+      });
     try {
       const refused = await post("/model", { dir: broken });
       const answer = (await refused.json()) as { ok: boolean; error: string; serving: { revision: string } };
@@ -273,14 +277,18 @@ describe("model rollout", () => {
       assert.equal((await post("/model", { variant: "fp16" })).status, 400);
 
       // With rollout.adminToken, a request without it, or with another, changes nothing.
-      const guarded = await AdminServer.listen(worker.rollout, 0, "127.0.0.1", "tok-0123456789abcdef");
+      const guarded = await AdminServer.listen(worker.rollout, {
+        port: 0,
+        host: "127.0.0.1",
+        token: "tok-0123456789abcdef",
+      });
       try {
         const at = `http://127.0.0.1:${guarded.port}`;
         const switchTo = (authorization?: string) =>
           fetch(`${at}/model`, {
             method: "POST",
             body: JSON.stringify({ variant: "int8" }),
-            headers: authorization ? { authorization } : {},
+            headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
           });
         const bare = await switchTo();
         assert.equal(bare.status, 401);

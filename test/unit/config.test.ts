@@ -292,6 +292,37 @@ describe("sentiment-worker config", () => {
     );
   });
 
+  it("names the line and column of a syntax error in a JSON or YAML file, never the line itself", () => {
+    const cases = [
+      {
+        name: "sw.json",
+        text: '{"kafka":{"sasl":{"mechanism":"plain","username":"u","password":"SECRETjson"}} x\n',
+        at: "line 1, column 80",
+      },
+      { name: "sw.yaml", text: "kafka:\n  sasl:\n    password: SECRETyaml\n   bad: [x\n", at: "line 4, column 1" },
+      { name: "sw.yml", text: "kafka:\n  sasl:\n    password: 'SECRETquote\n", at: "line 4, column 1" },
+    ];
+    for (const { name, text, at } of cases) {
+      const file = tempFile(name, text);
+      const result = run(["--config", file]);
+      assert.equal(result.status, 78, `${name}: ${result.stderr}`);
+      assert.equal(result.stdout, "");
+      assert.ok(!/SECRET/.test(result.stderr), `${name} leaked its line: ${result.stderr}`);
+      assert.ok(
+        result.stderr.includes(`cannot parse configuration file: ${at}: `) && result.stderr.includes(`(from ${file})`),
+        `${name}: ${result.stderr}`,
+      );
+    }
+  });
+
+  it("tells of a YAML warning by line and column, without the line", () => {
+    const file = tempFile("sw.yaml", "kafka:\n  clientId: !!foo SECRETtag\n");
+    const result = run(["--config", file]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(!result.stderr.includes("SECRET"), result.stderr);
+    assert.match(result.stderr, /warning: configuration file .*sw\.yaml: line 2, column 13: .*TAG_RESOLVE_FAILED/);
+  });
+
   it("rejects a configuration file that does not exist", () => {
     const result = run(["--config", "/nonexistent/sw.yaml"]);
     assert.equal(result.status, 78);

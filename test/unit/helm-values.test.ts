@@ -1,11 +1,16 @@
-/** The chart README's values table is generated from values.yaml (`scripts/helm-values.mjs`). */
+/**
+ * The chart README's values table is generated from values.yaml (`scripts/helm-values.mjs`); and
+ * what some values render to (the NetworkPolicy, where HF_TOKEN goes), with the helm that
+ * `scripts/check-deploy.mjs` builds (skipped until it has: CI runs it before the tests).
+ */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
+import { parseAllDocuments } from "yaml";
 
 const root = join(import.meta.dirname, "../../..");
 const script = join(root, "scripts/helm-values.mjs");
@@ -81,5 +86,112 @@ describe("the Helm chart's values table", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+const toolsBin = join(
+  process.env.SENTIMENT_WORKER_TOOLS_DIR || join(homedir(), ".cache", "sentiment-worker-tools"),
+  "bin",
+);
+const helmName = existsSync(toolsBin) ? readdirSync(toolsBin).find((f) => f.startsWith("helm-")) : undefined;
+
+interface Manifest {
+  kind: string;
+  spec: Record<string, unknown>;
+}
+interface Container {
+  name: string;
+  args: string[];
+  env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+}
+interface PolicyRule {
+  ports: { port: number; protocol: string }[];
+  from?: unknown[];
+}
+
+function render(...set: string[]): Manifest[] {
+  const helm = join(toolsBin, helmName as string);
+  const result = spawnSync(helm, ["template", "sw", chart, ...set.flatMap((v) => ["--set", v])], {
+    encoding: "utf8",
+  });
+  assert.equal(result.status, 0, result.stderr);
+  return parseAllDocuments(result.stdout)
+    .map((d) => d.toJS() as Manifest | null)
+    .filter((d): d is Manifest => d !== null);
+}
+
+const pod = (docs: Manifest[]) => {
+  const deployment = docs.find((d) => d.kind === "Deployment") as unknown as {
+    spec: { template: { metadata: { labels: Record<string, string> }; spec: Record<string, Container[]> } };
+  };
+  return deployment.spec.template;
+};
+const hfTokenOf = (c: Container | undefined) => c?.env?.find((e) => e.name === "HF_TOKEN");
+
+describe("the Helm chart's rendering", {
+  skip: helmName ? false : "no helm yet: run node scripts/check-deploy.mjs",
+}, () => {
+  it("has no NetworkPolicy unless asked for", () => {
+    assert.equal(
+      render().find((d) => d.kind === "NetworkPolicy"),
+      undefined,
+    );
+  });
+
+  it("opens only the metrics port to the given peers, and the admin port only when it listens beyond loopback", () => {
+    const monitoring = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } };
+    const operators = { podSelector: { matchLabels: { role: "operator" } } };
+    const base = [
+      "networkPolicy.enabled=true",
+      "networkPolicy.metrics.from[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring",
+      "networkPolicy.admin.from[0].podSelector.matchLabels.role=operator",
+    ];
+    const policyOf = (docs: Manifest[]) => {
+      const policy = docs.find((d) => d.kind === "NetworkPolicy");
+      assert.ok(policy, "a NetworkPolicy");
+      const labels = pod(docs).metadata.labels;
+      const selector = (policy.spec.podSelector as { matchLabels: Record<string, string> }).matchLabels;
+      assert.ok(
+        Object.entries(selector).every(([k, v]) => labels[k] === v),
+        "it selects the worker's pods",
+      );
+      assert.deepEqual(policy.spec.policyTypes, ["Ingress"]);
+      return policy.spec.ingress as PolicyRule[];
+    };
+
+    assert.deepEqual(policyOf(render(...base)), [{ ports: [{ port: 9464, protocol: "TCP" }], from: [monitoring] }]);
+    // On loopback (the default adminHost) the admin port is not reachable from outside the pod anyway.
+    assert.equal(policyOf(render(...base, "config.rollout.adminPort=9465")).length, 1);
+    const exposed = policyOf(
+      render(
+        ...base,
+        "config.rollout.adminPort=9465",
+        "config.rollout.adminHost=0.0.0.0",
+        "secrets.adminToken.name=admin",
+        "config.telemetry.httpPort=9100",
+      ),
+    );
+    assert.deepEqual(exposed, [
+      { ports: [{ port: 9100, protocol: "TCP" }], from: [monitoring] },
+      { ports: [{ port: 9465, protocol: "TCP" }], from: [operators] },
+    ]);
+    // No peers given: the ports are open to any source (Kubernetes' meaning of a rule without from).
+    const open = policyOf(render("networkPolicy.enabled=true"));
+    assert.deepEqual(open, [{ ports: [{ port: 9464, protocol: "TCP" }] }]);
+  });
+
+  it("gives HF_TOKEN to the init container that fetches the model, not to the worker", () => {
+    const template = pod(render("secrets.huggingFace.name=hf", "secrets.huggingFace.tokenKey=tok"));
+    const fetcher = template.spec.initContainers?.find((c) => c.args[0] === "model");
+    const worker = template.spec.containers?.find((c) => c.args[0] === "run");
+    assert.deepEqual(hfTokenOf(fetcher)?.valueFrom?.secretKeyRef, { name: "hf", key: "tok" });
+    assert.equal(hfTokenOf(worker), undefined, "the worker, which starts offline, has no HF_TOKEN");
+    // Without the init container the worker fetches the model itself, so it needs the token.
+    const alone = pod(render("secrets.huggingFace.name=hf", "model.cache.fetchOnInit=false"));
+    assert.equal(alone.spec.initContainers, undefined);
+    assert.ok(hfTokenOf(alone.spec.containers?.find((c) => c.args[0] === "run")));
+    // No Secret named: no token anywhere.
+    const none = pod(render());
+    assert.equal(hfTokenOf(none.spec.initContainers?.[0]), undefined);
   });
 });

@@ -89,7 +89,7 @@ volume's path, the TLS files' paths, model.offline when the init container fetch
 
 {{/*
 Environment of the worker and of the init container (both load the same configuration, and
-`model fetch` validates all of it). The image sets SW_INPUT_SOURCE, SW_MODEL_CACHE_DIR and, in its
+`model fetch` validates all of it). Not HF_TOKEN: see sentiment-worker.hfToken. The image sets SW_INPUT_SOURCE, SW_MODEL_CACHE_DIR and, in its
 GPU variant, SW_RUNTIME_EXECUTION_PROVIDERS; the environment wins over the file, so where the file
 has these fields they are repeated here and the file stays the truth.
 */}}
@@ -134,15 +134,6 @@ has these fields they are repeated here and the file stays the truth.
       key: {{ .urlKey }}
 {{- end }}
 {{- end }}
-{{- with .Values.secrets.huggingFace }}
-{{- if .name }}
-- name: HF_TOKEN
-  valueFrom:
-    secretKeyRef:
-      name: {{ .name }}
-      key: {{ .tokenKey }}
-{{- end }}
-{{- end }}
 {{- with .Values.secrets.adminToken }}
 {{- if .name }}
 - name: SW_ROLLOUT_ADMIN_TOKEN
@@ -183,4 +174,36 @@ has these fields they are repeated here and the file stays the truth.
   readOnly: true
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+HF_TOKEN, for the container that fetches the model only: the init container when it runs, the
+worker only when the worker itself may contact the hub (model.offline not true: no init
+container, or an explicit config.model.offline false). A worker that starts offline never
+holds the token, so whoever reads the worker's environment (a debug shell, a crash dump, a
+compromised dependency) does not get it.
+*/}}
+{{- define "sentiment-worker.hfToken" -}}
+{{- with .Values.secrets.huggingFace }}
+{{- if .name }}
+- name: HF_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .tokenKey }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when the worker container may fetch from the hub itself (its model.offline is not true). */}}
+{{- define "sentiment-worker.workerFetches" -}}
+{{- $cfg := include "sentiment-worker.config" . | fromYaml -}}
+{{- if not (get $cfg.model "offline") }}true{{ end -}}
+{{- end }}
+
+{{/* "true" when the admin endpoints listen beyond loopback (reachable on the pod's address). */}}
+{{- define "sentiment-worker.adminExposed" -}}
+{{- $rollout := (.Values.config | default dict).rollout | default dict }}
+{{- $host := $rollout.adminHost | default "127.0.0.1" | toString | lower | trimPrefix "[" | trimSuffix "]" }}
+{{- if and $rollout.adminPort (not (or (hasPrefix "127." $host) (eq $host "localhost") (eq $host "::1"))) }}true{{ end -}}
 {{- end }}
