@@ -11,6 +11,9 @@
  *   it from.
  * - Record headers (record-decoder.ts): kafkajs's record decoder takes time quadratic in a record's
  *   headers; ours is put in the place `protocol/recordBatch/v0/decoder.js` requires it from.
+ * - Null header values (record-encoder.ts): kafkajs's record encoder throws on a header whose value
+ *   is null, which it reads from records; ours is put in the place `protocol/requests/produce/v3/request.js`
+ *   (every produce version from 3 on) requires it from.
  * - The partitioner (partitioner.ts) is no module swap: kafkajs-client.ts hands it to every producer.
  *
  * These are replacements of kafkajs's internal files, written against one version: package.json
@@ -22,6 +25,7 @@ import type * as KafkaJS from "kafkajs";
 import { SentimentWorkerError } from "../errors/errors.js";
 import { filterAbortedMessages } from "./aborted-filter.js";
 import { decodeRecord } from "./record-decoder.js";
+import { encodeRecord } from "./record-encoder.js";
 import { createSendMessages } from "./send-messages.js";
 
 const require = createRequire(import.meta.url);
@@ -45,6 +49,11 @@ export const REPLACED_MODULES = [
     module: "kafkajs/src/protocol/recordBatch/record/v0/decoder.js",
     user: "kafkajs/src/protocol/recordBatch/v0/decoder.js",
     replacement: decodeRecord,
+  },
+  {
+    module: "kafkajs/src/protocol/recordBatch/record/v0/index.js",
+    user: "kafkajs/src/protocol/requests/produce/v3/request.js",
+    replacement: encodeRecord,
   },
 ] as const;
 
@@ -76,7 +85,7 @@ if (fixed.includes(false)) {
   // Too late: something loaded kafkajs first (an embedding program), and it keeps kafkajs's own
   // modules. Said once; the worker runs, with the flaws these fixes are for.
   process.emitWarning(
-    "kafkajs was loaded before sentiment-worker's src/kafka/kafkajs.js: its read_committed filter can let records of aborted transactions through, a produce retry after a broker restart can send records twice, and a record with thousands of headers can hold its partition for minutes; import sentiment-worker first",
+    "kafkajs was loaded before sentiment-worker's src/kafka/kafkajs.js: its read_committed filter can let records of aborted transactions through, a produce retry after a broker restart can send records twice, and a record with thousands of headers can hold its partition for minutes, and a header whose value is null cannot be written; import sentiment-worker first",
   );
 }
 

@@ -1,6 +1,6 @@
 /**
  * Our replacements for kafkajs internals: the read_committed filter of aborted transactions, the
- * produce retry, the record decoder and the default partitioner's murmur2. Each must give what
+ * produce retry, the record decoder and encoder, and the default partitioner's murmur2. Each must give what
  * Kafka's Java client gives. For each, a test that kafkajs uses ours, and a tripwire that kafkajs's
  * own still has the flaw ours is for: when a kafkajs release fixes one, its tripwire fails, and the
  * replacement can go (kafkajs is pinned to the release the replacements were written for).
@@ -19,9 +19,10 @@ import { checkKafkajsVersion, KAFKAJS_VERSION, REPLACED_MODULES } from "../../sr
 import { kafkaClient } from "../../src/kafka/kafkajs-client.js";
 import { createPartitioner, murmur2 } from "../../src/kafka/partitioner.js";
 import { decodeRecord } from "../../src/kafka/record-decoder.js";
+import { encodeRecord } from "../../src/kafka/record-encoder.js";
 import { createSendMessages } from "../../src/kafka/send-messages.js";
 import { REPO_ROOT } from "../helpers/fixtures.js";
-import { KafkaDecoder, recordBatchBytes } from "../helpers/record-bytes.js";
+import { KafkaDecoder, recordBatchBytes, recordDecoder } from "../helpers/record-bytes.js";
 
 const require = createRequire(import.meta.url);
 const kafkajsMurmur2 = require("kafkajs/src/producer/partitioners/default/murmur2.js") as (key: Buffer) => number;
@@ -277,6 +278,64 @@ describe("the record decoder", () => {
         ["501", "bomb", 30_000],
         ["502", "after", 1],
       ],
+    );
+  });
+});
+
+describe("the record encoder", () => {
+  type Headers = NonNullable<Parameters<typeof encodeRecord>[0]["headers"]>;
+  const kafkajsEncode = () => kafkajsOwn<typeof encodeRecord>("kafkajs/src/protocol/recordBatch/record/v0/index.js");
+  const encoded = (headers: Headers, encode = encodeRecord) =>
+    (
+      encode({ offsetDelta: 3, timestampDelta: 9, key: "k", value: Buffer.from("v"), headers }) as unknown as {
+        buffer: Buffer;
+      }
+    ).buffer;
+  const read = (bytes: Buffer) => decodeRecord(recordDecoder(bytes), { firstOffset: "0", firstTimestamp: "0" });
+
+  it("writes what kafkajs's writes, and a header whose value is null as null", () => {
+    const headers: Headers = { a: "1", b: Buffer.from([0, 1]), c: ["x", Buffer.from("y")], "": "", ключ: "значение" };
+    assert.deepEqual(encoded(headers), encoded(headers, kafkajsEncode()));
+    const nulls = read(encoded({ traceparent: null, a: ["1", null], b: "2" }));
+    assert.deepEqual(nulls.headers, { traceparent: null, a: [Buffer.from("1"), null], b: Buffer.from("2") });
+    assert.equal(nulls.offset, "3");
+  });
+
+  it("kafkajs's own throws on a header whose value is null, which its decoder gives", () => {
+    assert.throws(() => encoded({ "x-null": null }, kafkajsEncode()), TypeError);
+  });
+
+  it("is what kafkajs's produce requests write records with once src/kafka/kafkajs.js is loaded", async () => {
+    assert.equal(require("kafkajs/src/protocol/recordBatch/record/v0/index.js"), encodeRecord);
+    const produceRequest = require("kafkajs/src/protocol/requests/produce/v3/request.js") as (options: object) => {
+      encode(): Promise<{ buffer: Buffer }>;
+    };
+    const message = { key: null, value: "{}", headers: { traceparent: null } };
+    const request = produceRequest({
+      acks: -1,
+      timeout: 1000,
+      topicData: [{ topic: "t", partitions: [{ partition: 0, firstSequence: 0, messages: [message] }] }],
+    });
+    const decoder = new KafkaDecoder((await request.encode()).buffer) as unknown as Record<string, () => unknown>;
+    // transactional id, acks, timeout, one topic, its name, one partition, its number, its size.
+    for (const read of [
+      "readString",
+      "readInt16",
+      "readInt32",
+      "readInt32",
+      "readString",
+      "readInt32",
+      "readInt32",
+      "readInt32",
+    ])
+      decoder[read]?.();
+    const decodeBatch = require("kafkajs/src/protocol/recordBatch/v0/decoder.js") as (
+      decoder: unknown,
+    ) => Promise<{ records: { headers: object }[] }>;
+    const { records } = await decodeBatch(decoder);
+    assert.deepEqual(
+      records.map((r) => r.headers),
+      [{ traceparent: null }],
     );
   });
 });

@@ -1,9 +1,15 @@
 /**
+ * Hostile record headers against the worker (the CLI, a child process).
+ *
  * A record of 30,000 empty headers between 20 good records and 20 more, all in one partition and
  * one fetch: kafkajs's own record decoder took minutes over it on the event loop, and the partition
  * gave nothing at all meanwhile. With ours every good record is tagged within seconds, the bomb is
- * one TOO_MANY_HEADERS dead letter without its headers, and the worker (the CLI, a child process)
- * keeps its place in the group throughout: one member id from its join to the end.
+ * one TOO_MANY_HEADERS dead letter without its headers, and the worker keeps its place in the group
+ * throughout: one member id from its join to the end.
+ *
+ * Headers whose value is null (Kafka allows them): kafkajs's own encoder threw on them, so the dead
+ * letter of such a record, or the event of one with a null `traceparent`, failed its transaction on
+ * every retry and held the partition for good.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -30,8 +36,8 @@ openForFile((opened) => {
 
 const good = (i: number) => ({ key: `g-${i}`, value: JSON.stringify({ id: `g-${i}`, text: texts[i % texts.length] }) });
 
-describe("a record with 30,000 headers", () => {
-  it("is one dead letter; the good records around it are tagged and the worker never leaves its group", async (t) => {
+describe("hostile record headers", () => {
+  it("30,000 headers: one dead letter; the good records around it are tagged and the worker never leaves its group", async (t) => {
     const s = await workerSetup(client, services, { partitions: 1 });
     const groupId = s.flags["kafka.groupId"] as string;
     // Names h0, h1, ...: kafkajs's decoder copies the object gathered so far once per name.
@@ -106,5 +112,30 @@ describe("a record with 30,000 headers", () => {
     assert.equal(header("h0"), undefined, "the original headers stay behind");
     assert.equal(letter.key, "bomb");
     assert.equal(String(letter.value), bomb.value);
+  });
+
+  it("null header values: the records go through, the nulls kept in the dead letter", async () => {
+    const s = await workerSetup(client, services, { partitions: 1 });
+    await client.produce(s.input, [
+      good(0),
+      { key: "dead", value: "not json", headers: { "x-null": null as unknown as string, "x-app": "feed" } },
+      { ...good(1), headers: { traceparent: null as unknown as string } },
+      good(2),
+    ]);
+    const worker = spawnWorker(s.flags);
+    try {
+      await client.waitForGroupAtEnd(s.flags["kafka.groupId"] as string, s.input, DEADLINE_MS);
+    } finally {
+      const exited = new Promise((resolve) => worker.once("exit", resolve));
+      worker.kill("SIGTERM");
+      await exited;
+    }
+    const events = await client.readAll(s.output, { count: 3 });
+    assert.deepEqual(tally(idCounts(events), ["g-0", "g-1", "g-2"]), { doubled: [], missing: [] });
+    const letters = await client.readAll(s.dlq, { count: 1 });
+    assert.equal(letters.length, 1);
+    assert.equal(letters[0]?.headers[HEADERS.errorCode]?.toString(), "INVALID_JSON");
+    assert.equal(letters[0]?.headers["x-null"], null);
+    assert.equal(letters[0]?.headers["x-app"]?.toString(), "feed");
   });
 });
