@@ -11,6 +11,12 @@ import { DETECT_LANGUAGE_MODES } from "../language/languages.js";
 import { hubUrlProblem, repoIdProblem, revisionProblem } from "./hub-names.js";
 import { isLoopback } from "./loopback.js";
 
+/**
+ * The most headers a record may be allowed (`input.maxHeaders`): the Kafka record decoder keeps at
+ * most this many of a record's headers and only counts the rest (src/kafka/record-decoder.ts).
+ */
+export const HEADERS_KEPT = 10_000;
+
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
 
@@ -148,6 +154,15 @@ const input = z
       .default(512)
       .describe(
         "Ids longer than this many UTF-8 bytes are replaced by `sha256:` and the 64 hex digits of their SHA-256, so a hostile id cannot fill Redis.",
+      ),
+    maxHeaders: z
+      .number()
+      .int()
+      .min(1)
+      .max(HEADERS_KEPT)
+      .default(1000)
+      .describe(
+        "Kafka records with more headers than this go to the dead letters (TOO_MANY_HEADERS), without their headers. Producers send a handful (trace context, content type, schema ids): 1,000 leaves a wide margin and bounds what one record costs to read and what its dead letter carries. At most 10,000, the most the record decoder keeps.",
       ),
   })
   .prefault({});

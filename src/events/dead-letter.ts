@@ -8,6 +8,8 @@ export const DEAD_LETTER_CODES = [
   "TOO_LARGE",
   // The event made of the record is larger than the output topic takes (passthrough of a large record, a huge key).
   "OUTPUT_TOO_LARGE",
+  // More headers than `input.maxHeaders` (Kafka): the dead letter goes without them.
+  "TOO_MANY_HEADERS",
 ] as const;
 export type DeadLetterCode = (typeof DEAD_LETTER_CODES)[number];
 

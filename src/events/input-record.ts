@@ -6,4 +6,6 @@ export interface InputRecord {
   /** null is a tombstone. */
   value: Buffer | null;
   source: SourceCoordinates;
+  /** How many headers the record carried; absent where records have none (files, stdin). */
+  headerCount?: number | undefined;
 }

@@ -23,6 +23,11 @@ export interface ConsumedRecord {
   /** Milliseconds since the epoch as the broker sent it (any 64-bit value: kept as a string). */
   timestamp: string;
   headers?: RecordHeaders | undefined;
+  /**
+   * How many headers the record carried (kafkajs's record decoder as replaced counts them, see
+   * record-decoder.ts); `headers` holds at most the first HEADERS_KEPT of them.
+   */
+  headerCount?: number | undefined;
 }
 
 /** A record to write; the partition comes from its key (murmur2, as the Java client). */

@@ -9,13 +9,67 @@
  * - Produce retries (send-messages.ts): kafkajs's retry of a send could send a node's partitions
  *   twice after a broker restart; ours is put in the place `producer/messageProducer.js` requires
  *   it from.
+ * - Record headers (record-decoder.ts): kafkajs's record decoder takes time quadratic in a record's
+ *   headers; ours is put in the place `protocol/recordBatch/v0/decoder.js` requires it from.
+ * - Null header values (record-encoder.ts): kafkajs's record encoder throws on a header whose value
+ *   is null, which it reads from records; ours is put in the place `protocol/requests/produce/v3/request.js`
+ *   (every produce version from 3 on) requires it from.
+ * - The partitioner (partitioner.ts) is no module swap: kafkajs-client.ts hands it to every producer.
+ *
+ * These are replacements of kafkajs's internal files, written against one version: package.json
+ * pins it, and a different one stops the worker here rather than run with fixes that may no longer
+ * fit or apply (test/unit/kafka-fixes.test.ts proves each is in use and kafkajs's own still flawed).
  */
 import { createRequire } from "node:module";
 import type * as KafkaJS from "kafkajs";
+import { SentimentWorkerError } from "../errors/errors.js";
 import { filterAbortedMessages } from "./aborted-filter.js";
+import { decodeRecord } from "./record-decoder.js";
+import { encodeRecord } from "./record-encoder.js";
 import { createSendMessages } from "./send-messages.js";
 
 const require = createRequire(import.meta.url);
+
+/** The kafkajs release the replacements were written for (package.json pins it). */
+export const KAFKAJS_VERSION = "2.2.4";
+
+/** kafkajs's internals that are replaced: the module, the kafkajs module that requires it, and ours. */
+export const REPLACED_MODULES = [
+  {
+    module: "kafkajs/src/consumer/filterAbortedMessages.js",
+    user: "kafkajs/src/consumer/batch.js",
+    replacement: filterAbortedMessages,
+  },
+  {
+    module: "kafkajs/src/producer/sendMessages.js",
+    user: "kafkajs/src/producer/messageProducer.js",
+    replacement: createSendMessages,
+  },
+  {
+    module: "kafkajs/src/protocol/recordBatch/record/v0/decoder.js",
+    user: "kafkajs/src/protocol/recordBatch/v0/decoder.js",
+    replacement: decodeRecord,
+  },
+  {
+    module: "kafkajs/src/protocol/recordBatch/record/v0/index.js",
+    user: "kafkajs/src/protocol/requests/produce/v3/request.js",
+    replacement: encodeRecord,
+  },
+] as const;
+
+/** Replaced by an option rather than in the module cache (see kafkajs-client.ts). */
+const REPLACED_BY_OPTION = "kafkajs/src/producer/partitioners/default (createPartitioner)";
+
+/** Throws unless `installed` is the kafkajs release the replacements were written for. */
+export function checkKafkajsVersion(installed: string): void {
+  if (installed === KAFKAJS_VERSION) return;
+  const replaced = [...REPLACED_MODULES.map((r) => r.module), REPLACED_BY_OPTION].join(", ");
+  throw new SentimentWorkerError(
+    `kafkajs ${installed} is installed, but sentiment-worker replaces internals of kafkajs ${KAFKAJS_VERSION} (${replaced}) and needs exactly that version: install kafkajs ${KAFKAJS_VERSION} (package.json pins it), or check each replacement against the new release (test/unit/kafka-fixes.test.ts) before changing KAFKAJS_VERSION in src/kafka/kafkajs.ts`,
+  );
+}
+
+checkKafkajsVersion((require("kafkajs/package.json") as { version: string }).version);
 
 /** Puts `replacement` in the module cache as `module`, unless `user` (which requires it) already loaded. */
 function replaceModule(module: string, user: string, replacement: unknown): boolean {
@@ -26,19 +80,12 @@ function replaceModule(module: string, user: string, replacement: unknown): bool
   return true;
 }
 
-const fixed = [
-  replaceModule(
-    "kafkajs/src/consumer/filterAbortedMessages.js",
-    "kafkajs/src/consumer/batch.js",
-    filterAbortedMessages,
-  ),
-  replaceModule("kafkajs/src/producer/sendMessages.js", "kafkajs/src/producer/messageProducer.js", createSendMessages),
-];
+const fixed = REPLACED_MODULES.map(({ module, user, replacement }) => replaceModule(module, user, replacement));
 if (fixed.includes(false)) {
   // Too late: something loaded kafkajs first (an embedding program), and it keeps kafkajs's own
   // modules. Said once; the worker runs, with the flaws these fixes are for.
   process.emitWarning(
-    "kafkajs was loaded before sentiment-worker's src/kafka/kafkajs.js: its read_committed filter can let records of aborted transactions through, and a produce retry after a broker restart can send records twice; import sentiment-worker first",
+    "kafkajs was loaded before sentiment-worker's src/kafka/kafkajs.js: its read_committed filter can let records of aborted transactions through, a produce retry after a broker restart can send records twice, and a record with thousands of headers can hold its partition for minutes, and a header whose value is null cannot be written; import sentiment-worker first",
   );
 }
 

@@ -478,7 +478,10 @@ export class BatchProcessor implements BatchHandler {
       offset: message.offset,
       ...recordTimestamp(message.timestamp),
     };
-    const decoded = decodeRecord({ key: message.key, value: message.value, source }, this.parts.config.input);
+    const decoded = decodeRecord(
+      { key: message.key, value: message.value, source, headerCount: message.headerCount },
+      this.parts.config.input,
+    );
     return { message, source, decoded };
   }
 

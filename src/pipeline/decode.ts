@@ -161,6 +161,13 @@ export function decodeRecord(record: InputRecord, options: InputOptions): Decode
 }
 
 function decode(record: InputRecord, options: InputOptions): Decoded {
+  // First, whatever the value: a record's headers are bounded like its text (a tombstone's too).
+  if (record.headerCount !== undefined && record.headerCount > options.maxHeaders) {
+    return dead(
+      "TOO_MANY_HEADERS",
+      `the record has ${record.headerCount} headers, more than ${options.maxHeaders} (input.maxHeaders)`,
+    );
+  }
   if (record.value === null) return { kind: "tombstone" };
   let raw: string;
   try {

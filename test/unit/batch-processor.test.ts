@@ -328,6 +328,24 @@ describe("the Kafka pipeline's per-batch decisions", () => {
     assert.deepEqual(langs, ["fr/detected", "fr/detected", "fr/detected", "de/input"]);
   });
 
+  it("a record with more headers than input.maxHeaders becomes a TOO_MANY_HEADERS dead letter without them", async () => {
+    const { pipeline, sink, source, counters } = parts();
+    source.committed = "0";
+    const bomb = { ...post(1), headers: { h0: Buffer.alloc(0), h1: Buffer.alloc(0) }, headerCount: 30_000 };
+    assert.equal(await pipeline.handle(batch([post(0), bomb, post(2)])), "processed");
+    const out = sink.outputs[0] as PartitionOutput;
+    assert.equal(out.events.length, 2);
+    assert.deepEqual(
+      out.deadLetters.map((d) => [
+        d.headers?.[HEADERS.errorCode],
+        d.headers?.[HEADERS.originalHeaderCount],
+        d.headers?.h0,
+      ]),
+      [["TOO_MANY_HEADERS", "30000", undefined]],
+    );
+    assert.deepEqual(counters.deadLetters, { TOO_MANY_HEADERS: 1 });
+  });
+
   it("takes the languages identified elsewhere for the chunk, once per text, and identifies here when that fails", async () => {
     const asked: string[][] = [];
     const elsewhere = parts("exactly-once", undefined, false, async (texts) => {

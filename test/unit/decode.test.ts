@@ -231,6 +231,31 @@ describe("the input's language field (input.langField)", () => {
   });
 });
 
+describe("bounding headers (input.maxHeaders)", () => {
+  const withHeaders = (value: string | null, headerCount: number | undefined, maxHeaders = defaults.maxHeaders) =>
+    decodeRecord(
+      { key: null, value: value === null ? null : Buffer.from(value), source, headerCount },
+      { ...defaults, maxHeaders },
+    );
+
+  it("dead-letters a record with more headers than the limit, a tombstone too, and takes one at the limit", () => {
+    assert.equal(defaults.maxHeaders, 1000);
+    const good = '{"id":"h","text":"hi"}';
+    assert.equal(withHeaders(good, 1000).kind, "message");
+    assert.deepEqual(withHeaders(good, 30_000), {
+      kind: "dead",
+      code: "TOO_MANY_HEADERS",
+      message: "the record has 30000 headers, more than 1000 (input.maxHeaders)",
+    });
+    assert.equal((withHeaders("not json", 1001) as { code: string }).code, "TOO_MANY_HEADERS");
+    assert.equal((withHeaders(null, 1001) as { code: string }).code, "TOO_MANY_HEADERS");
+    assert.equal(withHeaders(null, 3).kind, "tombstone");
+    assert.equal((withHeaders(good, 3, 2) as { code: string }).code, "TOO_MANY_HEADERS");
+    // Records without headers at all (files, stdin) have no count.
+    assert.equal(withHeaders(good, undefined).kind, "message");
+  });
+});
+
 describe("passthrough numbers", () => {
   it("prints a big number of the input with its digits, in files and in Kafka's serialisation", async () => {
     const raw = '{"id":1844674407370955161,"text":"hi","n":{"big":18446744073709551615,"f":1.0,"x":1e400,"s":2}}';

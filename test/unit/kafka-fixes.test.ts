@@ -1,54 +1,137 @@
 /**
  * Our replacements for kafkajs internals: the read_committed filter of aborted transactions, the
- * produce retry, and the default partitioner's murmur2. Each must give what Kafka's Java client gives.
+ * produce retry, the record decoder and encoder, and the default partitioner's murmur2. Each must give what
+ * Kafka's Java client gives. For each, a test that kafkajs uses ours, and a tripwire that kafkajs's
+ * own still has the flaw ours is for: when a kafkajs release fixes one, its tripwire fails, and the
+ * replacement can go (kafkajs is pinned to the release the replacements were written for).
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
+import type { Kafka as KafkaJS } from "kafkajs";
 import { filterAbortedMessages } from "../../src/kafka/aborted-filter.js";
 import { kafkaErrorType, meansFenced, meansRejoin } from "../../src/kafka/errors.js";
-import "../../src/kafka/kafkajs.js";
+import { checkKafkajsVersion, KAFKAJS_VERSION, REPLACED_MODULES } from "../../src/kafka/kafkajs.js";
+import { kafkaClient } from "../../src/kafka/kafkajs-client.js";
 import { createPartitioner, murmur2 } from "../../src/kafka/partitioner.js";
+import { decodeRecord } from "../../src/kafka/record-decoder.js";
+import { encodeRecord } from "../../src/kafka/record-encoder.js";
 import { createSendMessages } from "../../src/kafka/send-messages.js";
+import { REPO_ROOT } from "../helpers/fixtures.js";
+import { KafkaDecoder, recordBatchBytes, recordDecoder } from "../helpers/record-bytes.js";
 
 const require = createRequire(import.meta.url);
 const kafkajsMurmur2 = require("kafkajs/src/producer/partitioners/default/murmur2.js") as (key: Buffer) => number;
 const ABORT = Buffer.from([0, 0, 0, 0]);
 const COMMIT = Buffer.from([0, 0, 0, 1]);
 
+/** kafkajs's own `module`, loaded afresh past our replacement in the module cache. */
+function kafkajsOwn<T>(module: string): T {
+  const path = require.resolve(module);
+  const ours = require.cache[path];
+  delete require.cache[path];
+  try {
+    return require(path) as T;
+  } finally {
+    require.cache[path] = ours;
+  }
+}
+
+describe("kafkajs, pinned", () => {
+  it("is the release the replacements were written for, pinned exactly in package.json and its lock", () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8"));
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, "package-lock.json"), "utf8"));
+    assert.equal(pkg.dependencies.kafkajs, KAFKAJS_VERSION);
+    assert.equal(lock.packages[""].dependencies.kafkajs, KAFKAJS_VERSION);
+    assert.equal(lock.packages["node_modules/kafkajs"].version, KAFKAJS_VERSION);
+    assert.equal((require("kafkajs/package.json") as { version: string }).version, KAFKAJS_VERSION);
+  });
+
+  it("stops start-up on any other release, naming every replaced module", () => {
+    assert.doesNotThrow(() => checkKafkajsVersion(KAFKAJS_VERSION));
+    assert.throws(
+      () => checkKafkajsVersion("2.3.0"),
+      (error: Error) => {
+        assert.match(
+          error.message,
+          /^kafkajs 2\.3\.0 is installed, but sentiment-worker replaces internals of kafkajs 2\.2\.4/,
+        );
+        for (const { module } of REPLACED_MODULES) assert.ok(error.message.includes(module), module);
+        assert.ok(error.message.includes("partitioners/default"));
+        return true;
+      },
+    );
+    // Loaded with another kafkajs (its package.json put in the module cache first), the module refuses.
+    const script = `
+      const { createRequire, Module } = require("node:module");
+      const require2 = createRequire(${JSON.stringify(join(REPO_ROOT, "dist/src/kafka/kafkajs.js"))});
+      const path = require2.resolve("kafkajs/package.json");
+      const fake = new Module(path);
+      fake.exports = { version: "2.3.0" };
+      fake.loaded = true;
+      require.cache[path] = fake;
+      import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, "dist/src/kafka/kafkajs.js")).href)}).then(
+        () => console.log("loaded"),
+        (e) => console.log(e.name + ": " + e.message),
+      );`;
+    const child = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
+    assert.match(child.stdout, /^SentimentWorkerError: kafkajs 2\.3\.0 is installed/);
+  });
+});
+
 /** A fetched record of producer `pid` at `offset`, in a transaction; a marker when `key` is one. */
 const record = (offset: number, pid: string, key: Buffer | null = null) => ({
   offset: String(offset),
   key,
   value: key ? null : Buffer.from(`${pid}@${offset}`),
+  isControlRecord: key !== null,
   batchContext: { producerId: pid, inTransaction: true },
 });
 
 describe("the read_committed filter of aborted transactions", () => {
+  // Producers A and B each open a transaction (A at 10, B at 11), C commits one in between, and
+  // both A and B abort. The fetch starts at 12: both aborted transactions are already open.
+  const messages = [
+    record(12, "A"),
+    record(13, "C"),
+    record(14, "B"),
+    record(15, "C", COMMIT),
+    record(16, "A", ABORT),
+    record(17, "B"),
+    record(18, "B", ABORT),
+    record(19, "A"),
+    record(20, "A", COMMIT),
+  ];
+  // The broker's list, not sorted by first offset.
+  const abortedTransactions = [
+    { producerId: "B", firstOffset: "11" },
+    { producerId: "A", firstOffset: "10" },
+  ];
+  const values = (kept: { value: Buffer | null }[]) => kept.filter((m) => m.value !== null).map((m) => String(m.value));
+
   it("hides every aborted transaction a fetch starts inside of, however they interleave", () => {
-    // Producers A and B each open a transaction (A at 10, B at 11), C commits one in between, and
-    // both A and B abort. The fetch starts at 12: both aborted transactions are already open.
-    const messages = [
-      record(12, "A"),
-      record(13, "C"),
-      record(14, "B"),
-      record(15, "C", COMMIT),
-      record(16, "A", ABORT),
-      record(17, "B"),
-      record(18, "B", ABORT),
-      record(19, "A"),
-      record(20, "A", COMMIT),
-    ];
-    // The broker's list, not sorted by first offset.
-    const abortedTransactions = [
-      { producerId: "B", firstOffset: "11" },
-      { producerId: "A", firstOffset: "10" },
-    ];
-    const kept = filterAbortedMessages({ messages, abortedTransactions })
-      .filter((m) => m.value !== null)
-      .map((m) => String(m.value));
     // A's record at 19 is a new transaction, committed at 20.
-    assert.deepEqual(kept, ["C@13", "A@19"]);
+    assert.deepEqual(values(filterAbortedMessages({ messages, abortedTransactions })), ["C@13", "A@19"]);
+  });
+
+  it("kafkajs's own lets an aborted record of the interleaved transactions through", () => {
+    const own = kafkajsOwn<typeof filterAbortedMessages>("kafkajs/src/consumer/filterAbortedMessages.js");
+    assert.deepEqual(values(own({ messages, abortedTransactions })), ["A@12", "C@13", "A@19"]);
+  });
+
+  it("is what kafkajs's batch of a fetch filters with once src/kafka/kafkajs.js is loaded", () => {
+    assert.equal(require("kafkajs/src/consumer/filterAbortedMessages.js"), filterAbortedMessages);
+    const Batch = require("kafkajs/src/consumer/batch.js") as new (
+      topic: string,
+      fetchedOffset: string,
+      partitionData: object,
+    ) => { messages: { value: Buffer | null }[] };
+    const batch = new Batch("t", "12", { partition: 0, highWatermark: "21", abortedTransactions, messages });
+    assert.deepEqual(values(batch.messages), ["C@13", "A@19"]);
   });
 
   it("passes everything through when nothing was aborted", () => {
@@ -91,6 +174,170 @@ describe("the partitioner's murmur2", () => {
     assert.ok(partition >= 0 && partition < 12);
     assert.equal(partitioner({ topic: "t", partitionMetadata, message: { partition: 5, value: null } }), 5);
   });
+
+  it("kafkajs's own lets its hash grow past 64 bits, so its time grows with the square of the key", () => {
+    // Every multiplication's result, in bits: kafkajs never truncates its BigInts to 64 bits.
+    const Long = require("kafkajs/src/utils/long.js") as { prototype: { multiply(m: unknown): { value: bigint } } };
+    const multiply = Long.prototype.multiply;
+    let widest = 0;
+    Long.prototype.multiply = function (this: unknown, m: unknown) {
+      const product = multiply.call(this, m);
+      widest = Math.max(widest, product.value.toString(2).length);
+      return product;
+    };
+    try {
+      kafkajsMurmur2(Buffer.alloc(4000, 7));
+    } finally {
+      Long.prototype.multiply = multiply;
+    }
+    // About 31 bits more per 4-byte word: 1,000 words make a number of some 31,000 bits.
+    assert.ok(widest > 30_000, `widest product ${widest} bits`);
+  });
+
+  it("is what the worker's producers partition with", async () => {
+    const options: Record<string, unknown>[] = [];
+    const producer = (o: Record<string, unknown>) => {
+      options.push(o);
+      return { connect: async () => {}, disconnect: async () => {}, transaction: async () => ({}) };
+    };
+    const client = kafkaClient({ producer } as unknown as KafkaJS, {} as Parameters<typeof kafkaClient>[1]);
+    await client.producer();
+    await client.transactionalProducer({ transactionalId: "t", transactionTimeoutMs: 1000 });
+    assert.equal(options.length, 2);
+    for (const o of options) assert.equal(o.createPartitioner, createPartitioner);
+  });
+});
+
+describe("the record decoder", () => {
+  /** A record with `n` headers, named `h0`, `h1`, ... or all named `h`, each value empty. */
+  const headers = (n: number, names: "distinct" | "repeated") =>
+    Array.from({ length: n }, (_, i) => ({ key: names === "distinct" ? `h${i}` : "h", value: Buffer.alloc(0) }));
+
+  /**
+   * What kafkajs's own decoder copies to gather `entries` into a headers object: it folds them with
+   * `reduce`, which is run here on an accumulator that counts every property read off it (a spread
+   * reads them all) and every array it makes anew (a `concat` copies the array).
+   */
+  function kafkajsCopies(entries: { key: string; value: Buffer }[]): number {
+    const own = kafkajsOwn<typeof decodeRecord>("kafkajs/src/protocol/recordBatch/record/v0/decoder.js");
+    const Long = require("kafkajs/src/utils/long.js") as { fromValue(v: unknown): unknown };
+    let copies = 0;
+    const counted = (target: Record<string, unknown>) =>
+      new Proxy(target, {
+        get(t, name, receiver) {
+          copies++;
+          return Reflect.get(t, name, receiver);
+        },
+      });
+    const folded = {
+      reduce(step: (obj: object, entry: object) => Record<string, unknown>, first: Record<string, unknown>) {
+        let obj = first;
+        for (const entry of entries) {
+          const before = obj[entry.key];
+          obj = step(counted(obj), entry);
+          const after = obj[entry.key];
+          if (Array.isArray(after) && after !== before) copies += after.length;
+        }
+        return obj;
+      },
+    };
+    const decoder = {
+      readInt8: () => 0,
+      readVarLong: () => Long.fromValue(0),
+      readVarInt: () => 0,
+      readVarIntBytes: () => null,
+      readVarIntArray: () => folded,
+    };
+    own(decoder as unknown as Parameters<typeof decodeRecord>[0], { firstOffset: "0", firstTimestamp: "0" });
+    return copies;
+  }
+
+  it("kafkajs's own copies the headers gathered so far once per header: quadratic", () => {
+    const n = 2000;
+    // n²/2 copies, where gathering in place reads or makes a handful per header.
+    assert.ok(kafkajsCopies(headers(n, "distinct")) >= (n * (n - 1)) / 2);
+    assert.ok(kafkajsCopies(headers(n, "repeated")) >= (n * (n - 1)) / 2);
+  });
+
+  it("is what kafkajs's record batch decoder reads records with once src/kafka/kafkajs.js is loaded", async () => {
+    assert.equal(require("kafkajs/src/protocol/recordBatch/record/v0/decoder.js"), decodeRecord);
+    const decodeBatch = require("kafkajs/src/protocol/recordBatch/v0/decoder.js") as (
+      decoder: unknown,
+    ) => Promise<{ records: { offset: string; value: Buffer; headers: object; headerCount?: number }[] }>;
+    const bomb = Array.from({ length: 30_000 }, (_, i) => [`h${i}`, ""] as [string, string]);
+    const batch = await recordBatchBytes(
+      [{ value: "before" }, { value: "bomb", headers: bomb }, { value: "after", headers: [["a", "1"]] }],
+      500,
+    );
+    const { records } = await decodeBatch(new KafkaDecoder(batch));
+    // Only ours counts the headers.
+    assert.deepEqual(
+      records.map((r) => [r.offset, String(r.value), r.headerCount]),
+      [
+        ["500", "before", 0],
+        ["501", "bomb", 30_000],
+        ["502", "after", 1],
+      ],
+    );
+  });
+});
+
+describe("the record encoder", () => {
+  type Headers = NonNullable<Parameters<typeof encodeRecord>[0]["headers"]>;
+  const kafkajsEncode = () => kafkajsOwn<typeof encodeRecord>("kafkajs/src/protocol/recordBatch/record/v0/index.js");
+  const encoded = (headers: Headers, encode = encodeRecord) =>
+    (
+      encode({ offsetDelta: 3, timestampDelta: 9, key: "k", value: Buffer.from("v"), headers }) as unknown as {
+        buffer: Buffer;
+      }
+    ).buffer;
+  const read = (bytes: Buffer) => decodeRecord(recordDecoder(bytes), { firstOffset: "0", firstTimestamp: "0" });
+
+  it("writes what kafkajs's writes, and a header whose value is null as null", () => {
+    const headers: Headers = { a: "1", b: Buffer.from([0, 1]), c: ["x", Buffer.from("y")], "": "", ключ: "значение" };
+    assert.deepEqual(encoded(headers), encoded(headers, kafkajsEncode()));
+    const nulls = read(encoded({ traceparent: null, a: ["1", null], b: "2" }));
+    assert.deepEqual(nulls.headers, { traceparent: null, a: [Buffer.from("1"), null], b: Buffer.from("2") });
+    assert.equal(nulls.offset, "3");
+  });
+
+  it("kafkajs's own throws on a header whose value is null, which its decoder gives", () => {
+    assert.throws(() => encoded({ "x-null": null }, kafkajsEncode()), TypeError);
+  });
+
+  it("is what kafkajs's produce requests write records with once src/kafka/kafkajs.js is loaded", async () => {
+    assert.equal(require("kafkajs/src/protocol/recordBatch/record/v0/index.js"), encodeRecord);
+    const produceRequest = require("kafkajs/src/protocol/requests/produce/v3/request.js") as (options: object) => {
+      encode(): Promise<{ buffer: Buffer }>;
+    };
+    const message = { key: null, value: "{}", headers: { traceparent: null } };
+    const request = produceRequest({
+      acks: -1,
+      timeout: 1000,
+      topicData: [{ topic: "t", partitions: [{ partition: 0, firstSequence: 0, messages: [message] }] }],
+    });
+    const decoder = new KafkaDecoder((await request.encode()).buffer) as unknown as Record<string, () => unknown>;
+    // transactional id, acks, timeout, one topic, its name, one partition, its number, its size.
+    for (const read of [
+      "readString",
+      "readInt16",
+      "readInt32",
+      "readInt32",
+      "readString",
+      "readInt32",
+      "readInt32",
+      "readInt32",
+    ])
+      decoder[read]?.();
+    const decodeBatch = require("kafkajs/src/protocol/recordBatch/v0/decoder.js") as (
+      decoder: unknown,
+    ) => Promise<{ records: { headers: object }[] }>;
+    const { records } = await decodeBatch(decoder);
+    assert.deepEqual(
+      records.map((r) => r.headers),
+      [{ traceparent: null }],
+    );
+  });
 });
 
 describe("kafkajs errors by type", () => {
@@ -122,17 +369,7 @@ describe("the produce retry", () => {
   type Factory = (options: object) => (request: object) => Promise<unknown[]>;
   type TopicData = { topic: string; partitions: { partition: number; firstSequence: number }[] }[];
 
-  /** kafkajs's own module, loaded afresh past the replacement in the module cache. */
-  function kafkajsOwn(): Factory {
-    const path = require.resolve("kafkajs/src/producer/sendMessages.js");
-    const ours = require.cache[path];
-    delete require.cache[path];
-    try {
-      return require(path) as Factory;
-    } finally {
-      require.cache[path] = ours;
-    }
-  }
+  const kafkajsOwnSend = () => kafkajsOwn<Factory>("kafkajs/src/producer/sendMessages.js");
 
   /**
    * Sends two topics' records to a two-node cluster and returns what the brokers wrote. The
@@ -224,7 +461,7 @@ describe("the produce retry", () => {
 
   it("kafkajs's own sends a node's records twice when a lookup failed half-way through an attempt", async () => {
     // Why it is replaced: each copy has its own sequence numbers, so the broker keeps both.
-    assert.deepEqual(await send(kafkajsOwn(), restart), [
+    assert.deepEqual(await send(kafkajsOwnSend(), restart), [
       "events[0] seq 0 node 1#1",
       "events[0] seq 2 node 1#3",
       "letters[0] seq 0 node 1#1",
@@ -255,10 +492,19 @@ describe("the produce retry", () => {
       "letters[0] seq 0 node 1#1",
     ]);
     // kafkajs's own wrote letters nowhere and answered success: a loss.
-    assert.deepEqual(await send(kafkajsOwn(), moved), ["events[0] seq 0 node 1#1"]);
+    assert.deepEqual(await send(kafkajsOwnSend(), moved), ["events[0] seq 0 node 1#1"]);
   });
 
-  it("is what kafkajs's producer sends with once src/kafka/kafkajs.js is loaded", () => {
+  it("is what kafkajs's producer sends with once src/kafka/kafkajs.js is loaded", async () => {
     assert.equal(require("kafkajs/src/producer/sendMessages.js"), createSendMessages);
+    // kafkajs's message producer, as its producer makes it, sends each partition's records once.
+    const createMessageProducer = require("kafkajs/src/producer/messageProducer.js") as (options: object) => {
+      sendBatch(request: object): Promise<unknown[]>;
+    };
+    const throughProducer: Factory = (options) => (request) =>
+      createMessageProducer({ ...options, idempotent: true, getConnectionStatus: () => "connected" }).sendBatch(
+        request,
+      );
+    assert.deepEqual(await send(throughProducer, restart), ["events[0] seq 0 node 1#1", "letters[0] seq 0 node 1#1"]);
   });
 });

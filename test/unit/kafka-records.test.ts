@@ -120,6 +120,47 @@ describe("a producer's own sw-* headers on a dead letter", () => {
   });
 });
 
+describe("dead letters of records with many headers", () => {
+  const many = Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`h${i}`, Buffer.alloc(0)]));
+  const bomb = { key: Buffer.from("k"), value: Buffer.from("{}"), headers: many, headerCount: 30_000 };
+
+  it("go without the original headers, and say how many there were", () => {
+    const letter = { code: "TOO_MANY_HEADERS" as const, message: "too many", source };
+    for (const maxBytes of [Number.POSITIVE_INFINITY, 1000]) {
+      const message = deadLetterMessage(letter, bomb, "0.1.0", maxBytes);
+      assert.equal(message.headers?.h0, undefined);
+      assert.equal(message.headers?.[HEADERS.truncated], "headers");
+      assert.equal(message.headers?.[HEADERS.originalHeaderCount], "30000");
+      assert.equal(message.headers?.[HEADERS.errorCode], "TOO_MANY_HEADERS");
+      assert.equal(String(message.value), "{}");
+    }
+    // Cut further to fit: the value too.
+    const tight = deadLetterMessage(letter, { ...bomb, value: Buffer.alloc(4000, 0x61) }, "0.1.0", 1000);
+    assert.equal(tight.headers?.[HEADERS.truncated], "headers,value");
+    // Without a count from the decoder, the headers object's are counted (repeats each time).
+    const counted = deadLetterMessage(
+      letter,
+      { ...bomb, headerCount: undefined, headers: { a: ["1", "2"], b: "3" } },
+      "x",
+    );
+    assert.equal(counted.headers?.[HEADERS.originalHeaderCount], "3");
+  });
+
+  it("keep the headers of other codes, a header named __proto__ included, also when cut to fit", () => {
+    const headers: Record<string, Buffer> = { "x-app": Buffer.from("feed") };
+    Object.defineProperty(headers, "__proto__", { value: Buffer.from("p"), enumerable: true });
+    const original = { key: null, value: Buffer.alloc(4000, 0x61), headers, headerCount: 2 };
+    const letter = { code: "INVALID_JSON" as const, message: "not JSON", source };
+    for (const maxBytes of [Number.POSITIVE_INFINITY, 2000]) {
+      const message = deadLetterMessage(letter, original, "0.1.0", maxBytes);
+      assert.equal(Object.getPrototypeOf(message.headers), Object.prototype);
+      assert.deepEqual(Object.getOwnPropertyDescriptor(message.headers, "__proto__")?.value, Buffer.from("p"));
+      assert.deepEqual(message.headers?.["x-app"], Buffer.from("feed"));
+      assert.equal(message.headers?.[HEADERS.originalHeaderCount], undefined);
+    }
+  });
+});
+
 describe("Kafka client settings", () => {
   it("passes brokers and client id, and no TLS or SASL by default", () => {
     const config = kafkaClientConfig(loadConfig({ env: { KAFKA_BROKERS: "127.0.0.1:9092" } }).kafka);

@@ -26,6 +26,8 @@ export const HEADERS = {
   /** The original value's and key's sizes in bytes, when either was cut. */
   originalValueBytes: "sw-original-value-bytes",
   originalKeyBytes: "sw-original-key-bytes",
+  /** How many headers the original had, when they were dropped for being too many (TOO_MANY_HEADERS). */
+  originalHeaderCount: "sw-original-header-count",
 } as const;
 
 /** What a producer's own `sw-*` header is renamed to on a dead letter: `original-` and its name. */
@@ -68,6 +70,8 @@ export interface OriginalRecord {
   key: Buffer | null;
   value: Buffer | null;
   headers?: RecordHeaders | undefined;
+  /** How many headers it had (`headers` may hold fewer, see ConsumedRecord). */
+  headerCount?: number | undefined;
 }
 
 export function eventMessage(event: SentimentEvent, original: OriginalRecord): ProducedRecord {
@@ -84,7 +88,8 @@ export function eventMessage(event: SentimentEvent, original: OriginalRecord): P
  * topic's `max.message.bytes`, less a margin), else cut to fit, and the cut said in headers, since
  * a dead letter the broker refuses would stop its partition for good: the original headers go
  * first, then the key and the value are shortened. The original's own `sw-*` headers are renamed
- * (`producerHeaders`): those of a dead letter are ours alone.
+ * (`producerHeaders`): those of a dead letter are ours alone. A record with too many headers goes
+ * without any of them: thousands would make its dead letter as costly to write and read as the record.
  */
 export function deadLetterMessage(
   letter: DeadLetter,
@@ -102,19 +107,24 @@ export function deadLetterMessage(
     [HEADERS.sourceTimestampMs]: letter.source.timestampMs,
     [HEADERS.workerVersion]: workerVersion,
   };
-  const theirs = producerHeaders(original.headers);
-  const whole: ProducedRecord = { key: original.key, value: original.value, headers: { ...theirs, ...ours } };
+  const dropHeaders = letter.code === "TOO_MANY_HEADERS";
+  if (dropHeaders) {
+    ours[HEADERS.originalHeaderCount] = String(original.headerCount ?? headerCount(original.headers));
+    ours[HEADERS.truncated] = "headers";
+  }
+  const kept = dropHeaders ? undefined : producerHeaders(original.headers);
+  const whole: ProducedRecord = { key: original.key, value: original.value, headers: { ...kept, ...ours } };
   if (messageBytes(whole) <= maxBytes) return whole;
 
-  const cut: string[] = [];
+  const cut: string[] = dropHeaders ? ["headers"] : [];
   let headers: RecordHeaders = { ...ours };
   // Room for the bookkeeping headers added below.
   let room = maxBytes - messageBytes({ key: null, value: null, headers }) - 128;
-  const originalHeaders = headerBytes(theirs);
+  const originalHeaders = headerBytes(kept);
   if (originalHeaders > 0) {
     if (originalHeaders <= room / 4) {
-      // Spread, not Object.assign: a header named `__proto__` must stay a header.
-      headers = { ...theirs, ...ours };
+      // Spread, not Object.assign: a header named `__proto__` stays a header.
+      headers = { ...kept, ...ours };
       room -= originalHeaders;
     } else {
       cut.push("headers");
@@ -135,4 +145,11 @@ export function deadLetterMessage(
   }
   if (cut.length > 0) headers[HEADERS.truncated] = cut.join(",");
   return { key, value, headers };
+}
+
+/** Headers in a record's headers object (a name given several times counts each time). */
+function headerCount(headers: RecordHeaders | undefined): number {
+  let count = 0;
+  for (const value of Object.values(headers ?? {})) count += Array.isArray(value) ? value.length : 1;
+  return count;
 }
