@@ -6,20 +6,10 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { configFields, envNameFor } from "../../src/config/fields.js";
 import { loadConfig, loadConfigWithWarnings, redactConfig, withReference } from "../../src/config/index.js";
-import { ConfigError } from "../../src/errors/errors.js";
+import { problemsOf } from "../helpers/config-problems.js";
 
 const root = join(import.meta.dirname, "../../..");
 const cli = join(root, "dist/src/cli/main.js");
-
-function problemsOf(fn: () => unknown): ConfigError["problems"] {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-    return e.problems;
-  }
-  assert.fail("expected the configuration to be rejected");
-}
 
 function tempFile(name: string, text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), "sw-config-")), name);

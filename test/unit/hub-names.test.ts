@@ -9,19 +9,10 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { hubUrlProblem, repoIdProblem, revisionProblem } from "../../src/config/hub-names.js";
 import { loadConfig } from "../../src/config/index.js";
-import { ConfigError, ModelError } from "../../src/errors/errors.js";
+import { ModelError } from "../../src/errors/errors.js";
 import { resolveModel } from "../../src/inference/model/index.js";
 import { modelConfigOf, parseModelSpec, specOf } from "../../src/rollout/model-spec.js";
-
-function problemsOf(fn: () => unknown): ConfigError["problems"] {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-    return e.problems;
-  }
-  assert.fail("expected the configuration to be rejected");
-}
+import { problemsOf } from "../helpers/config-problems.js";
 
 const GOOD_IDS = [
   "Xenova/distilbert-base-multilingual-cased-sentiments-student",
