@@ -6,8 +6,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Command } from "commander";
 import { type Config, redactConfig } from "../config/index.js";
+import { checkSentimentLabels } from "../events/sentiment-event.js";
 import { runFilePipeline } from "../pipeline/file-pipeline.js";
-import { checkSentimentLabels, startWorker } from "../pipeline/live-worker.js";
+import { startWorker } from "../pipeline/live-worker.js";
 import { AdminServer } from "../rollout/admin-server.js";
 import { startTelemetry } from "../telemetry/index.js";
 import { threadsLoaded } from "../threads/worker-channel.js";
