@@ -30,6 +30,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis, ReplyError } from "ioredis";
 import type { Config } from "../config/schema.js";
+import { errorMessage } from "../errors/error-message.js";
 import { ConfigError, DedupUnavailableError, SentimentWorkerError } from "../errors/errors.js";
 import type { Deduplicator } from "./dedup.js";
 import { REDIS_DEDUP_DEFAULTS, type RedisDeduplicatorOptions } from "./redis-dedup-options.js";
@@ -245,7 +246,7 @@ export class RedisDeduplicator implements Deduplicator {
         this.counters.bypassedIds += ids.length;
         return ids.map(() => "new");
       }
-      throw new DedupUnavailableError(`Redis de-duplication is unavailable: ${describe(err)}`, err);
+      throw new DedupUnavailableError(`Redis de-duplication is unavailable: ${errorMessage(err)}`, err);
     }
     this.forgetStale();
     const now = Date.now();
@@ -368,7 +369,3 @@ export class RedisDeduplicator implements Deduplicator {
 
 /** Redis's answers to credentials it does not take. */
 const REFUSED = /^(NOAUTH|WRONGPASS|NOPERM)\b/;
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
