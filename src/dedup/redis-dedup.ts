@@ -31,7 +31,7 @@ import { randomBytes } from "node:crypto";
 import { Redis, ReplyError } from "ioredis";
 import type { Config } from "../config/schema.js";
 import { ConfigError, DedupUnavailableError, SentimentWorkerError } from "../errors/errors.js";
-import type { Deduplicator } from "./dedup.js";
+import type { ClaimingDeduplicator, ClaimOutcome, Deduplicator } from "./dedup.js";
 import { REDIS_DEDUP_DEFAULTS, type RedisDeduplicatorOptions } from "./redis-dedup-options.js";
 import {
   CLAIM_IN_FLIGHT,
@@ -43,11 +43,7 @@ import {
 } from "./redis-scripts.js";
 import { ResultCache } from "./result-cache.js";
 
-/**
- * new: tag it; retaken: tag it (an unfinished earlier claim was taken over); seen: confirmed
- * earlier or repeated in this call, skip; in-flight: another record is being tagged, skip.
- */
-export type ClaimOutcome = "new" | "retaken" | "seen" | "in-flight";
+export type { ClaimOutcome };
 
 const OUTCOMES = new Map<number, ClaimOutcome>([
   [CLAIM_NEW, "new"],
@@ -74,7 +70,7 @@ interface HeldClaim {
   claimedAt: number;
 }
 
-export class RedisDeduplicator implements Deduplicator {
+export class RedisDeduplicator implements Deduplicator, ClaimingDeduplicator {
   readonly counters: RedisDedupCounters = {
     bypassedClaims: 0,
     bypassedIds: 0,

@@ -1,16 +1,18 @@
 /**
- * The batch processor's decisions with fakes around it: what happens to the claims, the
+ * The chunk pipeline's decisions with fakes around it: what happens to the claims, the
  * read position and the fencing when a commit fails in each way the sinks report, when the drain
- * signal aborts a batch, and with records whose outputs cannot be written as they are.
+ * signal aborts a chunk, and with records whose outputs cannot be written as they are.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { BatchSource, ConsumedRecord, PartitionBatch, TopicPartition } from "../../src/consumers/batch-source.js";
-import type { RedisDeduplicator } from "../../src/dedup/redis-dedup.js";
+import type { ClaimingDeduplicator, ClaimOutcome } from "../../src/dedup/dedup.js";
 import { CommitOutcomeUnknownError, FencedError, OffsetCommitError } from "../../src/errors/errors.js";
-import type { Classified, SentimentClassifier } from "../../src/inference/classifier.js";
+import type { Classified } from "../../src/inference/classifier.js";
 import type { Identified } from "../../src/language/identify.js";
-import { BatchProcessor, type OutputLimits } from "../../src/pipeline/batch-processor.js";
+import { ChunkPipeline, type OutputLimits } from "../../src/pipeline/chunk-pipeline.js";
+import { atLeastOnce, exactlyOnce } from "../../src/pipeline/delivery.js";
+import type { ChunkClassifier } from "../../src/pipeline/ports.js";
 import { RunCounters } from "../../src/pipeline/run-counters.js";
 import type { PartitionOutput, PartitionSink, ProducedRecord } from "../../src/sinks/kafka/partition-sink.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
@@ -20,7 +22,7 @@ const config = kafkaJobConfig;
 const quiet = quietTelemetry();
 
 /** Answers every text at once, or holds every answer until `release()` (a slow model). */
-class FakeClassifier {
+class FakeClassifier implements ChunkClassifier<string> {
   readonly model = { name: "fake", revision: "r1", labels: ["positive", "neutral", "negative"] };
   readonly hasCapacity = true;
   private held: Array<() => void> | undefined;
@@ -38,13 +40,13 @@ class FakeClassifier {
   }
 }
 
-class FakeDedup {
+class FakeDedup implements ClaimingDeduplicator {
   readonly confirmed: string[] = [];
   readonly released: string[] = [];
   readonly results = undefined;
   /** Answer "seen" for confirmed ids, as Redis does (off: every id is new). */
   remembers = false;
-  async claimDetailed(ids: readonly string[]): Promise<string[]> {
+  async claimDetailed(ids: readonly string[]): Promise<ClaimOutcome[]> {
     const claimed = new Set<string>();
     return ids.map((id) => {
       const seen = this.remembers && (this.confirmed.includes(id) || claimed.has(id));
@@ -105,12 +107,12 @@ function parts(
   const sink = new FakeSink();
   const source = new FakeSource();
   const counters = new RunCounters();
-  const pipeline = new BatchProcessor({
-    config: { ...config, kafka: { ...config.kafka, delivery }, input: { ...config.input, passthrough } },
-    classifier: classifier as unknown as SentimentClassifier,
-    dedup: dedup as unknown as RedisDeduplicator,
-    sink,
-    source,
+  const pipeline = new ChunkPipeline({
+    config: { ...config, input: { ...config.input, passthrough } },
+    // As the Kafka job chooses it.
+    delivery:
+      delivery === "exactly-once" ? exactlyOnce({ sink, source, logger: quiet.current.logger }) : atLeastOnce({ sink }),
+    tagging: () => ({ value: { classifier, dedup }, release: () => {} }),
     counters,
     workerVersion: "test",
     telemetry: quiet.current,
@@ -148,7 +150,7 @@ function batch(messages: ConsumedRecord[], signal = new AbortController().signal
   };
 }
 
-describe("the Kafka pipeline's per-batch decisions", () => {
+describe("the Kafka pipeline's per-chunk decisions", () => {
   it("fences and re-checks the committed offset before the first batch of an assignment", async () => {
     const { pipeline, sink, source } = parts();
     source.committed = "5";
