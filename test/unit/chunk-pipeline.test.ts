@@ -6,61 +6,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { BatchSource, ConsumedRecord, PartitionBatch, TopicPartition } from "../../src/consumers/batch-source.js";
-import type { ClaimingDeduplicator, ClaimOutcome } from "../../src/dedup/dedup.js";
 import { CommitOutcomeUnknownError, FencedError, OffsetCommitError } from "../../src/errors/errors.js";
-import type { Classified } from "../../src/inference/classifier.js";
 import type { Identified } from "../../src/language/identify.js";
 import { ChunkPipeline, type OutputLimits } from "../../src/pipeline/chunk-pipeline.js";
 import { atLeastOnce, exactlyOnce } from "../../src/pipeline/delivery.js";
-import type { ChunkClassifier } from "../../src/pipeline/ports.js";
 import { RunCounters } from "../../src/pipeline/run-counters.js";
 import type { PartitionOutput, PartitionSink, ProducedRecord } from "../../src/sinks/kafka/partition-sink.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
-import { kafkaJobConfig, POSITIVE, quietTelemetry } from "../helpers/processor-fakes.js";
+import { FakeClassifier, FakeDedup, kafkaJobConfig, quietTelemetry } from "../helpers/processor-fakes.js";
 
 const config = kafkaJobConfig;
 const quiet = quietTelemetry();
-
-/** Answers every text at once, or holds every answer until `release()` (a slow model). */
-class FakeClassifier implements ChunkClassifier<string> {
-  readonly model = { name: "fake", revision: "r1", labels: ["positive", "neutral", "negative"] };
-  readonly hasCapacity = true;
-  private held: Array<() => void> | undefined;
-  hold(): void {
-    this.held = [];
-  }
-  async encodeAll(texts: readonly string[]): Promise<string[]> {
-    return [...texts];
-  }
-  async whenCapacity(): Promise<void> {}
-  submit(): Promise<Classified> {
-    const held = this.held;
-    if (!held) return Promise.resolve(POSITIVE);
-    return new Promise((resolve) => held.push(() => resolve(POSITIVE)));
-  }
-}
-
-class FakeDedup implements ClaimingDeduplicator {
-  readonly confirmed: string[] = [];
-  readonly released: string[] = [];
-  readonly results = undefined;
-  /** Answer "seen" for confirmed ids, as Redis does (off: every id is new). */
-  remembers = false;
-  async claimDetailed(ids: readonly string[]): Promise<ClaimOutcome[]> {
-    const claimed = new Set<string>();
-    return ids.map((id) => {
-      const seen = this.remembers && (this.confirmed.includes(id) || claimed.has(id));
-      claimed.add(id);
-      return seen ? "seen" : "new";
-    });
-  }
-  async confirm(ids: readonly string[]): Promise<void> {
-    this.confirmed.push(...ids);
-  }
-  async release(ids: readonly string[]): Promise<void> {
-    this.released.push(...ids);
-  }
-}
 
 class FakeSink implements PartitionSink {
   acquired = 0;
