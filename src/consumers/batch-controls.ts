@@ -6,10 +6,10 @@
 import { retry } from "../errors/retry.js";
 import type { FetchedBatch } from "../kafka/client.js";
 import { meansRejoin } from "../kafka/errors.js";
-import type { PartitionBatch } from "./batch-source.js";
+import type { PartitionChunk } from "./batch-source.js";
 import type { Drain } from "./drain.js";
 
-export type BatchControls = Pick<PartitionBatch, "heartbeat" | "isStale" | "isRunning" | "signal" | "commitOffset">;
+export type BatchControls = Pick<PartitionChunk, "heartbeat" | "isStale" | "isRunning" | "signal" | "commitOffset">;
 
 /** One fetched batch as a source hands it out, a chunk at a time. */
 export interface SourceBatch {

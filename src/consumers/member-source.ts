@@ -5,7 +5,7 @@
  */
 import type { FetchedBatch, GroupMember, KafkaAdmin, Subscription, TopicPartition } from "../kafka/client.js";
 import type { Log } from "../telemetry/logger.js";
-import type { BatchHandler, BatchSource } from "./batch-source.js";
+import type { BatchSource, ChunkHandler } from "./batch-source.js";
 import { Drain } from "./drain.js";
 
 export interface MemberSourceOptions {
@@ -38,7 +38,7 @@ export abstract class MemberSource implements BatchSource {
   /** What to subscribe to. */
   protected abstract subscription(): Subscription;
   /** Reads one fetched batch into the handler. */
-  protected abstract read(batch: FetchedBatch, handler: BatchHandler): Promise<void>;
+  protected abstract read(batch: FetchedBatch, handler: ChunkHandler): Promise<void>;
   /** After a join, once the handler knows the assignment. */
   protected afterJoin(_assigned: TopicPartition[]): void {}
   /** The client moved past a fetch of only transaction markers or aborted records. */
@@ -57,7 +57,7 @@ export abstract class MemberSource implements BatchSource {
    * Joins the group and starts reading; resolves once the first assignment arrived, rejects when
    * the member fails first (a refused join: a setting the broker rejects, a missing ACL).
    */
-  async start(handler: BatchHandler): Promise<void> {
+  async start(handler: ChunkHandler): Promise<void> {
     let firstJoin: () => void = () => {};
     const joined = new Promise<void>((resolve) => {
       firstJoin = resolve;

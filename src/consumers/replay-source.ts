@@ -21,7 +21,7 @@ import type {
   TopicPartition,
 } from "../kafka/client.js";
 import { type SourceBatch, sourceBatch } from "./batch-controls.js";
-import type { BatchHandler } from "./batch-source.js";
+import type { ChunkHandler } from "./batch-source.js";
 import { MemberSource, type MemberSourceOptions } from "./member-source.js";
 
 export interface ReplayRange {
@@ -96,7 +96,7 @@ export class ReplaySource extends MemberSource {
   }
 
   /** Joins the replay's group and starts reading; resolves once the first assignment arrived. */
-  override async start(handler: BatchHandler): Promise<void> {
+  override async start(handler: ChunkHandler): Promise<void> {
     try {
       await super.start(handler);
       if (this.options.storePlan) {
@@ -140,7 +140,7 @@ export class ReplaySource extends MemberSource {
     if (range && !range.done) this.advance(range, BigInt(lastOffset) + 1n);
   }
 
-  protected override async read(batch: FetchedBatch, handler: BatchHandler): Promise<void> {
+  protected override async read(batch: FetchedBatch, handler: ChunkHandler): Promise<void> {
     const { options } = this;
     await this.planStored;
     const range = this.ranges.get(batch.partition);
@@ -178,7 +178,7 @@ export class ReplaySource extends MemberSource {
    * kafkajs reads again after the last commit, not from the batch's start (which would repeat it).
    */
   private async process(
-    handler: BatchHandler,
+    handler: ChunkHandler,
     range: RangeState,
     batch: FetchedBatch,
     inRange: ConsumedRecord[],

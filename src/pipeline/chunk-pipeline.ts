@@ -7,7 +7,7 @@
  * is read again: finished and committed, or abandoned uncommitted, never half of each.
  */
 import type { Config } from "../config/index.js";
-import type { BatchHandler, PartitionBatch, TopicPartition } from "../consumers/batch-source.js";
+import type { ChunkHandler, PartitionChunk, TopicPartition } from "../consumers/batch-source.js";
 import { CommitOutcomeUnknownError, FencedError } from "../errors/errors.js";
 import type { Lease } from "../inference/model-slot.js";
 import { sharedLanguageIdentifier } from "../language/event-language.js";
@@ -65,9 +65,9 @@ type Outcome = "processed" | "abandoned";
 
 const key = ({ topic, partition }: TopicPartition) => `${topic}:${partition}`;
 
-export class ChunkPipeline implements BatchHandler {
+export class ChunkPipeline implements ChunkHandler {
   private assigned = new Map<string, TopicPartition>();
-  private readonly format: OutputFormat<PartitionBatch["messages"][number], ProducedRecord>;
+  private readonly format: OutputFormat<PartitionChunk["messages"][number], ProducedRecord>;
 
   constructor(private readonly parts: ChunkPipelineParts) {
     const { limits, workerVersion } = parts;
@@ -87,7 +87,7 @@ export class ChunkPipeline implements BatchHandler {
     this.assigned = next;
   }
 
-  async handle(chunk: PartitionBatch): Promise<Outcome> {
+  async handle(chunk: PartitionChunk): Promise<Outcome> {
     const { config, telemetry, delivery } = this.parts;
     if (!(await delivery.admit(chunk, chunk.messages[0]?.offset))) return "abandoned";
     // The source's heartbeat notices a rebalance (and starts the drain); its error needs no answer here.
@@ -115,7 +115,7 @@ export class ChunkPipeline implements BatchHandler {
     }
   }
 
-  private async process(chunk: PartitionBatch, trace: BatchTrace, use: ChunkTagging): Promise<Outcome> {
+  private async process(chunk: PartitionChunk, trace: BatchTrace, use: ChunkTagging): Promise<Outcome> {
     const { config, delivery } = this.parts;
     const items = await trace.stage(SPANS.consume, () => decodeChunk(chunk, chunk.messages, config.input));
     const messages = items.filter(isMessage);
@@ -130,8 +130,7 @@ export class ChunkPipeline implements BatchHandler {
     );
     if (tagged === undefined) return "abandoned";
     const taggedIds = tagged.map((item) => item.decoded.id);
-    const lastOffset = items[items.length - 1]?.source.offset ?? "-1";
-    const nextOffset = chunk.nextOffset ?? (BigInt(lastOffset) + 1n).toString();
+    const { nextOffset } = chunk;
     const languages = identifyLanguages(tagged, config.input.detectLanguage, this.parts.identifyAll);
     let made: ChunkMade;
     let outcome: Awaited<ReturnType<Delivery["commit"]>>;
@@ -190,6 +189,7 @@ export class ChunkPipeline implements BatchHandler {
       return "abandoned";
     }
     const { metrics } = this.parts.telemetry;
+    const lastOffset = chunk.messages[chunk.messages.length - 1]?.offset ?? nextOffset;
     await accountChunk(made, lagAfter(chunk.highWatermark, lastOffset), {
       counters: this.parts.counters,
       recordLatency: (ms) => metrics.recordLatency(ms),

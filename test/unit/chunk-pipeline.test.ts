@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { BatchSource, ConsumedRecord, PartitionBatch, TopicPartition } from "../../src/consumers/batch-source.js";
+import type { BatchSource, ConsumedRecord, PartitionChunk, TopicPartition } from "../../src/consumers/batch-source.js";
 import { CommitOutcomeUnknownError, FencedError, OffsetCommitError } from "../../src/errors/errors.js";
 import type { Identified } from "../../src/language/identify.js";
 import { ChunkPipeline, type OutputLimits } from "../../src/pipeline/chunk-pipeline.js";
@@ -92,12 +92,14 @@ function message(offset: number, value: string | null, timestamp = "176722560000
 const post = (offset: number, timestamp?: string) =>
   message(offset, JSON.stringify({ id: `id-${offset}`, text: "good" }), timestamp);
 
-function batch(messages: ConsumedRecord[], signal = new AbortController().signal): PartitionBatch {
+function batch(messages: ConsumedRecord[], signal = new AbortController().signal): PartitionChunk {
   return {
     topic: "posts",
     partition: 0,
     messages,
     highWatermark: String(Number(messages[messages.length - 1]?.offset ?? 0) + 1),
+    // As the source says it: the last record's + 1.
+    nextOffset: String(Number(messages[messages.length - 1]?.offset ?? 0) + 1),
     heartbeat: async () => {},
     isStale: () => false,
     isRunning: () => true,

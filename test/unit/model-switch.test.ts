@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ConsumedRecord, PartitionBatch } from "../../src/consumers/batch-source.js";
+import type { ConsumedRecord, PartitionChunk } from "../../src/consumers/batch-source.js";
 import type { ClaimingDeduplicator, ClaimOutcome } from "../../src/dedup/dedup.js";
 import type { Classified } from "../../src/inference/classifier.js";
 import { ModelSlot } from "../../src/inference/model-slot.js";
@@ -88,12 +88,13 @@ const post = (offset: number, id: string): ConsumedRecord => ({
   headers: {},
 });
 
-function batch(partition: number, messages: ConsumedRecord[]): PartitionBatch {
+function batch(partition: number, messages: ConsumedRecord[]): PartitionChunk {
   return {
     topic: "posts",
     partition,
     messages,
     highWatermark: "100",
+    nextOffset: String(Number(messages[messages.length - 1]?.offset ?? 0) + 1),
     heartbeat: async () => {},
     isStale: () => false,
     isRunning: () => true,

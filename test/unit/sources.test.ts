@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { BatchHandler, PartitionBatch } from "../../src/consumers/batch-source.js";
+import type { ChunkHandler, PartitionChunk } from "../../src/consumers/batch-source.js";
 import { GroupSource } from "../../src/consumers/group-source.js";
 import { ReplaySource } from "../../src/consumers/replay-source.js";
 import { ConfigError, GroupJoinError } from "../../src/errors/errors.js";
@@ -80,15 +80,17 @@ const admin = (offsets: GroupOffset[] = []) => ({ committedOffsets: async () => 
 /** Records each batch's offsets, answering with `outcomes` in turn (then `processed`). */
 function recorder(outcomes: Array<"processed" | "abandoned"> = []) {
   const batches: string[][] = [];
+  const nextOffsets: string[] = [];
   const assignments: TopicPartition[][] = [];
-  const handler: BatchHandler = {
+  const handler: ChunkHandler = {
     onAssignment: (assigned) => assignments.push(assigned),
-    handle: async (batch: PartitionBatch) => {
+    handle: async (batch: PartitionChunk) => {
       batches.push(batch.messages.map((m) => m.offset));
+      nextOffsets.push(batch.nextOffset);
       return outcomes.shift() ?? "processed";
     },
   };
-  return { handler, batches, assignments };
+  return { handler, batches, nextOffsets, assignments };
 }
 
 const groupOptions = {
@@ -113,12 +115,13 @@ async function startedGroup(outcomes?: Array<"processed" | "abandoned">) {
 }
 
 describe("the group source", () => {
-  it("hands a fetch over in chunks of chunkRecords and moves the read position after each", async () => {
-    const { member, source, batches, assignments } = await startedGroup();
+  it("hands a fetch over in chunks of chunkRecords, each with its next offset, and moves the read position after each", async () => {
+    const { member, source, batches, nextOffsets, assignments } = await startedGroup();
     assert.ok(source.inGroup);
     assert.deepEqual(assignments, [[{ topic: "posts", partition: 0 }]]);
     await member.fetch("posts", [0, 1, 2, 3, 4, 5, 6]);
     assert.deepEqual(batches, [["0", "1", "2"], ["3", "4", "5"], ["6"]]);
+    assert.deepEqual(nextOffsets, ["3", "6", "7"]);
     assert.deepEqual(member.resolved, ["2", "5", "6"]);
   });
 
