@@ -13,8 +13,6 @@ export interface PartitionChunk extends TopicPartition {
   messages: ConsumedRecord[];
   /** The partition's end offset when fetched (for the lag metric). */
   highWatermark: string;
-  /** Keeps this member in the group while long work runs (the client has no background heartbeat). */
-  heartbeat(): Promise<void>;
   /** A rebalance or seek made this chunk obsolete: abandon it uncommitted. */
   isStale(): boolean;
   isRunning(): boolean;

@@ -7,7 +7,6 @@
 import { ConfigError, GroupJoinError } from "../errors/errors.js";
 import type { FetchedBatch, GroupMember, KafkaAdmin, Subscription } from "../kafka/client.js";
 import { kafkaErrorType } from "../kafka/errors.js";
-import { sourceBatch } from "./batch-controls.js";
 import type { ChunkHandler } from "./batch-source.js";
 import { MemberSource, type MemberSourceOptions } from "./member-source.js";
 
@@ -47,14 +46,14 @@ export class GroupSource extends MemberSource {
   }
 
   protected override async read(batch: FetchedBatch, handler: ChunkHandler): Promise<void> {
-    const { controls, beforeChunk } = sourceBatch(batch, this.drain);
+    const { controls, beforeChunk, handle } = this.controlsOf(batch);
     const { records } = batch;
     for (let i = 0; i < records.length; ) {
       if (!(await beforeChunk(i))) return;
       const chunk = records.slice(i, i + this.options.chunkRecords());
       i += chunk.length;
       const last = (chunk[chunk.length - 1] as (typeof chunk)[number]).offset;
-      const outcome = await handler.handle({
+      const outcome = await handle(handler, {
         topic: batch.topic,
         partition: batch.partition,
         messages: chunk,

@@ -5,6 +5,7 @@
  */
 import type { FetchedBatch, GroupMember, KafkaAdmin, Subscription, TopicPartition } from "../kafka/client.js";
 import type { Log } from "../telemetry/logger.js";
+import { type SourceBatch, sourceBatch } from "./batch-controls.js";
 import type { BatchSource, ChunkHandler } from "./batch-source.js";
 import { Drain } from "./drain.js";
 
@@ -12,6 +13,8 @@ export interface MemberSourceOptions {
   groupId: string;
   /** How long chunks in flight may run once a stop or rebalance began (`kafka.drainTimeoutMs`). */
   drainTimeoutMs: number;
+  /** How often the member beats while the pipeline works on a chunk (`kafka.heartbeatIntervalMs`). */
+  heartbeatIntervalMs: number;
   log?: Log | undefined;
 }
 
@@ -39,6 +42,10 @@ export abstract class MemberSource implements BatchSource {
   protected abstract subscription(): Subscription;
   /** Reads one fetched batch into the handler. */
   protected abstract read(batch: FetchedBatch, handler: ChunkHandler): Promise<void>;
+  /** A fetched batch's controls, chunk by chunk. */
+  protected controlsOf(batch: FetchedBatch): SourceBatch {
+    return sourceBatch(batch, this.drain, this.base.heartbeatIntervalMs);
+  }
   /** After a join, once the handler knows the assignment. */
   protected afterJoin(_assigned: TopicPartition[]): void {}
   /** The client moved past a fetch of only transaction markers or aborted records. */

@@ -20,7 +20,7 @@ import type {
   Subscription,
   TopicPartition,
 } from "../kafka/client.js";
-import { type SourceBatch, sourceBatch } from "./batch-controls.js";
+import type { SourceBatch } from "./batch-controls.js";
 import type { ChunkHandler } from "./batch-source.js";
 import { MemberSource, type MemberSourceOptions } from "./member-source.js";
 
@@ -169,7 +169,7 @@ export class ReplaySource extends MemberSource {
     }
     const inRange = batch.records.filter((m) => BigInt(m.offset) < range.end);
     const reachesEnd = BigInt(batch.lastOffset()) >= range.end - 1n;
-    await this.process(handler, range, batch, inRange, reachesEnd, sourceBatch(batch, this.drain));
+    await this.process(handler, range, batch, inRange, reachesEnd, this.controlsOf(batch));
   }
 
   /**
@@ -183,13 +183,13 @@ export class ReplaySource extends MemberSource {
     batch: FetchedBatch,
     inRange: ConsumedRecord[],
     reachesEnd: boolean,
-    { controls: control, ended, beforeChunk }: SourceBatch,
+    { controls: control, heartbeat, ended, beforeChunk, handle }: SourceBatch,
   ): Promise<void> {
     for (let i = 0; i < inRange.length; ) {
       if (!(await beforeChunk(i))) return;
       let n = Math.min(inRange.length - i, this.options.chunkRecords());
       if (this.options.admission) {
-        n = await this.options.admission.admit(n, control.heartbeat, ended);
+        n = await this.options.admission.admit(n, heartbeat, ended);
         if (n === 0) return;
       }
       const messages = inRange.slice(i, i + n);
@@ -198,7 +198,7 @@ export class ReplaySource extends MemberSource {
       // The last chunk of a batch that reached the end commits the end itself: offsets between the
       // last record and the end hold only markers or aborted records.
       const nextOffset = final ? range.end : BigInt(last.offset) + 1n;
-      const outcome = await handler.handle({
+      const outcome = await handle(handler, {
         topic: this.options.topic,
         partition: range.partition,
         messages,

@@ -35,7 +35,7 @@ export interface OutputLimits {
 }
 
 export interface ChunkPipelineParts {
-  config: Pick<Config, "input" | "kafka">;
+  config: Pick<Config, "input">;
   /** How chunks are committed (the delivery mode, chosen by the Kafka job). */
   delivery: Delivery;
   /**
@@ -88,10 +88,9 @@ export class ChunkPipeline implements ChunkHandler {
   }
 
   async handle(chunk: PartitionChunk): Promise<Outcome> {
-    const { config, telemetry, delivery } = this.parts;
+    const { telemetry, delivery } = this.parts;
+    // The source beats while the chunk is here (it owns the heartbeats): nothing to do for it here.
     if (!(await delivery.admit(chunk, chunk.messages[0]?.offset))) return "abandoned";
-    // The source's heartbeat notices a rebalance (and starts the drain); its error needs no answer here.
-    const heartbeat = setInterval(() => void chunk.heartbeat().catch(() => {}), config.kafka.heartbeatIntervalMs);
     const trace = telemetry.tracing.batch(chunk.topic, chunk.partition, chunk.messages);
     const started = performance.now();
     const lease = this.parts.tagging();
@@ -110,7 +109,6 @@ export class ChunkPipeline implements ChunkHandler {
       trace.end("failed", error);
       throw error;
     } finally {
-      clearInterval(heartbeat);
       lease.release();
     }
   }
@@ -123,7 +121,6 @@ export class ChunkPipeline implements ChunkHandler {
       claimChunk(messages, {
         dedup: use.dedup,
         retag: delivery.retag(chunk),
-        heartbeat: () => chunk.heartbeat(),
         givenUp: () => chunk.isStale() || !chunk.isRunning() || chunk.signal.aborted,
         setReady: this.parts.setReady,
       }),

@@ -61,6 +61,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         chunkRecords,
         fromBeginning: options.fromBeginning ?? true,
         drainTimeoutMs: config.kafka.drainTimeoutMs,
+        heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
         sessionTimeoutMs: config.kafka.sessionTimeoutMs,
         log,
       }),

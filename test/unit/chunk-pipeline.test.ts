@@ -100,7 +100,6 @@ function batch(messages: ConsumedRecord[], signal = new AbortController().signal
     highWatermark: String(Number(messages[messages.length - 1]?.offset ?? 0) + 1),
     // As the source says it: the last record's + 1.
     nextOffset: String(Number(messages[messages.length - 1]?.offset ?? 0) + 1),
-    heartbeat: async () => {},
     isStale: () => false,
     isRunning: () => true,
     signal,

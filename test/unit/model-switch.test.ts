@@ -95,7 +95,6 @@ function batch(partition: number, messages: ConsumedRecord[]): PartitionChunk {
     messages,
     highWatermark: "100",
     nextOffset: String(Number(messages[messages.length - 1]?.offset ?? 0) + 1),
-    heartbeat: async () => {},
     isStale: () => false,
     isRunning: () => true,
     signal: new AbortController().signal,

@@ -29,6 +29,7 @@ class FakeMember implements GroupMember {
   committed: GroupOffset[] = [];
   disconnected = false;
   stale = false;
+  heartbeats = 0;
 
   async run(_: unknown, handlers: MemberHandlers): Promise<void> {
     this.handlers = handlers;
@@ -65,7 +66,9 @@ class FakeMember implements GroupMember {
       records,
       highWatermark: String(lastOffset + 1),
       lastOffset: () => String(lastOffset),
-      heartbeat: async () => {},
+      heartbeat: async () => {
+        this.heartbeats++;
+      },
       isStale: () => this.stale,
       isRunning: () => !this.disconnected,
       resolveOffset: (offset) => this.resolved.push(offset),
@@ -100,6 +103,7 @@ const groupOptions = {
   chunkRecords: () => 3,
   fromBeginning: true,
   drainTimeoutMs: 1000,
+  heartbeatIntervalMs: 3000,
   sessionTimeoutMs: 30_000,
 };
 
@@ -123,6 +127,27 @@ describe("the group source", () => {
     assert.deepEqual(batches, [["0", "1", "2"], ["3", "4", "5"], ["6"]]);
     assert.deepEqual(nextOffsets, ["3", "6", "7"]);
     assert.deepEqual(member.resolved, ["2", "5", "6"]);
+  });
+
+  it("beats while the pipeline works on a chunk, and between chunks, and no more after", async () => {
+    const member = new FakeMember();
+    const source = new GroupSource(member, admin(), { ...groupOptions, heartbeatIntervalMs: 10 });
+    const started = source.start({
+      onAssignment: () => {},
+      handle: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return "processed";
+      },
+    });
+    await Promise.resolve();
+    member.join([{ topic: "posts", partition: 0 }]);
+    await started;
+    await member.fetch("posts", [0, 1, 2, 3]);
+    const beats = member.heartbeats;
+    // Two chunks of about 100 ms each at one beat per 10 ms, and one beat between them.
+    assert.ok(beats >= 10, `${beats} heartbeats`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(member.heartbeats, beats);
   });
 
   it("stops a fetch at an abandoned chunk, so the next fetch starts with it", async () => {
@@ -232,6 +257,7 @@ describe("the replay reader", () => {
       chunkRecords: () => 2,
       storePlan,
       drainTimeoutMs: 1000,
+      heartbeatIntervalMs: 3000,
       onPosition: (_, position) => positions.push(position),
     });
     const seen = recorder();
@@ -281,6 +307,7 @@ describe("the replay reader", () => {
       chunkRecords: () => 2,
       storePlan: false,
       drainTimeoutMs: 1000,
+      heartbeatIntervalMs: 3000,
     });
     const started = source.start(recorder().handler);
     await Promise.resolve();

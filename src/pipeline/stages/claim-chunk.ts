@@ -1,7 +1,7 @@
 /**
  * Claim: the messages to tag are those whose ids were not seen before (one round trip to the
- * de-duplication). In `fail` mode an unreachable store holds the chunk (readiness false, heartbeats
- * go on) until it answers, or until the chunk must be given up.
+ * de-duplication). In `fail` mode an unreachable store holds the chunk (readiness false; the
+ * source's heartbeats go on) until it answers, or until the chunk must be given up.
  */
 import type { ClaimingDeduplicator } from "../../dedup/dedup.js";
 import { DedupUnavailableError } from "../../errors/errors.js";
@@ -17,8 +17,6 @@ export interface Retag {
 export interface ClaimContext {
   dedup: ClaimingDeduplicator | undefined;
   retag: Retag | undefined;
-  /** Keeps the chunk's partition while the store does not answer. */
-  heartbeat(): Promise<void>;
   /** The chunk is to be given up (rebalance, seek, stop): stop waiting for the store. */
   givenUp(): boolean;
   setReady?: ((ready: boolean) => void) | undefined;
@@ -52,7 +50,6 @@ export async function claimChunk<T extends MessageItem>(all: T[], context: Claim
     } catch (error) {
       if (!(error instanceof DedupUnavailableError)) throw error;
       context.setReady?.(false);
-      await context.heartbeat().catch(() => {});
       if (context.givenUp()) return undefined;
       await pause(attempt, { initialMs: 100, maxMs: 2000 });
     }
