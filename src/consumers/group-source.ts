@@ -7,7 +7,7 @@
 import { ConfigError, GroupJoinError } from "../errors/errors.js";
 import type { FetchedBatch, GroupMember, KafkaAdmin, Subscription } from "../kafka/client.js";
 import { kafkaErrorType } from "../kafka/errors.js";
-import type { ChunkHandler } from "./batch-source.js";
+import type { ChunkHandler } from "./chunk-source.js";
 import { MemberSource, type MemberSourceOptions } from "./member-source.js";
 
 export interface GroupSourceOptions extends MemberSourceOptions {

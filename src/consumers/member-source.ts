@@ -5,8 +5,8 @@
  */
 import type { FetchedBatch, GroupMember, KafkaAdmin, Subscription, TopicPartition } from "../kafka/client.js";
 import type { Log } from "../telemetry/logger.js";
-import { type SourceBatch, sourceBatch } from "./batch-controls.js";
-import type { BatchSource, ChunkHandler } from "./batch-source.js";
+import { type FetchChunks, fetchChunks } from "./chunk-controls.js";
+import type { ChunkHandler, ChunkSource } from "./chunk-source.js";
 import { Drain } from "./drain.js";
 
 export interface MemberSourceOptions {
@@ -18,7 +18,7 @@ export interface MemberSourceOptions {
   log?: Log | undefined;
 }
 
-export abstract class MemberSource implements BatchSource {
+export abstract class MemberSource implements ChunkSource {
   protected readonly drain: Drain;
   protected stopping = false;
   private joined = false;
@@ -43,8 +43,8 @@ export abstract class MemberSource implements BatchSource {
   /** Reads one fetched batch into the handler. */
   protected abstract read(batch: FetchedBatch, handler: ChunkHandler): Promise<void>;
   /** A fetched batch's controls, chunk by chunk. */
-  protected controlsOf(batch: FetchedBatch): SourceBatch {
-    return sourceBatch(batch, this.drain, this.base.heartbeatIntervalMs);
+  protected controlsOf(batch: FetchedBatch): FetchChunks {
+    return fetchChunks(batch, this.drain, this.base.heartbeatIntervalMs);
   }
   /** After a join, once the handler knows the assignment. */
   protected afterJoin(_assigned: TopicPartition[]): void {}

@@ -20,8 +20,8 @@ import type {
   Subscription,
   TopicPartition,
 } from "../kafka/client.js";
-import type { SourceBatch } from "./batch-controls.js";
-import type { ChunkHandler } from "./batch-source.js";
+import type { FetchChunks } from "./chunk-controls.js";
+import type { ChunkHandler } from "./chunk-source.js";
 import { MemberSource, type MemberSourceOptions } from "./member-source.js";
 
 export interface ReplayRange {
@@ -183,7 +183,7 @@ export class ReplaySource extends MemberSource {
     batch: FetchedBatch,
     inRange: ConsumedRecord[],
     reachesEnd: boolean,
-    { controls: control, heartbeat, ended, beforeChunk, handle }: SourceBatch,
+    { controls: control, heartbeat, ended, beforeChunk, handle }: FetchChunks,
   ): Promise<void> {
     for (let i = 0; i < inRange.length; ) {
       if (!(await beforeChunk(i))) return;

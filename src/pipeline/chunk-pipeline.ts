@@ -7,7 +7,7 @@
  * is read again: finished and committed, or abandoned uncommitted, never half of each.
  */
 import type { Config } from "../config/index.js";
-import type { ChunkHandler, PartitionChunk, TopicPartition } from "../consumers/batch-source.js";
+import type { ChunkHandler, PartitionChunk, TopicPartition } from "../consumers/chunk-source.js";
 import { CommitOutcomeUnknownError, FencedError } from "../errors/errors.js";
 import type { Lease } from "../inference/model-slot.js";
 import { sharedLanguageIdentifier } from "../language/event-language.js";

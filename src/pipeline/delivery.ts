@@ -3,7 +3,7 @@
  * Exactly-once commits both in one transaction and owns its partitions (`PartitionOwnership`);
  * at-least-once writes the outputs, then commits the offset, and owns nothing.
  */
-import type { BatchSource, TopicPartition } from "../consumers/batch-source.js";
+import type { ChunkSource, TopicPartition } from "../consumers/chunk-source.js";
 import { CommitOutcomeUnknownError, OffsetCommitError } from "../errors/errors.js";
 import type { PartitionOutput, PartitionSink } from "../sinks/kafka/partition-sink.js";
 import type { Logger } from "../telemetry/index.js";
@@ -36,7 +36,7 @@ export interface Delivery {
 
 export interface DeliveryParts {
   sink: PartitionSink;
-  source: Pick<BatchSource, "committedOffset" | "seek">;
+  source: Pick<ChunkSource, "committedOffset" | "seek">;
   logger: Pick<Logger, "error">;
 }
 

@@ -7,7 +7,7 @@
  * transactional ids from it.
  */
 import type { Config } from "../config/index.js";
-import type { BatchSource } from "../consumers/batch-source.js";
+import type { ChunkSource } from "../consumers/chunk-source.js";
 import { RedisDeduplicator } from "../dedup/redis-dedup.js";
 import { ModelError } from "../errors/errors.js";
 import { SENTIMENT_LABELS } from "../events/sentiment-event.js";
@@ -27,7 +27,7 @@ import { atLeastOnce, type Delivery, exactlyOnce } from "./delivery.js";
 import type { CommittedTag } from "./ports.js";
 import { RunCounters } from "./run-counters.js";
 
-export interface KafkaJobOptions<S extends BatchSource> {
+export interface KafkaJobOptions<S extends ChunkSource> {
   workerVersion: string;
   telemetry: Telemetry;
   log: Log;
@@ -57,7 +57,7 @@ export interface TaggingModels {
   load(model: Config["model"]): Promise<Tagging>;
 }
 
-export interface KafkaJob<S extends BatchSource> {
+export interface KafkaJob<S extends ChunkSource> {
   readonly source: S;
   readonly counters: RunCounters;
   readonly model: ModelIdentity;
@@ -90,7 +90,7 @@ export function checkSentimentLabels(labels: readonly string[]): void {
   }
 }
 
-export async function startKafkaJob<S extends BatchSource>(
+export async function startKafkaJob<S extends ChunkSource>(
   config: Config,
   options: KafkaJobOptions<S>,
 ): Promise<KafkaJob<S>> {

@@ -4,7 +4,7 @@
  * broker left open (docs/reliability.md, "A broker that completes a commit without its markers").
  * Built only for exactly-once (see `delivery.ts`); at-least-once has none of it.
  */
-import type { BatchSource, TopicPartition } from "../consumers/batch-source.js";
+import type { ChunkSource, TopicPartition } from "../consumers/chunk-source.js";
 import type { PartitionSink } from "../sinks/kafka/partition-sink.js";
 import type { Logger } from "../telemetry/index.js";
 import type { Retag } from "./stages/claim-chunk.js";
@@ -18,7 +18,7 @@ interface OwnCommit {
 export interface OwnershipParts {
   sink: Pick<PartitionSink, "acquire" | "sweep">;
   /** The truth about committed offsets, and the read position moved when it differs from a chunk's. */
-  source: Pick<BatchSource, "committedOffset" | "seek">;
+  source: Pick<ChunkSource, "committedOffset" | "seek">;
   logger: Pick<Logger, "error">;
 }
 

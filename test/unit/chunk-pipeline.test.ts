@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { BatchSource, ConsumedRecord, PartitionChunk, TopicPartition } from "../../src/consumers/batch-source.js";
+import type { ChunkSource, ConsumedRecord, PartitionChunk, TopicPartition } from "../../src/consumers/chunk-source.js";
 import { CommitOutcomeUnknownError, FencedError, OffsetCommitError } from "../../src/errors/errors.js";
 import type { Identified } from "../../src/language/identify.js";
 import { ChunkPipeline, type OutputLimits } from "../../src/pipeline/chunk-pipeline.js";
@@ -39,7 +39,7 @@ class FakeSink implements PartitionSink {
   async close(): Promise<void> {}
 }
 
-class FakeSource implements Pick<BatchSource, "committedOffset" | "seek"> {
+class FakeSource implements Pick<ChunkSource, "committedOffset" | "seek"> {
   committed: string | undefined;
   /** Answers for the next reads of the committed offset, before `committed` again. */
   readonly next: string[] = [];

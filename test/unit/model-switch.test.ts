@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ConsumedRecord, PartitionChunk } from "../../src/consumers/batch-source.js";
+import type { ConsumedRecord, PartitionChunk } from "../../src/consumers/chunk-source.js";
 import type { ClaimingDeduplicator, ClaimOutcome } from "../../src/dedup/dedup.js";
 import type { Classified } from "../../src/inference/classifier.js";
 import { ModelSlot } from "../../src/inference/model-slot.js";

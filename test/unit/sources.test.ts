@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ChunkHandler, PartitionChunk } from "../../src/consumers/batch-source.js";
+import type { ChunkHandler, PartitionChunk } from "../../src/consumers/chunk-source.js";
 import { GroupSource } from "../../src/consumers/group-source.js";
 import { ReplaySource } from "../../src/consumers/replay-source.js";
 import { ConfigError, GroupJoinError } from "../../src/errors/errors.js";

@@ -45,7 +45,7 @@ export interface ChunkHandler {
 }
 
 /** A Kafka source: it feeds a handler, and answers for its group's offsets and read position. */
-export interface BatchSource {
+export interface ChunkSource {
   /** Joins the group and starts feeding the handler; resolves once the first assignment arrived. */
   start(handler: ChunkHandler): Promise<void>;
   /** The group's committed offset of a partition, or undefined when nothing was committed yet. */

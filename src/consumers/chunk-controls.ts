@@ -7,14 +7,14 @@
 import { retry } from "../errors/retry.js";
 import type { FetchedBatch } from "../kafka/client.js";
 import { meansRejoin } from "../kafka/errors.js";
-import type { ChunkHandler, PartitionChunk } from "./batch-source.js";
+import type { ChunkHandler, PartitionChunk } from "./chunk-source.js";
 import type { Drain } from "./drain.js";
 
 export type ChunkControls = Pick<PartitionChunk, "isStale" | "isRunning" | "signal" | "commitOffset">;
 type Outcome = Awaited<ReturnType<ChunkHandler["handle"]>>;
 
 /** One fetched batch as a source hands it out, a chunk at a time. */
-export interface SourceBatch {
+export interface FetchChunks {
   /** What the pipeline gets with each chunk. */
   controls: ChunkControls;
   /** A heartbeat now, noticing a rebalance (for the source's own waits: a replay's rate limit). */
@@ -40,7 +40,7 @@ const COMMIT_ATTEMPTS = 4;
  * A batch's controls, and the rule that ends it after the chunk in flight: a stop or a rebalance
  * must not wait for the whole fetch.
  */
-export function sourceBatch(batch: FetchedBatch, drain: Drain, heartbeatIntervalMs: number): SourceBatch {
+export function fetchChunks(batch: FetchedBatch, drain: Drain, heartbeatIntervalMs: number): FetchChunks {
   const generation = drain.current;
   const { heartbeat, ...controls } = batchControls(batch, drain);
   const ended = () => !drain.mayContinue(generation) || !controls.isRunning() || controls.isStale();
