@@ -7,7 +7,7 @@
  * transactional ids from it.
  */
 import type { Config } from "../config/index.js";
-import type { BatchSource } from "../consumers/batch-source.js";
+import type { ChunkSource } from "../consumers/chunk-source.js";
 import { RedisDeduplicator } from "../dedup/redis-dedup.js";
 import { ModelError } from "../errors/errors.js";
 import { SENTIMENT_LABELS } from "../events/sentiment-event.js";
@@ -18,15 +18,16 @@ import { connectKafka } from "../kafka/kafkajs-client.js";
 import { ThreadedLanguageIdentifier } from "../language/language-thread.js";
 import { AtLeastOnceSink } from "../sinks/kafka/at-least-once-sink.js";
 import { ExactlyOnceSink } from "../sinks/kafka/exactly-once-sink.js";
-import type { PartitionSink } from "../sinks/kafka/partition-sink.js";
 import { MAX_REQUEST_BYTES } from "../sinks/kafka/request-chunks.js";
 import type { Log, Telemetry } from "../telemetry/index.js";
-import { BatchProcessor, type CommittedTag, type OutputLimits, type Tagging } from "./batch-processor.js";
 import type { ModelIdentity } from "./build-event.js";
+import { ChunkPipeline, type OutputLimits } from "./chunk-pipeline.js";
 import { ChunkSizer } from "./chunk-sizer.js";
+import { atLeastOnce, type Delivery, exactlyOnce } from "./delivery.js";
+import type { CommittedTag } from "./ports.js";
 import { RunCounters } from "./run-counters.js";
 
-export interface KafkaJobOptions<S extends BatchSource> {
+export interface KafkaJobOptions<S extends ChunkSource> {
   workerVersion: string;
   telemetry: Telemetry;
   log: Log;
@@ -43,6 +44,12 @@ export interface KafkaJobOptions<S extends BatchSource> {
   onCommitted?: () => ((tagged: readonly CommittedTag[]) => void) | undefined;
 }
 
+/** What a chunk tags with: one model and the de-duplication keyed by its revision. */
+export interface Tagging {
+  classifier: SentimentClassifier;
+  dedup: RedisDeduplicator | undefined;
+}
+
 /** The model in use and how to load another one with its de-duplication (a model switch). */
 export interface TaggingModels {
   readonly slot: ModelSlot<Tagging>;
@@ -50,7 +57,7 @@ export interface TaggingModels {
   load(model: Config["model"]): Promise<Tagging>;
 }
 
-export interface KafkaJob<S extends BatchSource> {
+export interface KafkaJob<S extends ChunkSource> {
   readonly source: S;
   readonly counters: RunCounters;
   readonly model: ModelIdentity;
@@ -83,7 +90,7 @@ export function checkSentimentLabels(labels: readonly string[]): void {
   }
 }
 
-export async function startKafkaJob<S extends BatchSource>(
+export async function startKafkaJob<S extends ChunkSource>(
   config: Config,
   options: KafkaJobOptions<S>,
 ): Promise<KafkaJob<S>> {
@@ -167,39 +174,43 @@ export async function startKafkaJob<S extends BatchSource>(
       model: classifier.model,
       chunkRecords: () => chunks.size,
     });
-    const sink: PartitionSink =
+    // The delivery mode, chosen here once: the pipeline asks its delivery, never the setting.
+    const delivery: Delivery =
       config.kafka.delivery === "exactly-once"
-        ? new ExactlyOnceSink(kafka, {
-            groupId: config.kafka.groupId,
-            outputTopic: config.kafka.outputTopic,
-            deadLetterTopic: config.kafka.deadLetterTopic,
-            transactionTimeoutMs: config.kafka.transactionTimeoutMs,
-            maxRequestBytes: limits.requestBytes,
-            outputPartitions: () =>
-              Promise.all(
-                [config.kafka.outputTopic, config.kafka.deadLetterTopic].map(async (topic) => ({
-                  topic,
-                  partitions: (await admin.partitionEnds(topic)).map((p) => p.partition),
-                })),
-              ),
+        ? exactlyOnce({
+            sink: new ExactlyOnceSink(kafka, {
+              groupId: config.kafka.groupId,
+              outputTopic: config.kafka.outputTopic,
+              deadLetterTopic: config.kafka.deadLetterTopic,
+              transactionTimeoutMs: config.kafka.transactionTimeoutMs,
+              maxRequestBytes: limits.requestBytes,
+              outputPartitions: () =>
+                Promise.all(
+                  [config.kafka.outputTopic, config.kafka.deadLetterTopic].map(async (topic) => ({
+                    topic,
+                    partitions: (await admin.partitionEnds(topic)).map((p) => p.partition),
+                  })),
+                ),
+            }),
+            source,
+            logger: telemetry.logger,
           })
-        : new AtLeastOnceSink(kafka, {
-            outputTopic: config.kafka.outputTopic,
-            deadLetterTopic: config.kafka.deadLetterTopic,
-            maxRequestBytes: limits.requestBytes,
+        : atLeastOnce({
+            sink: new AtLeastOnceSink(kafka, {
+              outputTopic: config.kafka.outputTopic,
+              deadLetterTopic: config.kafka.deadLetterTopic,
+              maxRequestBytes: limits.requestBytes,
+            }),
           });
-    closers.push(() => sink.close());
+    closers.push(() => delivery.sink.close());
     // Shared by every model (a switch keeps it); identifies each chunk's languages while it is inferred.
     const languages = config.input.detectLanguage === "off" ? undefined : await ThreadedLanguageIdentifier.start();
     if (languages) closers.push(() => languages.close());
     const counters = new RunCounters();
     telemetry.metrics.track(counters);
-    const processor = new BatchProcessor({
+    const pipeline = new ChunkPipeline({
       config,
-      classifier,
-      dedup,
-      sink,
-      source,
+      delivery,
       counters,
       telemetry,
       workerVersion: options.workerVersion,
@@ -214,7 +225,7 @@ export async function startKafkaJob<S extends BatchSource>(
     });
     // The source stops first: its in-flight batches still need the sink, Redis and the model.
     closers.push(() => source.stop());
-    await source.start(processor);
+    await source.start(pipeline);
 
     let closing: Promise<void> | undefined;
     return {
