@@ -1,13 +1,11 @@
-/** A chunk given up before its commit, and the race that gives it up when the drain signal aborts. */
+/** The race that gives a chunk up (AbandonedChunkError) when the drain signal aborts. */
+import { AbandonedChunkError } from "../errors/errors.js";
 
-/** The chunk became obsolete (rebalance, seek, drain timeout) before its commit. */
-export class AbandonedBatch extends Error {}
-
-/** The promise's outcome, or AbandonedBatch as soon as the signal aborts (the work itself goes on, unobserved). */
+/** The promise's outcome, or AbandonedChunkError as soon as the signal aborts (the work itself goes on, unobserved). */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new AbandonedBatch());
+  if (signal.aborted) return Promise.reject(new AbandonedChunkError());
   return new Promise<T>((resolve, reject) => {
-    const abandon = () => reject(new AbandonedBatch());
+    const abandon = () => reject(new AbandonedChunkError());
     signal.addEventListener("abort", abandon, { once: true });
     promise.then(
       (value) => {

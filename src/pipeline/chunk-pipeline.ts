@@ -8,7 +8,7 @@
  */
 import type { Config } from "../config/index.js";
 import type { ChunkHandler, PartitionChunk, TopicPartition } from "../consumers/chunk-source.js";
-import { CommitOutcomeUnknownError, FencedError } from "../errors/errors.js";
+import { AbandonedChunkError, CommitOutcomeUnknownError, FencedError } from "../errors/errors.js";
 import type { Lease } from "../inference/model-slot.js";
 import { sharedLanguageIdentifier } from "../language/event-language.js";
 import type { Identified } from "../language/identify.js";
@@ -16,7 +16,7 @@ import type { ProducedRecord } from "../sinks/kafka/partition-sink.js";
 import { deadLetterMessage, eventMessage } from "../sinks/kafka/records.js";
 import { messageBytes } from "../sinks/kafka/request-chunks.js";
 import { ATTRIBUTES, type BatchTrace, SPANS, type Telemetry } from "../telemetry/index.js";
-import { AbandonedBatch, untilAborted } from "./abandoned.js";
+import { untilAborted } from "./abandoned.js";
 import type { ChunkSizer } from "./chunk-sizer.js";
 import type { Delivery } from "./delivery.js";
 import type { ChunkTagging, CommittedTag } from "./ports.js";
@@ -160,7 +160,7 @@ export class ChunkPipeline implements ChunkHandler {
         offer,
       };
       // A rebalance or seek made the chunk obsolete; a shutdown does not: finishing it saves redoing it.
-      if (chunk.isStale()) throw new AbandonedBatch();
+      if (chunk.isStale()) throw new AbandonedChunkError();
       outcome = await trace.stage(SPANS.produce, () =>
         delivery.commit(
           {
@@ -178,7 +178,7 @@ export class ChunkPipeline implements ChunkHandler {
     } catch (error) {
       // An unknown outcome that could not be settled: the claims stay pending (they expire).
       if (!(error instanceof CommitOutcomeUnknownError)) await use.dedup?.release(taggedIds);
-      if (error instanceof AbandonedBatch) return "abandoned";
+      if (error instanceof AbandonedChunkError) return "abandoned";
       throw error;
     }
     if (outcome === "not-committed") {

@@ -9,10 +9,9 @@
 import type { Config } from "../config/index.js";
 import type { ChunkSource } from "../consumers/chunk-source.js";
 import { RedisDeduplicator } from "../dedup/redis-dedup.js";
-import { ModelError } from "../errors/errors.js";
-import { SENTIMENT_LABELS } from "../events/sentiment-event.js";
+import { checkSentimentLabels, type ModelIdentity } from "../events/sentiment-event.js";
 import { SentimentClassifier } from "../inference/classifier.js";
-import { ModelSlot } from "../inference/model-slot.js";
+import { ModelSlot, type SwitchableModels } from "../inference/model-slot.js";
 import type { GroupMember, KafkaAdmin, RecordProducer, TopicRequirement } from "../kafka/client.js";
 import { connectKafka } from "../kafka/kafkajs-client.js";
 import { ThreadedLanguageIdentifier } from "../language/language-thread.js";
@@ -20,7 +19,6 @@ import { AtLeastOnceSink } from "../sinks/kafka/at-least-once-sink.js";
 import { ExactlyOnceSink } from "../sinks/kafka/exactly-once-sink.js";
 import { MAX_REQUEST_BYTES } from "../sinks/kafka/request-chunks.js";
 import type { Log, Telemetry } from "../telemetry/index.js";
-import type { ModelIdentity } from "./build-event.js";
 import { ChunkPipeline, type OutputLimits } from "./chunk-pipeline.js";
 import { ChunkSizer } from "./chunk-sizer.js";
 import { atLeastOnce, type Delivery, exactlyOnce } from "./delivery.js";
@@ -51,11 +49,7 @@ export interface Tagging {
 }
 
 /** The model in use and how to load another one with its de-duplication (a model switch). */
-export interface TaggingModels {
-  readonly slot: ModelSlot<Tagging>;
-  /** Loads the model of `model` and the de-duplication of its revision; the caller replaces the slot's. */
-  load(model: Config["model"]): Promise<Tagging>;
-}
+export type TaggingModels = SwitchableModels<Tagging>;
 
 export interface KafkaJob<S extends ChunkSource> {
   readonly source: S;
@@ -80,15 +74,6 @@ export const PARTITION_CONCURRENCY = 8;
  * few chunks.
  */
 export const CHUNK_RECORDS = { min: 16, max: 8192, initial: 16 } as const;
-
-/** The model's labels must be the three of `sentiment.v1`. */
-export function checkSentimentLabels(labels: readonly string[]): void {
-  if ([...labels].sort().join() !== [...SENTIMENT_LABELS].sort().join()) {
-    throw new ModelError(
-      `sentiment.v1 events need the labels ${SENTIMENT_LABELS.join(", ")}; the model has ${labels.join(", ")}`,
-    );
-  }
-}
 
 export async function startKafkaJob<S extends ChunkSource>(
   config: Config,

@@ -11,8 +11,6 @@ import { type Log, logTo, startTelemetry, type Telemetry } from "../telemetry/in
 import { PARTITION_CONCURRENCY, startKafkaJob, type Tagging } from "./kafka-job.js";
 import type { RunCounters } from "./run-counters.js";
 
-export { checkSentimentLabels } from "./kafka-job.js";
-
 export interface Worker {
   readonly counters: RunCounters;
   /** Model loaded, in the group, Redis answering (or bypassed). */

@@ -7,8 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DedupUnavailableError } from "../../src/errors/errors.js";
-import { AbandonedBatch } from "../../src/pipeline/abandoned.js";
+import { AbandonedChunkError, DedupUnavailableError } from "../../src/errors/errors.js";
 import { PartitionOwnership } from "../../src/pipeline/partition-ownership.js";
 import { RunCounters } from "../../src/pipeline/run-counters.js";
 import { accountChunk, lagAfter } from "../../src/pipeline/stages/account-chunk.js";
@@ -138,7 +137,7 @@ describe("the infer stage", () => {
     const drain = new AbortController();
     setTimeout(() => drain.abort(), 20);
     const inferring = inferChunk(messagesOf([post(0)]), drain.signal, { classifier, dedup: undefined });
-    await assert.rejects(inferring, AbandonedBatch);
+    await assert.rejects(inferring, AbandonedChunkError);
     assert.deepEqual(classifier.submitted, []);
   });
 

@@ -4,10 +4,10 @@
  * The record format is the sink's (`OutputFormat`): this stage knows only what goes where.
  */
 import type { DeadLetterCode, SourceCoordinates } from "../../events/dead-letter.js";
-import type { SentimentEvent } from "../../events/sentiment-event.js";
+import type { ModelIdentity, SentimentEvent } from "../../events/sentiment-event.js";
 import type { DetectLanguage } from "../../language/event-language.js";
 import type { Identified } from "../../language/identify.js";
-import { buildEvent, type ModelIdentity } from "../build-event.js";
+import { buildEvent } from "../build-event.js";
 import type { Classified, CommittedTag } from "../ports.js";
 import { type EventKind, eventKind } from "../run-counters.js";
 import { type ChunkItem, type ChunkRecord, isMessage, type MessageItem } from "./items.js";

@@ -4,9 +4,10 @@
  * languages to identify, elsewhere (the language thread).
  */
 import { type CachedResult, textHash } from "../../dedup/result-cache.js";
+import { AbandonedChunkError } from "../../errors/errors.js";
 import type { DetectLanguage } from "../../language/event-language.js";
 import type { Identified } from "../../language/identify.js";
-import { AbandonedBatch, untilAborted } from "../abandoned.js";
+import { untilAborted } from "../abandoned.js";
 import type { ChunkTagging, Classified } from "../ports.js";
 import type { MessageItem } from "./items.js";
 
@@ -18,7 +19,7 @@ export interface Inferred<T> {
 
 /**
  * Waiting for batcher capacity holds this partition's chunk, which is what stops the consumer
- * fetching it: backpressure. An aborted `signal` gives the chunk up (AbandonedBatch).
+ * fetching it: backpressure. An aborted `signal` gives the chunk up (AbandonedChunkError).
  */
 export async function inferChunk<T extends MessageItem>(
   tagged: T[],
@@ -45,7 +46,7 @@ export async function inferChunk<T extends MessageItem>(
     // `while`: every waiting partition wakes at once, and the first to run may fill the queue again.
     // An abandoned chunk submits nothing more.
     while (!classifier.hasCapacity) await untilAborted(classifier.whenCapacity(), signal);
-    if (signal.aborted) throw new AbandonedBatch();
+    if (signal.aborted) throw new AbandonedChunkError();
     const result = classifier.submit(encoded[n], signal);
     // Awaited in order below; a failed batch must not leave the later ones rejected unobserved.
     result.catch(() => {});
