@@ -15,7 +15,7 @@ import type { Identified } from "../language/identify.js";
 import type { ProducedRecord } from "../sinks/kafka/partition-sink.js";
 import { deadLetterMessage, eventMessage } from "../sinks/kafka/records.js";
 import { messageBytes } from "../sinks/kafka/request-chunks.js";
-import { ATTRIBUTES, type BatchTrace, SPANS, type Telemetry } from "../telemetry/index.js";
+import { ATTRIBUTES, type ChunkTrace, SPANS, type Telemetry } from "../telemetry/index.js";
 import { untilAborted } from "./abandoned.js";
 import type { ChunkSizer } from "./chunk-sizer.js";
 import type { Delivery } from "./delivery.js";
@@ -91,7 +91,7 @@ export class ChunkPipeline implements ChunkHandler {
     const { telemetry, delivery } = this.parts;
     // The source beats while the chunk is here (it owns the heartbeats): nothing to do for it here.
     if (!(await delivery.admit(chunk, chunk.messages[0]?.offset))) return "abandoned";
-    const trace = telemetry.tracing.batch(chunk.topic, chunk.partition, chunk.messages);
+    const trace = telemetry.tracing.chunk(chunk.topic, chunk.partition, chunk.messages);
     const started = performance.now();
     const lease = this.parts.tagging();
     try {
@@ -113,7 +113,7 @@ export class ChunkPipeline implements ChunkHandler {
     }
   }
 
-  private async process(chunk: PartitionChunk, trace: BatchTrace, use: ChunkTagging): Promise<Outcome> {
+  private async process(chunk: PartitionChunk, trace: ChunkTrace, use: ChunkTagging): Promise<Outcome> {
     const { config, delivery } = this.parts;
     const items = await trace.stage(SPANS.consume, () => decodeChunk(chunk, chunk.messages, config.input));
     const messages = items.filter(isMessage);

@@ -48,7 +48,7 @@ export const LABELS = {
 } as const;
 
 export const SPANS = {
-  batch: "sentiment-worker batch",
+  chunk: "sentiment-worker chunk",
   consume: "consume",
   dedup: "dedup",
   infer: "infer",

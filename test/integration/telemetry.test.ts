@@ -244,12 +244,12 @@ describe("telemetry of a running worker", () => {
       // The batch spans: linked to each message's incoming context, with the four stages as children.
       await waitFor("the batch spans", async () => {
         const linked = new Set(
-          receiver.spans.filter((s) => s.name === SPANS.batch).flatMap((s) => (s.links ?? []).map((l) => l.spanId)),
+          receiver.spans.filter((s) => s.name === SPANS.chunk).flatMap((s) => (s.links ?? []).map((l) => l.spanId)),
         );
         return [...parents.values()].every((tp) => linked.has(tp.split("-")[2] as string));
       });
       assert.deepEqual(receiver.problems, []);
-      const batches = receiver.spans.filter((s) => s.name === SPANS.batch);
+      const batches = receiver.spans.filter((s) => s.name === SPANS.chunk);
       for (const [id, tp] of parents) {
         const [, traceId, spanId] = tp.split("-");
         const link = batches.flatMap((b) => b.links ?? []).find((l) => l.spanId === spanId);
