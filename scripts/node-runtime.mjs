@@ -27,11 +27,14 @@ const INTEGRITY = {
     "sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==",
 };
 
+// Thrown, not exited on, so that the `finally` below removes a half-done fetch.
 const fail = (msg) => {
-  process.stderr.write(`node-runtime: ${msg}\n`);
-  process.exit(1);
+  throw Object.assign(new Error(msg), { expected: true });
 };
-if (!/^\d+\.\d+\.\d+$/.test(VERSION)) fail(`.node-version holds "${VERSION}", not a version like 24.22.3`);
+if (!/^\d+\.\d+\.\d+$/.test(VERSION)) {
+  process.stderr.write(`node-runtime: .node-version holds "${VERSION}", not a version like 24.22.3\n`);
+  process.exit(1);
+}
 const MAJOR = Number(VERSION.split(".")[0]);
 const pkgName = `node-${process.platform}-${process.arch}`;
 const spec = `${pkgName}@${VERSION}`;
@@ -84,19 +87,23 @@ function fetchRuntime() {
   }
 }
 
-const command = process.argv[2] ?? "path";
-if (command === "version") {
-  process.stdout.write(`${VERSION}\n`);
-} else if (command === "fetch") {
-  fetchRuntime();
-  process.stdout.write(`${binDir}\n`);
-} else if (command === "path") {
-  if (Number(process.versions.node.split(".")[0]) >= MAJOR) {
-    process.stdout.write(`${dirname(process.execPath)}\n`);
-  } else {
+function main(command) {
+  if (command === "version") return VERSION;
+  if (command === "fetch") {
     fetchRuntime();
-    process.stdout.write(`${binDir}\n`);
+    return binDir;
   }
-} else {
+  if (command === "path") {
+    if (Number(process.versions.node.split(".")[0]) >= MAJOR) return dirname(process.execPath);
+    fetchRuntime();
+    return binDir;
+  }
   fail(`unknown command "${command}": path, fetch or version`);
+}
+
+try {
+  process.stdout.write(`${main(process.argv[2] ?? "path")}\n`);
+} catch (error) {
+  process.stderr.write(`node-runtime: ${error.expected ? error.message : error.stack}\n`);
+  process.exit(1);
 }

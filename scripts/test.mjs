@@ -21,7 +21,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const wanted = readFileSync(join(root, ".node-version"), "utf8").trim();
 if (Number(process.versions.node.split(".")[0]) < Number(wanted.split(".")[0])) {
   process.stderr.write(
-    `the tests need Node ${wanted.split(".")[0]} or newer; this is ${process.version} (${process.execPath}).\n` +
+    `the tests need Node ${wanted.split(".")[0]} or newer; this is ${process.versions.node} (${process.execPath}).\n` +
       `Put the project's Node first on PATH (fetched from the npm registry into .cache/node once), then again:\n` +
       `  PATH="$(node scripts/node-runtime.mjs path):$PATH" && npm ci && npm test\n`,
   );
