@@ -39,10 +39,15 @@ export const POSITIVE: Classified = {
 
 /** Answers every text at once, or holds every answer until `release()` (a slow model). */
 export class FakeClassifier implements ChunkClassifier<string> {
-  readonly model = { name: "fake", revision: "r1", labels: ["positive", "neutral", "negative"] };
+  readonly model: { name: string; revision: string; labels: string[] };
   hasCapacity = true;
+  /** Set by whoever closes the model (a model switch retires it). */
+  closed = false;
   readonly submitted: string[] = [];
   private held: Array<() => void> | undefined;
+  constructor(revision = "r1") {
+    this.model = { name: "fake", revision, labels: ["positive", "neutral", "negative"] };
+  }
   hold(): void {
     this.held = [];
   }

@@ -8,46 +8,16 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ConsumedRecord, PartitionChunk } from "../../src/consumers/chunk-source.js";
 import type { ClaimingDeduplicator, ClaimOutcome } from "../../src/dedup/dedup.js";
-import type { Classified } from "../../src/inference/classifier.js";
 import { ModelSlot } from "../../src/inference/model-slot.js";
 import { ChunkPipeline } from "../../src/pipeline/chunk-pipeline.js";
 import { exactlyOnce } from "../../src/pipeline/delivery.js";
-import type { ChunkClassifier, CommittedTag } from "../../src/pipeline/ports.js";
+import type { CommittedTag } from "../../src/pipeline/ports.js";
 import { RunCounters } from "../../src/pipeline/run-counters.js";
 import type { PartitionOutput, PartitionSink } from "../../src/sinks/kafka/partition-sink.js";
-import { kafkaJobConfig, POSITIVE, quietTelemetry } from "../helpers/processor-fakes.js";
+import { FakeClassifier, kafkaJobConfig, quietTelemetry } from "../helpers/processor-fakes.js";
 
 const config = kafkaJobConfig;
 const quiet = quietTelemetry();
-
-/** A model of its own revision that can hold its answers (a batch in flight). */
-class FakeModel implements ChunkClassifier<string> {
-  readonly model;
-  readonly hasCapacity = true;
-  closed = false;
-  submitted = 0;
-  private held: Array<() => void> | undefined;
-  constructor(revision: string) {
-    this.model = { name: "fake", revision, labels: ["positive", "neutral", "negative"] };
-  }
-  hold(): void {
-    this.held = [];
-  }
-  release(): void {
-    for (const resolve of this.held ?? []) resolve();
-    this.held = undefined;
-  }
-  async encodeAll(texts: readonly string[]): Promise<string[]> {
-    return [...texts];
-  }
-  async whenCapacity(): Promise<void> {}
-  submit(): Promise<Classified> {
-    this.submitted++;
-    const held = this.held;
-    if (!held) return Promise.resolve(POSITIVE);
-    return new Promise((resolve) => held.push(() => resolve(POSITIVE)));
-  }
-}
 
 class FakeDedup implements ClaimingDeduplicator {
   readonly confirmed: string[] = [];
@@ -74,7 +44,8 @@ class FakeSink implements PartitionSink {
 }
 
 function tagging(revision: string) {
-  const model = new FakeModel(revision);
+  // A model of its own revision that can hold its answers (a batch in flight).
+  const model = new FakeClassifier(revision);
   const dedup = new FakeDedup();
   const value = { classifier: model, dedup };
   return { model, dedup, value };
@@ -133,7 +104,7 @@ describe("a model switch in the chunk pipeline", () => {
     ]);
     a.model.hold();
     const inFlight = processor.handle(batch(0, [post(0, "old-1"), post(1, "old-2")]));
-    while (a.model.submitted < 2) await new Promise((r) => setImmediate(r));
+    while (a.model.submitted.length < 2) await new Promise((r) => setImmediate(r));
 
     const { whenRetired } = slot.replace(b.value);
     try {
