@@ -7,25 +7,26 @@
  * transactional ids from it.
  */
 import type { Config } from "../config/index.js";
-import type { ChunkSource } from "../consumers/chunk-source.js";
+import type { BatchSource } from "../consumers/batch-source.js";
 import { RedisDeduplicator } from "../dedup/redis-dedup.js";
-import { checkSentimentLabels, type ModelIdentity } from "../events/sentiment-event.js";
+import { ModelError } from "../errors/errors.js";
+import { SENTIMENT_LABELS } from "../events/sentiment-event.js";
 import { SentimentClassifier } from "../inference/classifier.js";
-import { ModelSlot, type SwitchableModels } from "../inference/model-slot.js";
+import { ModelSlot } from "../inference/model-slot.js";
 import type { GroupMember, KafkaAdmin, RecordProducer, TopicRequirement } from "../kafka/client.js";
 import { connectKafka } from "../kafka/kafkajs-client.js";
 import { ThreadedLanguageIdentifier } from "../language/language-thread.js";
 import { AtLeastOnceSink } from "../sinks/kafka/at-least-once-sink.js";
 import { ExactlyOnceSink } from "../sinks/kafka/exactly-once-sink.js";
+import type { PartitionSink } from "../sinks/kafka/partition-sink.js";
 import { MAX_REQUEST_BYTES } from "../sinks/kafka/request-chunks.js";
 import type { Log, Telemetry } from "../telemetry/index.js";
-import { ChunkPipeline, type OutputLimits } from "./chunk-pipeline.js";
+import { BatchProcessor, type CommittedTag, type OutputLimits, type Tagging } from "./batch-processor.js";
+import type { ModelIdentity } from "./build-event.js";
 import { ChunkSizer } from "./chunk-sizer.js";
-import { atLeastOnce, type Delivery, exactlyOnce } from "./delivery.js";
-import type { CommittedTag } from "./ports.js";
 import { RunCounters } from "./run-counters.js";
 
-export interface KafkaJobOptions<S extends ChunkSource> {
+export interface KafkaJobOptions<S extends BatchSource> {
   workerVersion: string;
   telemetry: Telemetry;
   log: Log;
@@ -42,16 +43,14 @@ export interface KafkaJobOptions<S extends ChunkSource> {
   onCommitted?: () => ((tagged: readonly CommittedTag[]) => void) | undefined;
 }
 
-/** What a chunk tags with: one model and the de-duplication keyed by its revision. */
-export interface Tagging {
-  classifier: SentimentClassifier;
-  dedup: RedisDeduplicator | undefined;
+/** The model in use and how to load another one with its de-duplication (a model switch). */
+export interface TaggingModels {
+  readonly slot: ModelSlot<Tagging>;
+  /** Loads the model of `model` and the de-duplication of its revision; the caller replaces the slot's. */
+  load(model: Config["model"]): Promise<Tagging>;
 }
 
-/** The model in use and how to load another one with its de-duplication (a model switch). */
-export type TaggingModels = SwitchableModels<Tagging>;
-
-export interface KafkaJob<S extends ChunkSource> {
+export interface KafkaJob<S extends BatchSource> {
   readonly source: S;
   readonly counters: RunCounters;
   readonly model: ModelIdentity;
@@ -75,7 +74,16 @@ export const PARTITION_CONCURRENCY = 8;
  */
 export const CHUNK_RECORDS = { min: 16, max: 8192, initial: 16 } as const;
 
-export async function startKafkaJob<S extends ChunkSource>(
+/** The model's labels must be the three of `sentiment.v1`. */
+export function checkSentimentLabels(labels: readonly string[]): void {
+  if ([...labels].sort().join() !== [...SENTIMENT_LABELS].sort().join()) {
+    throw new ModelError(
+      `sentiment.v1 events need the labels ${SENTIMENT_LABELS.join(", ")}; the model has ${labels.join(", ")}`,
+    );
+  }
+}
+
+export async function startKafkaJob<S extends BatchSource>(
   config: Config,
   options: KafkaJobOptions<S>,
 ): Promise<KafkaJob<S>> {
@@ -159,43 +167,39 @@ export async function startKafkaJob<S extends ChunkSource>(
       model: classifier.model,
       chunkRecords: () => chunks.size,
     });
-    // The delivery mode, chosen here once: the pipeline asks its delivery, never the setting.
-    const delivery: Delivery =
+    const sink: PartitionSink =
       config.kafka.delivery === "exactly-once"
-        ? exactlyOnce({
-            sink: new ExactlyOnceSink(kafka, {
-              groupId: config.kafka.groupId,
-              outputTopic: config.kafka.outputTopic,
-              deadLetterTopic: config.kafka.deadLetterTopic,
-              transactionTimeoutMs: config.kafka.transactionTimeoutMs,
-              maxRequestBytes: limits.requestBytes,
-              outputPartitions: () =>
-                Promise.all(
-                  [config.kafka.outputTopic, config.kafka.deadLetterTopic].map(async (topic) => ({
-                    topic,
-                    partitions: (await admin.partitionEnds(topic)).map((p) => p.partition),
-                  })),
-                ),
-            }),
-            source,
-            logger: telemetry.logger,
+        ? new ExactlyOnceSink(kafka, {
+            groupId: config.kafka.groupId,
+            outputTopic: config.kafka.outputTopic,
+            deadLetterTopic: config.kafka.deadLetterTopic,
+            transactionTimeoutMs: config.kafka.transactionTimeoutMs,
+            maxRequestBytes: limits.requestBytes,
+            outputPartitions: () =>
+              Promise.all(
+                [config.kafka.outputTopic, config.kafka.deadLetterTopic].map(async (topic) => ({
+                  topic,
+                  partitions: (await admin.partitionEnds(topic)).map((p) => p.partition),
+                })),
+              ),
           })
-        : atLeastOnce({
-            sink: new AtLeastOnceSink(kafka, {
-              outputTopic: config.kafka.outputTopic,
-              deadLetterTopic: config.kafka.deadLetterTopic,
-              maxRequestBytes: limits.requestBytes,
-            }),
+        : new AtLeastOnceSink(kafka, {
+            outputTopic: config.kafka.outputTopic,
+            deadLetterTopic: config.kafka.deadLetterTopic,
+            maxRequestBytes: limits.requestBytes,
           });
-    closers.push(() => delivery.sink.close());
+    closers.push(() => sink.close());
     // Shared by every model (a switch keeps it); identifies each chunk's languages while it is inferred.
     const languages = config.input.detectLanguage === "off" ? undefined : await ThreadedLanguageIdentifier.start();
     if (languages) closers.push(() => languages.close());
     const counters = new RunCounters();
     telemetry.metrics.track(counters);
-    const pipeline = new ChunkPipeline({
+    const processor = new BatchProcessor({
       config,
-      delivery,
+      classifier,
+      dedup,
+      sink,
+      source,
       counters,
       telemetry,
       workerVersion: options.workerVersion,
@@ -210,7 +214,7 @@ export async function startKafkaJob<S extends ChunkSource>(
     });
     // The source stops first: its in-flight batches still need the sink, Redis and the model.
     closers.push(() => source.stop());
-    await source.start(pipeline);
+    await source.start(processor);
 
     let closing: Promise<void> | undefined;
     return {
