@@ -5,8 +5,13 @@
 # Runs as uid 10001 and works with a read-only root filesystem: the only writable paths are the
 # volumes /var/cache/sentiment-worker (hub model cache) and /tmp.
 
-# Exact versions, bumped deliberately (add @sha256 digests for byte-identical rebuilds).
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# Node 24 LTS on Debian 12. The tag moves with Node 24's patch releases; the project's Node is
+# .node-version (24.22.3), which the local stand-in of this image carries (scripts/containers.mjs).
+# Digest: not pinned yet, since no registry answers on the machines this was written on. On one that
+# reaches Docker Hub, `docker buildx imagetools inspect node:24-bookworm-slim` prints it (Digest:);
+# set NODE_IMAGE=node:24-bookworm-slim@sha256:<that> after `docker run --rm <it> node --version`
+# prints v<.node-version>. scripts/containers.mjs builds the stand-in under the name without it.
+ARG NODE_IMAGE=node:24-bookworm-slim
 # The CPU runtime: the Debian release NODE_IMAGE is built on, with only Node's binary copied in
 # (npm, npx and corepack are build tools, 17 MB the worker never runs).
 ARG DEBIAN_IMAGE=debian:bookworm-slim
@@ -42,9 +47,10 @@ RUN arch="$(node -p process.arch)" \
  && find node_modules/tokenizers -maxdepth 1 -name "*.node" ! -name "tokenizers.linux-${arch}-gnu.node" -delete \
  && rm -f node_modules/eld/src/ngrams/medium.js node_modules/eld/src/ngrams/large.js
 # Files Node never loads (~30 MB): source maps, type declarations and TypeScript sources, and the
-# ESM builds of @opentelemetry/*, which only bundlers read (their "module" and "esnext" conditions).
+# CommonJS builds of @opentelemetry/* (SDK 3.x ships both; the worker is ESM and loads the .mjs
+# files, and no other package require()s them).
 RUN find node_modules -type f \( -name "*.map" -o -name "*.ts" -o -name "*.cts" -o -name "*.mts" \) -delete \
- && rm -rf node_modules/@opentelemetry/*/build/esm node_modules/@opentelemetry/*/build/esnext
+ && rm -f node_modules/@opentelemetry/*/dist/*.cjs
 # The CPU runtime ships inside the npm package. The CUDA provider libraries do not (too large for
 # npm): onnxruntime-node's own install script fetches them for the GPU variant.
 RUN if [ "${VARIANT}" = "gpu" ]; then \

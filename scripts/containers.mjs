@@ -52,11 +52,17 @@ const socketPath = join(cacheDir, "podman.sock");
 const serviceState = join(cacheDir, "service.json");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8");
-// The Dockerfile's own pins are the source of truth: the stand-in must be the image it names.
-const NODE_IMAGE = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)[1];
-const NODE_VERSION = /^node:(\d+\.\d+\.\d+)-bookworm-slim$/.exec(NODE_IMAGE)?.[1];
-// The npm that this Node release bundles (nodejs.org/dist/index.json); bump it with the Node pin.
-const NPM_VERSION = { "20.20.2": "10.8.2" }[NODE_VERSION];
+// The Dockerfile names the base (node:<major>-bookworm-slim, a registry digest after it once
+// pinned); .node-version is the exact Node the stand-in of that name carries, the one the project
+// runs everywhere (scripts/node-runtime.mjs). A local image cannot carry the registry's digest, so
+// the stand-in has the name without it and the worker is built with that name.
+const DOCKERFILE_NODE_IMAGE = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)[1];
+const NODE_IMAGE = DOCKERFILE_NODE_IMAGE.replace(/@sha256:[0-9a-f]{64}$/, "");
+const NODE_VERSION = readFileSync(join(root, ".node-version"), "utf8").trim();
+const NODE_IMAGE_MAJOR = /^node:(\d+)(?:\.\d+\.\d+)?-bookworm-slim$/.exec(NODE_IMAGE)?.[1];
+// The npm that this Node release bundles (its CHANGELOG's last "upgrade npm to"; nodejs.org's
+// dist/index.json); bump it with .node-version.
+const NPM_VERSION = { "24.22.3": "11.19.1" }[NODE_VERSION];
 const KAFKA_VERSION = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(
   readFileSync(join(root, "scripts/kafka/pom.xml"), "utf8"),
 )[1];
@@ -312,9 +318,14 @@ function npmUnpack(spec, dir) {
 }
 
 function buildNode() {
-  if (!NODE_VERSION || !NPM_VERSION) {
+  if (NODE_IMAGE_MAJOR !== NODE_VERSION.split(".")[0]) {
     throw new Error(
-      `no npm version known for ${NODE_IMAGE}: add it to NPM_VERSION in ${relative(root, fileURLToPath(import.meta.url))}`,
+      `the Dockerfile's ${NODE_IMAGE} is not Node ${NODE_VERSION} (.node-version): change one to match the other`,
+    );
+  }
+  if (!NPM_VERSION) {
+    throw new Error(
+      `no npm version known for Node ${NODE_VERSION}: add it to NPM_VERSION in ${relative(root, fileURLToPath(import.meta.url))}`,
     );
   }
   const arch = { x64: "x64", arm64: "arm64" }[process.arch];
@@ -353,7 +364,10 @@ function buildWorker() {
   );
   cached("worker", hash, () => {
     // buildah (podman 4.3) resolves `FROM runtime-${VARIANT}` only with the argument given explicitly.
-    podmanBuild(IMAGES.worker, hash, root, ["--build-arg", "VARIANT=cpu"], { npm: true });
+    // The stand-in's name, without the registry digest the Dockerfile may pin.
+    podmanBuild(IMAGES.worker, hash, root, ["--build-arg", "VARIANT=cpu", "--build-arg", `NODE_IMAGE=${NODE_IMAGE}`], {
+      npm: true,
+    });
   });
 }
 

@@ -17,6 +17,16 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+// The tests run on the Node that package.json's engines and .node-version name, not an older one.
+const wanted = readFileSync(join(root, ".node-version"), "utf8").trim();
+if (Number(process.versions.node.split(".")[0]) < Number(wanted.split(".")[0])) {
+  process.stderr.write(
+    `the tests need Node ${wanted.split(".")[0]} or newer; this is ${process.versions.node} (${process.execPath}).\n` +
+      `Put the project's Node first on PATH (fetched from the npm registry into .cache/node once), then again:\n` +
+      `  PATH="$(node scripts/node-runtime.mjs path):$PATH" && npm ci && npm test\n`,
+  );
+  process.exit(1);
+}
 const services = join(root, "scripts/services.mjs");
 const suite = process.argv[2] ?? "all";
 const folders = { unit: ["unit"], integration: ["integration"], all: ["unit", "integration"] }[suite];

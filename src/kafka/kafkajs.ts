@@ -15,6 +15,8 @@
  *   is null, which it reads from records; ours is put in the place `protocol/requests/produce/v3/request.js`
  *   (every produce version from 3 on) requires it from.
  * - The partitioner (partitioner.ts) is no module swap: kafkajs-client.ts hands it to every producer.
+ * - The request queue's throttle check (request-queue-timer.ts) handed setTimeout a negative delay,
+ *   which Node 23 and later print a warning about; ours replaces the method on kafkajs's class.
  *
  * These are replacements of kafkajs's internal files, written against one version: package.json
  * pins it, and a different one stops the worker here rather than run with fixes that may no longer
@@ -26,6 +28,7 @@ import { SentimentWorkerError } from "../errors/errors.js";
 import { filterAbortedMessages } from "./aborted-filter.js";
 import { decodeRecord } from "./record-decoder.js";
 import { encodeRecord } from "./record-encoder.js";
+import { scheduleCheckPendingRequests } from "./request-queue-timer.js";
 import { createSendMessages } from "./send-messages.js";
 
 const require = createRequire(import.meta.url);
@@ -57,13 +60,16 @@ export const REPLACED_MODULES = [
   },
 ] as const;
 
-/** Replaced by an option rather than in the module cache (see kafkajs-client.ts). */
-const REPLACED_BY_OPTION = "kafkajs/src/producer/partitioners/default (createPartitioner)";
+/** Replaced other than in the module cache: by an option (kafkajs-client.ts), on a class's prototype (below). */
+const REPLACED_ELSEWHERE = [
+  "kafkajs/src/producer/partitioners/default (createPartitioner)",
+  "kafkajs/src/network/requestQueue/index.js (RequestQueue#scheduleCheckPendingRequests)",
+];
 
 /** Throws unless `installed` is the kafkajs release the replacements were written for. */
 export function checkKafkajsVersion(installed: string): void {
   if (installed === KAFKAJS_VERSION) return;
-  const replaced = [...REPLACED_MODULES.map((r) => r.module), REPLACED_BY_OPTION].join(", ");
+  const replaced = [...REPLACED_MODULES.map((r) => r.module), ...REPLACED_ELSEWHERE].join(", ");
   throw new SentimentWorkerError(
     `kafkajs ${installed} is installed, but sentiment-worker replaces internals of kafkajs ${KAFKAJS_VERSION} (${replaced}) and needs exactly that version: install kafkajs ${KAFKAJS_VERSION} (package.json pins it), or check each replacement against the new release (test/unit/kafka-fixes.test.ts) before changing KAFKAJS_VERSION in src/kafka/kafkajs.ts`,
   );
@@ -88,6 +94,13 @@ if (fixed.includes(false)) {
     "kafkajs was loaded before sentiment-worker's src/kafka/kafkajs.js: its read_committed filter can let records of aborted transactions through, a produce retry after a broker restart can send records twice, and a record with thousands of headers can hold its partition for minutes, and a header whose value is null cannot be written; import sentiment-worker first",
   );
 }
+
+// On the prototype, so it holds for every connection's queue, even one made before this module ran.
+(
+  require("kafkajs/src/network/requestQueue/index.js") as {
+    prototype: { scheduleCheckPendingRequests: typeof scheduleCheckPendingRequests };
+  }
+).prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;
 
 const kafkajs = require("kafkajs") as typeof KafkaJS;
 

@@ -17,7 +17,7 @@ import {
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import type { Resource } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { ATTRIBUTES, SPANS } from "./names.js";
 
 type HeaderValue = Buffer | string | (Buffer | string)[] | undefined;
@@ -43,17 +43,17 @@ export function linkFromHeaders(headers: Headers): Link | undefined {
 
 export class WorkerTracing {
   readonly tracer: Tracer;
-  private readonly provider: BasicTracerProvider | undefined;
+  private readonly provider: TracerProvider | undefined;
 
   constructor(options: { resource: Resource; otlpEndpoint?: string | undefined; version: string }) {
     if (options.otlpEndpoint) {
-      this.provider = new BasicTracerProvider({
+      this.provider = new TracerProvider({
         resource: options.resource,
         spanProcessors: [
-          new BatchSpanProcessor(
-            new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, "")}/v1/traces` }),
-            { scheduledDelayMillis: 1000 },
-          ),
+          new BatchSpanProcessor({
+            exporter: new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, "")}/v1/traces` }),
+            scheduledDelayMillis: 1000,
+          }),
         ],
       });
       this.tracer = this.provider.getTracer("sentiment-worker", options.version);

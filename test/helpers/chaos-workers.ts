@@ -92,7 +92,8 @@ export class WorkerFleet {
     s.stopping = true;
     // A SIGTERM before Node has loaded the CLI (its first few hundred ms) kills it by the default
     // handler, not with exit 0: give a fresh child its start first (the worker stops at once then).
-    if (signal === "SIGTERM") await sleep(MIN_AGE_FOR_SIGTERM_MS - (Date.now() - s.startedAt));
+    // Never a negative delay, which Node 23 and later warn about on stderr.
+    if (signal === "SIGTERM") await sleep(Math.max(0, MIN_AGE_FOR_SIGTERM_MS - (Date.now() - s.startedAt)));
     const started = Date.now();
     s.child.kill(signal);
     let forced = false;

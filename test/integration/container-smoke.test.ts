@@ -96,6 +96,13 @@ else
       assert.equal(result.stdout.trim(), version);
     });
 
+    it("runs the Node major that .node-version and engines name", async () => {
+      const major = readFileSync(join(REPO_ROOT, ".node-version"), "utf8").trim().split(".")[0];
+      const result = await idle.exec(["node", "--version"]);
+      assert.equal(result.exitCode, 0, result.output);
+      assert.match(result.stdout.trim(), new RegExp(`^v${major}\\.\\d+\\.\\d+$`));
+    });
+
     it("tags a JSONL file with the mounted model as the host does: 8 events, 1 dead letter", async () => {
       const args = ["run", "--input.source", "file", "--input.path", "/data/posts.jsonl"];
       const inside = await idle.exec(["sentiment-worker", ...args]);

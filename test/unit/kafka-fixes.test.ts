@@ -1,6 +1,7 @@
 /**
  * Our replacements for kafkajs internals: the read_committed filter of aborted transactions, the
- * produce retry, the record decoder and encoder, and the default partitioner's murmur2. Each must give what
+ * produce retry, the record decoder and encoder, the default partitioner's murmur2, and the request
+ * queue's throttle-check timer. Each must give what
  * Kafka's Java client gives. For each, a test that kafkajs uses ours, and a tripwire that kafkajs's
  * own still has the flaw ours is for: when a kafkajs release fixes one, its tripwire fails, and the
  * replacement can go (kafkajs is pinned to the release the replacements were written for).
@@ -20,6 +21,7 @@ import { kafkaClient } from "../../src/kafka/kafkajs-client.js";
 import { createPartitioner, murmur2 } from "../../src/kafka/partitioner.js";
 import { decodeRecord } from "../../src/kafka/record-decoder.js";
 import { encodeRecord } from "../../src/kafka/record-encoder.js";
+import { scheduleCheckPendingRequests, type ThrottledRequestQueue } from "../../src/kafka/request-queue-timer.js";
 import { createSendMessages } from "../../src/kafka/send-messages.js";
 import { REPO_ROOT } from "../helpers/fixtures.js";
 import { KafkaDecoder, recordBatchBytes, recordDecoder } from "../helpers/record-bytes.js";
@@ -62,6 +64,7 @@ describe("kafkajs, pinned", () => {
         );
         for (const { module } of REPLACED_MODULES) assert.ok(error.message.includes(module), module);
         assert.ok(error.message.includes("partitioners/default"));
+        assert.ok(error.message.includes("requestQueue/index.js"));
         return true;
       },
     );
@@ -506,5 +509,84 @@ describe("the produce retry", () => {
         request,
       );
     assert.deepEqual(await send(throughProducer, restart), ["events[0] seq 0 node 1#1", "letters[0] seq 0 node 1#1"]);
+  });
+});
+
+describe("the request queue's throttle check", () => {
+  const REQUEST_QUEUE = "kafkajs/src/network/requestQueue/index.js";
+  type RequestQueueClass = new (
+    options: object,
+  ) => ThrottledRequestQueue & {
+    scheduleCheckPendingRequests(): void;
+  };
+
+  /** The delay `schedule` hands setTimeout for a queue in the given state (the timer never runs). */
+  function delayOf(schedule: (this: ThrottledRequestQueue) => void, state: Partial<ThrottledRequestQueue>): number {
+    const queue: ThrottledRequestQueue = {
+      throttledUntil: -1,
+      throttleCheckTimeoutId: null,
+      pending: [],
+      checkPendingRequests: () => {},
+      ...state,
+    };
+    const real = globalThis.setTimeout;
+    let delay = Number.NaN;
+    globalThis.setTimeout = ((_fn: () => void, ms: number) => {
+      delay = ms;
+      return real(() => {}, 0);
+    }) as typeof setTimeout;
+    try {
+      schedule.call(queue);
+    } finally {
+      globalThis.setTimeout = real;
+    }
+    return delay;
+  }
+
+  const kafkajsOwnSchedule = () => kafkajsOwn<RequestQueueClass>(REQUEST_QUEUE).prototype.scheduleCheckPendingRequests;
+
+  it("kafkajs's own hands setTimeout a negative delay before any throttling, with nothing pending", () => {
+    assert.ok(delayOf(kafkajsOwnSchedule(), {}) < -1e12);
+  });
+
+  it("schedules what Node runs kafkajs's at: 1 ms for a negative delay, the same otherwise", () => {
+    const own = kafkajsOwnSchedule();
+    const inAWhile = Date.now() + 60_000;
+    for (const state of [
+      {},
+      { pending: [{}] },
+      { throttledUntil: inAWhile },
+      { throttledUntil: inAWhile, pending: [{}] },
+    ]) {
+      const theirs = delayOf(own, state);
+      const ours = delayOf(scheduleCheckPendingRequests, state);
+      assert.ok(ours >= 1, JSON.stringify(state));
+      assert.ok(Math.abs(ours - Math.max(theirs, 1)) <= 5, `${JSON.stringify(state)}: ${ours} against ${theirs}`);
+    }
+    assert.equal(delayOf(scheduleCheckPendingRequests, { pending: [{}] }), 10);
+    assert.ok(Number.isNaN(delayOf(scheduleCheckPendingRequests, { throttleCheckTimeoutId: setTimeout(() => {}, 0) })));
+  });
+
+  it("is what kafkajs's request queues schedule with once src/kafka/kafkajs.js is loaded", () => {
+    const RequestQueue = require(REQUEST_QUEUE) as RequestQueueClass;
+    assert.equal(RequestQueue.prototype.scheduleCheckPendingRequests, scheduleCheckPendingRequests);
+  });
+
+  it("leaves stderr free of Node's TimeoutNegativeWarning, which kafkajs's own prints (Node 23 and later)", () => {
+    const script = (withOurs: boolean) => `
+      const { createRequire } = await import("node:module");
+      ${withOurs ? `await import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, "dist/src/kafka/kafkajs.js")).href)});` : ""}
+      const RequestQueue = createRequire(${JSON.stringify(join(REPO_ROOT, "package.json"))})(${JSON.stringify(REQUEST_QUEUE)});
+      const queue = new RequestQueue({});
+      queue.scheduleCheckPendingRequests();
+      clearTimeout(queue.throttleCheckTimeoutId);`;
+    const run = (withOurs: boolean) =>
+      spawnSync(process.execPath, ["--input-type=module", "-e", script(withOurs)], { encoding: "utf8" });
+    const theirs = run(false);
+    assert.equal(theirs.status, 0, theirs.stderr);
+    if (Number(process.versions.node.split(".")[0]) >= 23) assert.match(theirs.stderr, /TimeoutNegativeWarning/);
+    const ours = run(true);
+    assert.equal(ours.status, 0, ours.stderr);
+    assert.equal(ours.stderr, "");
   });
 });
