@@ -2,7 +2,7 @@
 /**
  * The floor plan, checked: imports between the folders of src/ (one per part of the design) form
  * no cycle, kafkajs is imported only inside src/kafka, and the rules below about who may know whom
- * hold. dpdm (in `npm run lint` too) checks cycles between files; this checks the folders.
+ * (between folders, and between the pipeline's files) hold. dpdm (in `npm run lint` too) checks cycles between files; this checks the folders.
  *
  *   node scripts/check-layers.mjs          # exit 1 and the offending imports when a rule breaks
  *   node scripts/check-layers.mjs --graph  # print the folder graph
@@ -23,6 +23,39 @@ const FORBIDDEN = [
   ["kafka", "pipeline", "the client knows nothing of what uses it"],
   ["inference", "pipeline", "the model knows nothing of where its texts come from"],
   ["events", "pipeline", "the record and event types are contracts, below the pipeline"],
+];
+/**
+ * Rules between files (paths under src/, without the extension): who may import whom, and which
+ * names. The chunk's stages see typed items, nothing of Kafka; partition ownership (exactly-once)
+ * is reached only through the pipeline's delivery; the pipeline sees its collaborators through the
+ * interfaces it defines (pipeline/ports.ts, dedup/dedup.ts), only the assemblies build concrete ones.
+ */
+/** Pipeline files other than the assemblies that build the concrete collaborators. */
+const OUTSIDE_ASSEMBLIES = /^pipeline\/(?!kafka-job$|file-pipeline$)/;
+const FILE_RULES = [
+  {
+    from: /^pipeline\/stages\//,
+    to: /^(kafka|consumers|sinks)\/|^pipeline\/(chunk-pipeline|delivery|partition-ownership|kafka-job|live-worker)$/,
+    why: "stages know nothing of Kafka, the source, the sink or the delivery: they see typed items",
+  },
+  {
+    from: /^(?!pipeline\/delivery$)/,
+    to: /^pipeline\/partition-ownership$/,
+    why: "partition ownership is reached only through the pipeline (its exactly-once delivery)",
+  },
+  {
+    from: OUTSIDE_ASSEMBLIES,
+    to: /^dedup\/redis-dedup$/,
+    why: "the pipeline sees de-duplication through dedup/dedup.ts; only the assemblies build RedisDeduplicator",
+  },
+];
+/** Names a file may not import (type-only imports too). */
+const NAME_RULES = [
+  {
+    from: OUTSIDE_ASSEMBLIES,
+    names: /\b(SentimentClassifier|RedisDeduplicator)\b/,
+    why: "the pipeline sees the model and de-duplication through its interfaces (pipeline/ports.ts)",
+  },
 ];
 /** Packages only one folder may import. */
 const PRIVATE_PACKAGES = [["kafkajs", "kafka", "the Kafka client stays behind src/kafka/client.ts"]];
@@ -54,6 +87,15 @@ for (const file of files(src)) {
         if (pkg === name && from !== owner) problems.push(`${where}: imports ${name} outside src/${owner} (${why})`);
       }
       continue;
+    }
+    const fromFile = relative(src, file).replace(/\.ts$/, "");
+    const toFile = relative(src, resolve(dirname(file), spec)).replace(/\.(js|ts)$/, "");
+    for (const rule of FILE_RULES) {
+      if (rule.from.test(fromFile) && rule.to.test(toFile)) problems.push(`${where}: imports ${toFile} (${rule.why})`);
+    }
+    for (const rule of NAME_RULES) {
+      const name = rule.from.test(fromFile) ? rule.names.exec(match[0])?.[1] : undefined;
+      if (name) problems.push(`${where}: imports ${name} (${rule.why})`);
     }
     const to = folderOf(resolve(dirname(file), spec));
     if (to === from || to.startsWith("..")) continue;

@@ -13,6 +13,7 @@ import { totals } from "../replay/replay-plan.js";
 import { describeBound, parseReplaySpec, type ReplayArgs, type ReplaySpec } from "../replay/replay-spec.js";
 import { startTelemetry } from "../telemetry/index.js";
 import { configFromCommand, withConfigOptions } from "./config-options.js";
+import { handleStopSignals, SIGNAL_EXIT_CODES } from "./signals.js";
 import { stderrLog } from "./stderr-log.js";
 import { VERSION } from "./version.js";
 
@@ -21,9 +22,6 @@ interface ReplayOptions extends ReplayArgs {
   restart?: boolean;
   progressInterval?: string;
 }
-
-/** Exit statuses of a replay stopped by a signal before its end (128 + the signal's number). */
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 function planJson(plan: ReplayPlan, spec: ReplaySpec): Record<string, unknown> {
   const { total, done } = totals(plan);
@@ -77,6 +75,12 @@ async function runReplay(config: Config, spec: ReplaySpec, opts: ReplayOptions):
   let reporter: ProgressReporter | undefined;
   // Beside the progress bar while it runs.
   const log = stderrLog((line) => (reporter ? reporter.log(line) : stderr.write(`${line}\n`)));
+  // From the first moment, as `run`. A stopped replay exits 128 + the signal's number: its range
+  // is not done (the same command resumes it).
+  const signals = handleStopSignals({
+    stoppedExitCode: (signal) => SIGNAL_EXIT_CODES[signal],
+    log: (_level, message, fields) => log(message, fields),
+  });
   const telemetry = await startTelemetry(config.telemetry, { version: VERSION });
   try {
     const replay = await startReplay(config, spec, {
@@ -103,19 +107,10 @@ async function runReplay(config: Config, spec: ReplaySpec, opts: ReplayOptions):
     }
     const intervalMs = Math.max(100, Number(opts.progressInterval ?? "5") * 1000);
     reporter = startProgressReporter(() => replay.progress.snapshot(), { stream: stderr, intervalMs });
-    let signalled: string | undefined;
-    const signal = new Promise<string>((resolve) => {
-      const on = (name: string) => {
-        if (signalled !== undefined) process.exit(SIGNAL_EXIT[name] ?? 1); // a second signal: stop now
-        signalled = name;
-        resolve(name);
-      };
-      process.on("SIGINT", () => on("SIGINT"));
-      process.on("SIGTERM", () => on("SIGTERM"));
-    });
+    signals.started();
     let failure: unknown;
     try {
-      const outcome = await Promise.race([replay.finished.then(() => "finished"), signal]);
+      const outcome = await Promise.race([replay.finished.then(() => "finished"), signals.requested]);
       if (outcome !== "finished") log("finishing the batches in flight; the same command resumes", { signal: outcome });
     } catch (error) {
       failure = error;
@@ -124,14 +119,14 @@ async function runReplay(config: Config, spec: ReplaySpec, opts: ReplayOptions):
     const final = replay.progress.snapshot();
     reporter.stop(final);
     reporter = undefined;
-    const complete = failure === undefined && signalled === undefined;
+    const complete = failure === undefined && signals.received === undefined;
     const summary = {
       ...replay.counters.summary(),
       replay: { group: plan.groupId, topic: plan.topic, complete, done: final.done, total: final.total },
     };
     stderr.write(`${JSON.stringify({ summary })}\n`);
+    signals.finished();
     if (failure !== undefined) throw failure;
-    if (signalled !== undefined) process.exitCode = SIGNAL_EXIT[signalled] ?? 1;
   } finally {
     await telemetry.shutdown();
   }

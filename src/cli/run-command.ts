@@ -3,20 +3,17 @@
  * JSONL file or stdin and writes `sentiment.v1` events to stdout, no broker needed; with
  * `input.source: kafka` it is the live worker until SIGTERM or SIGINT.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { Command } from "commander";
 import { type Config, redactConfig } from "../config/index.js";
+import { checkSentimentLabels } from "../events/sentiment-event.js";
 import { runFilePipeline } from "../pipeline/file-pipeline.js";
-import { checkSentimentLabels, startWorker } from "../pipeline/live-worker.js";
+import { startWorker } from "../pipeline/live-worker.js";
 import { AdminServer } from "../rollout/admin-server.js";
 import { startTelemetry } from "../telemetry/index.js";
-import { threadsLoaded } from "../threads/worker-channel.js";
 import { classifierFromConfig } from "./classifier-from-config.js";
 import { configFromCommand, printConfigWarning, withConfigOptions } from "./config-options.js";
+import { handleStopSignals } from "./signals.js";
 import { VERSION } from "./version.js";
-
-/** How long a signal during start-up waits for threads still loading before the process exits. */
-const START_UP_EXIT_WAIT_MS = 30_000;
 
 async function runFile(config: Config): Promise<void> {
   const classifier = await classifierFromConfig(config);
@@ -37,24 +34,16 @@ async function runKafka(config: Config, warnings: readonly string[]): Promise<vo
   const telemetry = await startTelemetry(config.telemetry, { version: VERSION, serve: true });
   const { logger } = telemetry;
   for (const warning of warnings) logger.warn(warning);
-  let started = false;
-  // Handled from the first moment: during start-up nothing is in flight, so a stop exits at once
-  // instead of waiting for a model download to finish.
-  const signal = new Promise<string>((resolve) => {
-    for (const name of ["SIGTERM", "SIGINT"] as const) {
-      process.once(name, () => {
-        if (started) return resolve(name);
-        logger.info({ signal: name }, "signal during start-up: exiting");
-        // Not while a thread loads its native module or model: that aborts the process. A load
-        // takes seconds at most; a hung one is bounded so the signal still ends the process.
-        void Promise.race([threadsLoaded(), sleep(START_UP_EXIT_WAIT_MS)]).then(() => process.exit(0));
-      });
-    }
+  // From the first moment (a signal during start-up exits without waiting for a model download).
+  // A stopped worker exits 0: for a service, being stopped is its normal end.
+  const signals = handleStopSignals({
+    stoppedExitCode: () => 0,
+    log: (level, message, fields) => logger[level](fields ?? {}, message),
   });
   try {
     logger.info({ config: redactConfig(config) }, "starting");
     const worker = await startWorker(config, { workerVersion: VERSION, telemetry });
-    started = true;
+    signals.started();
     const { adminPort, adminHost, adminToken, adminAllowedHosts } = config.rollout;
     const admin =
       adminPort !== 0
@@ -74,7 +63,7 @@ async function runKafka(config: Config, warnings: readonly string[]): Promise<vo
     }
     logger.info("ready");
     try {
-      logger.info({ signal: await Promise.race([signal, worker.failed]) }, "finishing in-flight batches");
+      logger.info({ signal: await Promise.race([signals.requested, worker.failed]) }, "finishing in-flight batches");
     } catch (error) {
       logger.fatal({ err: error }, "the Kafka consumer stopped and will not restart");
       process.exitCode = 1;
@@ -82,26 +71,10 @@ async function runKafka(config: Config, warnings: readonly string[]): Promise<vo
     await admin?.close();
     await worker.stop();
     logger.info({ summary: worker.counters.summary() }, "stopped");
-    exitIfHeld(logger);
+    signals.finished();
   } finally {
     await telemetry.shutdown();
   }
-}
-
-/** How long a stopped worker may take to let go of its last handles before it exits anyway. */
-const LINGER_MS = 2_000;
-
-/**
- * After a clean stop everything is committed and closed, so nothing is lost by exiting; but a
- * handle may still be open — the Kafka client, when the stop came while its consumer was
- * restarting after a broker loss (the soak saw one such SIGTERM end in SIGKILL after 30 s). The
- * timer is unref'd: a process that lets go on its own exits at once.
- */
-function exitIfHeld(logger: { warn(message: string): void }): void {
-  setTimeout(() => {
-    logger.warn("stopped, but a connection still held the process: exiting");
-    process.exit(process.exitCode ?? 0);
-  }, LINGER_MS).unref();
 }
 
 export function runCommand(): Command {

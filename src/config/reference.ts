@@ -8,7 +8,8 @@ function cell(text: string): string {
   return text.replace(/\|/g, "\\|");
 }
 
-function shownDefault(value: unknown): string {
+/** A default as the reference shows it: `value`, (empty) for an empty list, (unset) for none. */
+export function shownDefault(value: unknown): string {
   if (value === undefined) return "(unset)";
   if (Array.isArray(value)) return value.length ? `\`${value.join(",")}\`` : "(empty)";
   return `\`${String(value)}\``;

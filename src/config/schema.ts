@@ -162,7 +162,7 @@ const input = z
       .max(HEADERS_KEPT)
       .default(1000)
       .describe(
-        "Kafka records with more headers than this go to the dead letters (TOO_MANY_HEADERS), without their headers. Producers send a handful (trace context, content type, schema ids): 1,000 leaves a wide margin and bounds what one record costs to read and what its dead letter carries. At most 10,000, the most the record decoder keeps.",
+        `Kafka records with more headers than this go to the dead letters (TOO_MANY_HEADERS), without their headers. Producers send a handful (trace context, content type, schema ids): the default leaves a wide margin and bounds what one record costs to read and what its dead letter carries. At most ${HEADERS_KEPT.toLocaleString("en-US")}, the most the record decoder keeps.`,
       ),
   })
   .prefault({});

@@ -7,8 +7,7 @@
 import { ConfigError, GroupJoinError } from "../errors/errors.js";
 import type { FetchedBatch, GroupMember, KafkaAdmin, Subscription } from "../kafka/client.js";
 import { kafkaErrorType } from "../kafka/errors.js";
-import { sourceBatch } from "./batch-controls.js";
-import type { BatchHandler } from "./batch-source.js";
+import type { ChunkHandler } from "./chunk-source.js";
 import { MemberSource, type MemberSourceOptions } from "./member-source.js";
 
 export interface GroupSourceOptions extends MemberSourceOptions {
@@ -46,24 +45,26 @@ export class GroupSource extends MemberSource {
     return explainJoinError(error, this.options);
   }
 
-  protected override async read(batch: FetchedBatch, handler: BatchHandler): Promise<void> {
-    const { controls, beforeChunk } = sourceBatch(batch, this.drain);
+  protected override async read(batch: FetchedBatch, handler: ChunkHandler): Promise<void> {
+    const { controls, beforeChunk, handle } = this.controlsOf(batch);
     const { records } = batch;
     for (let i = 0; i < records.length; ) {
       if (!(await beforeChunk(i))) return;
       const chunk = records.slice(i, i + this.options.chunkRecords());
       i += chunk.length;
-      const outcome = await handler.handle({
+      const last = (chunk[chunk.length - 1] as (typeof chunk)[number]).offset;
+      const outcome = await handle(handler, {
         topic: batch.topic,
         partition: batch.partition,
         messages: chunk,
         highWatermark: batch.highWatermark,
         ...controls,
+        nextOffset: (BigInt(last) + 1n).toString(),
       });
       if (outcome !== "processed") return;
       // Moves the read position only (what is committed is the sink's business): should a later
       // chunk be abandoned, the next fetch starts after this one, not at the batch's start.
-      batch.resolveOffset((chunk[chunk.length - 1] as (typeof chunk)[number]).offset);
+      batch.resolveOffset(last);
     }
   }
 }

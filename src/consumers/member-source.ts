@@ -5,17 +5,20 @@
  */
 import type { FetchedBatch, GroupMember, KafkaAdmin, Subscription, TopicPartition } from "../kafka/client.js";
 import type { Log } from "../telemetry/logger.js";
-import type { BatchHandler, BatchSource } from "./batch-source.js";
+import { type FetchChunks, fetchChunks } from "./chunk-controls.js";
+import type { ChunkHandler, ChunkSource } from "./chunk-source.js";
 import { Drain } from "./drain.js";
 
 export interface MemberSourceOptions {
   groupId: string;
   /** How long chunks in flight may run once a stop or rebalance began (`kafka.drainTimeoutMs`). */
   drainTimeoutMs: number;
+  /** How often the member beats while the pipeline works on a chunk (`kafka.heartbeatIntervalMs`). */
+  heartbeatIntervalMs: number;
   log?: Log | undefined;
 }
 
-export abstract class MemberSource implements BatchSource {
+export abstract class MemberSource implements ChunkSource {
   protected readonly drain: Drain;
   protected stopping = false;
   private joined = false;
@@ -38,7 +41,11 @@ export abstract class MemberSource implements BatchSource {
   /** What to subscribe to. */
   protected abstract subscription(): Subscription;
   /** Reads one fetched batch into the handler. */
-  protected abstract read(batch: FetchedBatch, handler: BatchHandler): Promise<void>;
+  protected abstract read(batch: FetchedBatch, handler: ChunkHandler): Promise<void>;
+  /** A fetched batch's controls, chunk by chunk. */
+  protected controlsOf(batch: FetchedBatch): FetchChunks {
+    return fetchChunks(batch, this.drain, this.base.heartbeatIntervalMs);
+  }
   /** After a join, once the handler knows the assignment. */
   protected afterJoin(_assigned: TopicPartition[]): void {}
   /** The client moved past a fetch of only transaction markers or aborted records. */
@@ -57,7 +64,7 @@ export abstract class MemberSource implements BatchSource {
    * Joins the group and starts reading; resolves once the first assignment arrived, rejects when
    * the member fails first (a refused join: a setting the broker rejects, a missing ACL).
    */
-  async start(handler: BatchHandler): Promise<void> {
+  async start(handler: ChunkHandler): Promise<void> {
     let firstJoin: () => void = () => {};
     const joined = new Promise<void>((resolve) => {
       firstJoin = resolve;

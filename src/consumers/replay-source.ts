@@ -20,8 +20,8 @@ import type {
   Subscription,
   TopicPartition,
 } from "../kafka/client.js";
-import { type SourceBatch, sourceBatch } from "./batch-controls.js";
-import type { BatchHandler } from "./batch-source.js";
+import type { FetchChunks } from "./chunk-controls.js";
+import type { ChunkHandler } from "./chunk-source.js";
 import { MemberSource, type MemberSourceOptions } from "./member-source.js";
 
 export interface ReplayRange {
@@ -96,7 +96,7 @@ export class ReplaySource extends MemberSource {
   }
 
   /** Joins the replay's group and starts reading; resolves once the first assignment arrived. */
-  override async start(handler: BatchHandler): Promise<void> {
+  override async start(handler: ChunkHandler): Promise<void> {
     try {
       await super.start(handler);
       if (this.options.storePlan) {
@@ -140,7 +140,7 @@ export class ReplaySource extends MemberSource {
     if (range && !range.done) this.advance(range, BigInt(lastOffset) + 1n);
   }
 
-  protected override async read(batch: FetchedBatch, handler: BatchHandler): Promise<void> {
+  protected override async read(batch: FetchedBatch, handler: ChunkHandler): Promise<void> {
     const { options } = this;
     await this.planStored;
     const range = this.ranges.get(batch.partition);
@@ -169,7 +169,7 @@ export class ReplaySource extends MemberSource {
     }
     const inRange = batch.records.filter((m) => BigInt(m.offset) < range.end);
     const reachesEnd = BigInt(batch.lastOffset()) >= range.end - 1n;
-    await this.process(handler, range, batch, inRange, reachesEnd, sourceBatch(batch, this.drain));
+    await this.process(handler, range, batch, inRange, reachesEnd, this.controlsOf(batch));
   }
 
   /**
@@ -178,18 +178,18 @@ export class ReplaySource extends MemberSource {
    * kafkajs reads again after the last commit, not from the batch's start (which would repeat it).
    */
   private async process(
-    handler: BatchHandler,
+    handler: ChunkHandler,
     range: RangeState,
     batch: FetchedBatch,
     inRange: ConsumedRecord[],
     reachesEnd: boolean,
-    { controls: control, ended, beforeChunk }: SourceBatch,
+    { controls: control, heartbeat, ended, beforeChunk, handle }: FetchChunks,
   ): Promise<void> {
     for (let i = 0; i < inRange.length; ) {
       if (!(await beforeChunk(i))) return;
       let n = Math.min(inRange.length - i, this.options.chunkRecords());
       if (this.options.admission) {
-        n = await this.options.admission.admit(n, control.heartbeat, ended);
+        n = await this.options.admission.admit(n, heartbeat, ended);
         if (n === 0) return;
       }
       const messages = inRange.slice(i, i + n);
@@ -198,7 +198,7 @@ export class ReplaySource extends MemberSource {
       // The last chunk of a batch that reached the end commits the end itself: offsets between the
       // last record and the end hold only markers or aborted records.
       const nextOffset = final ? range.end : BigInt(last.offset) + 1n;
-      const outcome = await handler.handle({
+      const outcome = await handle(handler, {
         topic: this.options.topic,
         partition: range.partition,
         messages,

@@ -30,8 +30,9 @@
 import { randomBytes } from "node:crypto";
 import { Redis, ReplyError } from "ioredis";
 import type { Config } from "../config/schema.js";
+import { errorMessage } from "../errors/error-message.js";
 import { ConfigError, DedupUnavailableError, SentimentWorkerError } from "../errors/errors.js";
-import type { Deduplicator } from "./dedup.js";
+import type { ClaimingDeduplicator, ClaimOutcome, Deduplicator } from "./dedup.js";
 import { REDIS_DEDUP_DEFAULTS, type RedisDeduplicatorOptions } from "./redis-dedup-options.js";
 import {
   CLAIM_IN_FLIGHT,
@@ -43,11 +44,7 @@ import {
 } from "./redis-scripts.js";
 import { ResultCache } from "./result-cache.js";
 
-/**
- * new: tag it; retaken: tag it (an unfinished earlier claim was taken over); seen: confirmed
- * earlier or repeated in this call, skip; in-flight: another record is being tagged, skip.
- */
-export type ClaimOutcome = "new" | "retaken" | "seen" | "in-flight";
+export type { ClaimOutcome };
 
 const OUTCOMES = new Map<number, ClaimOutcome>([
   [CLAIM_NEW, "new"],
@@ -74,7 +71,7 @@ interface HeldClaim {
   claimedAt: number;
 }
 
-export class RedisDeduplicator implements Deduplicator {
+export class RedisDeduplicator implements Deduplicator, ClaimingDeduplicator {
   readonly counters: RedisDedupCounters = {
     bypassedClaims: 0,
     bypassedIds: 0,
@@ -245,7 +242,7 @@ export class RedisDeduplicator implements Deduplicator {
         this.counters.bypassedIds += ids.length;
         return ids.map(() => "new");
       }
-      throw new DedupUnavailableError(`Redis de-duplication is unavailable: ${describe(err)}`, err);
+      throw new DedupUnavailableError(`Redis de-duplication is unavailable: ${errorMessage(err)}`, err);
     }
     this.forgetStale();
     const now = Date.now();
@@ -368,7 +365,3 @@ export class RedisDeduplicator implements Deduplicator {
 
 /** Redis's answers to credentials it does not take. */
 const REFUSED = /^(NOAUTH|WRONGPASS|NOPERM)\b/;
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

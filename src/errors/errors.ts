@@ -63,6 +63,18 @@ export class AbandonedItemError extends SentimentWorkerError {
   }
 }
 
+/**
+ * A chunk (a partition's records committed as one transaction) became obsolete before its commit:
+ * a rebalance or seek took its partition, or the drain timeout of a stop ran out. Nothing of it is
+ * committed; its records are read again by whoever owns the partition then, so retrying it here
+ * cannot help.
+ */
+export class AbandonedChunkError extends SentimentWorkerError {
+  constructor() {
+    super("the chunk was abandoned before its commit (rebalance, seek or drain timeout)");
+  }
+}
+
 /** Running the model on a batch failed. */
 export class InferenceError extends SentimentWorkerError {}
 

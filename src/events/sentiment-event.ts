@@ -3,12 +3,27 @@
  * `schemas/sentiment.v1.json` is generated from it (`npm run docs`) for consumers in other languages.
  */
 import { z } from "zod";
+import { ModelError } from "../errors/errors.js";
 import { LANGUAGE_TAG, MAX_LANGUAGE_TAG_LENGTH } from "../language/languages.js";
 
 export const SENTIMENT_EVENT_SCHEMA = "sentiment.v1";
 
 /** The labels of the model's config.json that a v1 event carries. */
 export const SENTIMENT_LABELS = ["positive", "neutral", "negative"] as const;
+
+/** Whether two models' labels are the same set, in whatever order their config.json lists them. */
+export function sameLabels(a: readonly string[], b: readonly string[]): boolean {
+  return [...a].sort().join() === [...b].sort().join();
+}
+
+/** The model's labels must be the three of `sentiment.v1`. */
+export function checkSentimentLabels(labels: readonly string[]): void {
+  if (!sameLabels(labels, SENTIMENT_LABELS)) {
+    throw new ModelError(
+      `sentiment.v1 events need the labels ${SENTIMENT_LABELS.join(", ")}; the model has ${labels.join(", ")}`,
+    );
+  }
+}
 
 const probability = z.number().min(0).max(1);
 /** What a `lang` can be: an input's value of another shape is ignored (`inputLanguageTag`). */
@@ -91,6 +106,9 @@ export const sentimentEventSchema = z
   .describe("A sentiment-tagged message.");
 
 export type SentimentEvent = z.infer<typeof sentimentEventSchema>;
+
+/** A model as events name it. */
+export type ModelIdentity = SentimentEvent["model"];
 
 /** A model's answer (its argmax label, that label's score, every label's score) as an event's `sentiment`. */
 export function eventSentiment(result: {

@@ -38,6 +38,10 @@ export interface BatchStats {
   reason: CutReason;
   /** How long the batch's oldest item waited in the queue. */
   queueWaitMs: number;
+  /** How long each item of the batch waited in the queue, from its submit to the cut. */
+  queueWaitsMs: readonly number[];
+  /** Items still waiting in the queue after the cut. */
+  queued: number;
 }
 
 export interface BatchRunner<T extends BatchItem, P, R> {
@@ -249,7 +253,8 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
   private cut(reason: CutReason): Batch<T, P, R> | undefined {
     const entries = selectBatch(this.queue, this.limits);
     const taken = new Set(entries);
-    const queueWaitMs = this.now() - (this.queue[0]?.enqueuedAt ?? 0);
+    const cutAt = this.now();
+    const queueWaitMs = cutAt - (this.queue[0]?.enqueuedAt ?? 0);
     this.queue = this.queue.filter((e) => !taken.has(e));
     this.queueMaxTokens = this.queue.reduce((max, e) => Math.max(max, e.tokens), 0);
     this.clearTimer();
@@ -263,6 +268,8 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
       paddedTokens: longest * entries.length,
       reason,
       queueWaitMs,
+      queueWaitsMs: entries.map((e) => cutAt - e.enqueuedAt),
+      queued: this.queue.length,
     };
     try {
       this.onBatch?.(stats);

@@ -3,6 +3,14 @@
  * its start and releases it at its end, so a replacement never changes a batch half-way. A replaced
  * value is closed once its last lease is released (in-flight batches finish on it), never before.
  */
+import type { Config } from "../config/index.js";
+
+/** The model in use and how to load another (a model switch): the caller replaces the slot's value. */
+export interface SwitchableModels<T> {
+  readonly slot: ModelSlot<T>;
+  /** Loads the model `model` names (with what goes with it, e.g. its revision's de-duplication). */
+  load(model: Config["model"]): Promise<T>;
+}
 
 export interface Lease<T> {
   readonly value: T;

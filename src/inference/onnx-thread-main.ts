@@ -1,5 +1,6 @@
 /** The inference thread (see `onnx-thread.ts`): one `OnnxBackend`, batches in, logits out, in order. */
 import { parentPort, workerData } from "node:worker_threads";
+import { errorMessage } from "../errors/error-message.js";
 import { serveRequests } from "../threads/worker-serve.js";
 import { OnnxBackend } from "./onnx-backend.js";
 import type { RunRequest, ThreadInit } from "./onnx-thread.js";
@@ -22,5 +23,5 @@ void serveRequests<RunRequest, Float32Array>(
     };
   },
   // OnnxBackend's load errors already name their cause.
-  (error) => (error instanceof Error ? error.message : String(error)),
+  errorMessage,
 );

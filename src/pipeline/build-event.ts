@@ -1,15 +1,15 @@
 /** A tagged message as its `sentiment.v1` event. */
 import type { SourceCoordinates } from "../events/dead-letter.js";
-import { eventSentiment, SENTIMENT_EVENT_SCHEMA, type SentimentEvent } from "../events/sentiment-event.js";
+import {
+  eventSentiment,
+  type ModelIdentity,
+  SENTIMENT_EVENT_SCHEMA,
+  type SentimentEvent,
+} from "../events/sentiment-event.js";
 import type { Classified } from "../inference/classifier.js";
 import { type DetectLanguage, eventLanguage } from "../language/event-language.js";
 import type { Identified } from "../language/identify.js";
 import type { DecodedMessage } from "./decode.js";
-
-export interface ModelIdentity {
-  name: string;
-  revision: string;
-}
 
 export function buildEvent(
   message: DecodedMessage,

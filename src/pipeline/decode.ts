@@ -7,6 +7,7 @@ import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
 import { isLosslessNumber, isSafeNumber, LosslessNumber, parse as parseLossless } from "lossless-json";
 import type { Config } from "../config/index.js";
+import { errorMessage } from "../errors/error-message.js";
 import type { DeadLetterCode } from "../events/dead-letter.js";
 import type { InputRecord } from "../events/input-record.js";
 import { inputLanguageTag } from "../language/languages.js";
@@ -156,7 +157,7 @@ export function decodeRecord(record: InputRecord, options: InputOptions): Decode
     return decode(record, options);
   } catch (e) {
     // Not expected (every case is handled below); a record must still never stop the worker.
-    return dead("SCHEMA", `the record could not be decoded: ${e instanceof Error ? e.message : String(e)}`);
+    return dead("SCHEMA", `the record could not be decoded: ${errorMessage(e)}`);
   }
 }
 
@@ -230,7 +231,7 @@ function decode(record: InputRecord, options: InputOptions): Decoded {
         result = parseExact(raw);
       } catch (e) {
         // JSON.parse accepted it and the depth is bounded: not expected, but reported if it happens.
-        return dead("INVALID_JSON", `the record value is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+        return dead("INVALID_JSON", `the record value is not JSON: ${errorMessage(e)}`);
       }
       value = result.value as Record<string, unknown>;
       if (typeof foundId === "number") {

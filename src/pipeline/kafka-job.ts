@@ -7,26 +7,25 @@
  * transactional ids from it.
  */
 import type { Config } from "../config/index.js";
-import type { BatchSource } from "../consumers/batch-source.js";
+import type { ChunkSource } from "../consumers/chunk-source.js";
 import { RedisDeduplicator } from "../dedup/redis-dedup.js";
-import { ModelError } from "../errors/errors.js";
-import { SENTIMENT_LABELS } from "../events/sentiment-event.js";
+import { checkSentimentLabels, type ModelIdentity } from "../events/sentiment-event.js";
 import { SentimentClassifier } from "../inference/classifier.js";
-import { ModelSlot } from "../inference/model-slot.js";
+import { ModelSlot, type SwitchableModels } from "../inference/model-slot.js";
 import type { GroupMember, KafkaAdmin, RecordProducer, TopicRequirement } from "../kafka/client.js";
 import { connectKafka } from "../kafka/kafkajs-client.js";
 import { ThreadedLanguageIdentifier } from "../language/language-thread.js";
 import { AtLeastOnceSink } from "../sinks/kafka/at-least-once-sink.js";
 import { ExactlyOnceSink } from "../sinks/kafka/exactly-once-sink.js";
-import type { PartitionSink } from "../sinks/kafka/partition-sink.js";
 import { MAX_REQUEST_BYTES } from "../sinks/kafka/request-chunks.js";
 import type { Log, Telemetry } from "../telemetry/index.js";
-import { BatchProcessor, type CommittedTag, type OutputLimits, type Tagging } from "./batch-processor.js";
-import type { ModelIdentity } from "./build-event.js";
+import { ChunkPipeline, type OutputLimits } from "./chunk-pipeline.js";
 import { ChunkSizer } from "./chunk-sizer.js";
+import { atLeastOnce, type Delivery, exactlyOnce } from "./delivery.js";
+import type { CommittedTag } from "./ports.js";
 import { RunCounters } from "./run-counters.js";
 
-export interface KafkaJobOptions<S extends BatchSource> {
+export interface KafkaJobOptions<S extends ChunkSource> {
   workerVersion: string;
   telemetry: Telemetry;
   log: Log;
@@ -43,14 +42,16 @@ export interface KafkaJobOptions<S extends BatchSource> {
   onCommitted?: () => ((tagged: readonly CommittedTag[]) => void) | undefined;
 }
 
-/** The model in use and how to load another one with its de-duplication (a model switch). */
-export interface TaggingModels {
-  readonly slot: ModelSlot<Tagging>;
-  /** Loads the model of `model` and the de-duplication of its revision; the caller replaces the slot's. */
-  load(model: Config["model"]): Promise<Tagging>;
+/** What a chunk tags with: one model and the de-duplication keyed by its revision. */
+export interface Tagging {
+  classifier: SentimentClassifier;
+  dedup: RedisDeduplicator | undefined;
 }
 
-export interface KafkaJob<S extends BatchSource> {
+/** The model in use and how to load another one with its de-duplication (a model switch). */
+export type TaggingModels = SwitchableModels<Tagging>;
+
+export interface KafkaJob<S extends ChunkSource> {
   readonly source: S;
   readonly counters: RunCounters;
   readonly model: ModelIdentity;
@@ -74,16 +75,7 @@ export const PARTITION_CONCURRENCY = 8;
  */
 export const CHUNK_RECORDS = { min: 16, max: 8192, initial: 16 } as const;
 
-/** The model's labels must be the three of `sentiment.v1`. */
-export function checkSentimentLabels(labels: readonly string[]): void {
-  if ([...labels].sort().join() !== [...SENTIMENT_LABELS].sort().join()) {
-    throw new ModelError(
-      `sentiment.v1 events need the labels ${SENTIMENT_LABELS.join(", ")}; the model has ${labels.join(", ")}`,
-    );
-  }
-}
-
-export async function startKafkaJob<S extends BatchSource>(
+export async function startKafkaJob<S extends ChunkSource>(
   config: Config,
   options: KafkaJobOptions<S>,
 ): Promise<KafkaJob<S>> {
@@ -167,39 +159,43 @@ export async function startKafkaJob<S extends BatchSource>(
       model: classifier.model,
       chunkRecords: () => chunks.size,
     });
-    const sink: PartitionSink =
+    // The delivery mode, chosen here once: the pipeline asks its delivery, never the setting.
+    const delivery: Delivery =
       config.kafka.delivery === "exactly-once"
-        ? new ExactlyOnceSink(kafka, {
-            groupId: config.kafka.groupId,
-            outputTopic: config.kafka.outputTopic,
-            deadLetterTopic: config.kafka.deadLetterTopic,
-            transactionTimeoutMs: config.kafka.transactionTimeoutMs,
-            maxRequestBytes: limits.requestBytes,
-            outputPartitions: () =>
-              Promise.all(
-                [config.kafka.outputTopic, config.kafka.deadLetterTopic].map(async (topic) => ({
-                  topic,
-                  partitions: (await admin.partitionEnds(topic)).map((p) => p.partition),
-                })),
-              ),
+        ? exactlyOnce({
+            sink: new ExactlyOnceSink(kafka, {
+              groupId: config.kafka.groupId,
+              outputTopic: config.kafka.outputTopic,
+              deadLetterTopic: config.kafka.deadLetterTopic,
+              transactionTimeoutMs: config.kafka.transactionTimeoutMs,
+              maxRequestBytes: limits.requestBytes,
+              outputPartitions: () =>
+                Promise.all(
+                  [config.kafka.outputTopic, config.kafka.deadLetterTopic].map(async (topic) => ({
+                    topic,
+                    partitions: (await admin.partitionEnds(topic)).map((p) => p.partition),
+                  })),
+                ),
+            }),
+            source,
+            logger: telemetry.logger,
           })
-        : new AtLeastOnceSink(kafka, {
-            outputTopic: config.kafka.outputTopic,
-            deadLetterTopic: config.kafka.deadLetterTopic,
-            maxRequestBytes: limits.requestBytes,
+        : atLeastOnce({
+            sink: new AtLeastOnceSink(kafka, {
+              outputTopic: config.kafka.outputTopic,
+              deadLetterTopic: config.kafka.deadLetterTopic,
+              maxRequestBytes: limits.requestBytes,
+            }),
           });
-    closers.push(() => sink.close());
+    closers.push(() => delivery.sink.close());
     // Shared by every model (a switch keeps it); identifies each chunk's languages while it is inferred.
     const languages = config.input.detectLanguage === "off" ? undefined : await ThreadedLanguageIdentifier.start();
     if (languages) closers.push(() => languages.close());
     const counters = new RunCounters();
     telemetry.metrics.track(counters);
-    const processor = new BatchProcessor({
+    const pipeline = new ChunkPipeline({
       config,
-      classifier,
-      dedup,
-      sink,
-      source,
+      delivery,
       counters,
       telemetry,
       workerVersion: options.workerVersion,
@@ -214,7 +210,7 @@ export async function startKafkaJob<S extends BatchSource>(
     });
     // The source stops first: its in-flight batches still need the sink, Redis and the model.
     closers.push(() => source.stop());
-    await source.start(processor);
+    await source.start(pipeline);
 
     let closing: Promise<void> | undefined;
     return {

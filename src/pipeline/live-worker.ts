@@ -8,11 +8,8 @@ import { GroupSource } from "../consumers/group-source.js";
 import type { Rollout } from "../rollout/rollout.js";
 import { startRollout } from "../rollout/start-rollout.js";
 import { type Log, logTo, startTelemetry, type Telemetry } from "../telemetry/index.js";
-import type { Tagging } from "./batch-processor.js";
-import { PARTITION_CONCURRENCY, startKafkaJob } from "./kafka-job.js";
+import { PARTITION_CONCURRENCY, startKafkaJob, type Tagging } from "./kafka-job.js";
 import type { RunCounters } from "./run-counters.js";
-
-export { checkSentimentLabels } from "./kafka-job.js";
 
 export interface Worker {
   readonly counters: RunCounters;
@@ -62,6 +59,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         chunkRecords,
         fromBeginning: options.fromBeginning ?? true,
         drainTimeoutMs: config.kafka.drainTimeoutMs,
+        heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
         sessionTimeoutMs: config.kafka.sessionTimeoutMs,
         log,
       }),

@@ -113,6 +113,7 @@ export async function startReplay(config: Config, spec: ReplaySpec, options: Rep
           onPosition: (partition, position) => progress.advance(partition, position),
           log,
           drainTimeoutMs: config.kafka.drainTimeoutMs,
+          heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
         });
       },
     });

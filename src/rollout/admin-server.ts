@@ -17,6 +17,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { errorMessage } from "../errors/error-message.js";
 import { SentimentWorkerError } from "../errors/errors.js";
 import { createLimitedServer } from "../telemetry/index.js";
 import { type AdminAccess, AdminGuard } from "./admin-guard.js";
@@ -52,9 +53,7 @@ export class AdminServer {
         response.setHeader("connection", "close");
         return json(response, refusal.status, { error: refusal.error });
       }
-      route(controls, request, response).catch((error: unknown) =>
-        json(response, 500, { error: error instanceof Error ? error.message : String(error) }),
-      );
+      route(controls, request, response).catch((error: unknown) => json(response, 500, { error: errorMessage(error) }));
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error: NodeJS.ErrnoException) =>
@@ -128,7 +127,7 @@ async function specFrom(
       response.setHeader("connection", "close");
       json(response, 413, { error: error.message });
     } else {
-      json(response, 400, { error: `the body is not JSON: ${error instanceof Error ? error.message : String(error)}` });
+      json(response, 400, { error: `the body is not JSON: ${errorMessage(error)}` });
     }
     return undefined;
   }
@@ -138,7 +137,7 @@ async function specFrom(
     const rest = Object.fromEntries(extra.filter((k) => Object.hasOwn(fields, k)).map((k) => [k, fields[k]]));
     return { spec, extra: rest };
   } catch (error) {
-    json(response, 400, { error: error instanceof Error ? error.message : String(error) });
+    json(response, 400, { error: errorMessage(error) });
     return undefined;
   }
 }

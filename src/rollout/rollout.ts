@@ -12,27 +12,20 @@
 
 import type { Meter } from "@opentelemetry/api";
 import type { Config } from "../config/index.js";
-import type { SentimentEvent } from "../events/sentiment-event.js";
+import { errorMessage } from "../errors/error-message.js";
+import { type ModelIdentity, type SentimentEvent, sameLabels } from "../events/sentiment-event.js";
 import type { SentimentClassifier } from "../inference/classifier.js";
-import type { ModelSlot } from "../inference/model-slot.js";
+import type { SwitchableModels } from "../inference/model-slot.js";
 import type { Logger } from "../telemetry/index.js";
 import type { AgreementReport } from "./agreement.js";
 import { type ModelSpec, modelConfigOf, specOf } from "./model-spec.js";
 import { observeRollout } from "./rollout-metrics.js";
 import { type ShadowItem, ShadowRunner } from "./shadow.js";
 
-/** A model as events name it. */
-export type ModelIdentityOf = SentimentEvent["model"];
-
-/** What the rollout needs of the Kafka job: the model slot and how to load into it. */
-export interface RolloutModels<T extends { classifier: SentimentClassifier }> {
-  readonly slot: ModelSlot<T>;
-  load(model: Config["model"]): Promise<T>;
-}
-
 export interface RolloutParts<T extends { classifier: SentimentClassifier }> {
   config: Config;
-  models: RolloutModels<T>;
+  /** What the rollout needs of the Kafka job: the model slot and how to load into it. */
+  models: SwitchableModels<T>;
   /** Loads a candidate for shadow mode (its own session, with `rollout.shadow.intraOpThreads`). */
   loadCandidate(model: Config["model"]): Promise<SentimentClassifier>;
   /** Publishes candidate events to `rollout.shadow.topic` (set only when that topic is). */
@@ -47,7 +40,7 @@ export interface SwitchRecord {
   at: string;
   outcome: "switched" | "refused";
   spec: ModelSpec;
-  model?: ModelIdentityOf;
+  model?: ModelIdentity;
   error?: string;
 }
 
@@ -58,8 +51,8 @@ export type RolloutOutcome =
 
 export interface ShadowStatus {
   /** The report compares the candidate with this primary (it restarts from zero at a switch). */
-  primary: ModelIdentityOf;
-  candidate: ModelIdentityOf & { spec: ModelSpec };
+  primary: ModelIdentity;
+  candidate: ModelIdentity & { spec: ModelSpec };
   samplePercent: number;
   queued: number;
   skipped: Record<string, number>;
@@ -68,7 +61,7 @@ export interface ShadowStatus {
 }
 
 export interface RolloutStatus {
-  model: ModelIdentityOf & { spec: ModelSpec };
+  model: ModelIdentity & { spec: ModelSpec };
   /** The spec `POST /model/rollback` loads. */
   previous?: ModelSpec;
   busy: boolean;
@@ -77,8 +70,6 @@ export interface RolloutStatus {
   lastSwitch?: SwitchRecord;
   shadow?: ShadowStatus;
 }
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export class Rollout<T extends { classifier: SentimentClassifier }> {
   readonly switches = { switched: 0, refused: 0 };
@@ -113,7 +104,7 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
     await this.startShadow(spec, shadow.samplePercent);
   }
 
-  get currentModel(): ModelIdentityOf {
+  get currentModel(): ModelIdentity {
     const { name, revision } = this.parts.models.slot.current.classifier.model;
     return { name, revision };
   }
@@ -166,7 +157,7 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
         loaded = await models.load(modelConfigOf(config.model, spec));
       } catch (error) {
         this.switches.refused++;
-        this.lastSwitch = { at: new Date().toISOString(), outcome: "refused", spec, error: message(error) };
+        this.lastSwitch = { at: new Date().toISOString(), outcome: "refused", spec, error: errorMessage(error) };
         logger.error(
           { err: error, spec, serving: from },
           "model switch refused: the new model did not load; the old one keeps serving",
@@ -209,11 +200,13 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
       let candidate: SentimentClassifier;
       try {
         candidate = await this.parts.loadCandidate(modelConfigOf(config.model, spec));
-        const labels = [...candidate.model.labels].sort().join();
-        const primary = [...this.parts.models.slot.current.classifier.model.labels].sort().join();
-        if (labels !== primary) {
+        const labels = candidate.model.labels;
+        const primary = this.parts.models.slot.current.classifier.model.labels;
+        if (!sameLabels(labels, primary)) {
           await candidate.close();
-          throw new Error(`the candidate's labels (${labels}) are not the primary's (${primary})`);
+          throw new Error(
+            `the candidate's labels (${labels.join(", ")}) are not the primary's (${primary.join(", ")})`,
+          );
         }
       } catch (error) {
         logger.error({ err: error, spec }, "shadow not started: the candidate model did not load");
@@ -283,7 +276,7 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
   }
 
   private refused(error: unknown): { ok: false; error: string } {
-    return { ok: false, error: message(error) };
+    return { ok: false, error: errorMessage(error) };
   }
 
   private async exclusive(work: () => Promise<{ ok: true } | { ok: false; error: string }>): Promise<RolloutOutcome> {

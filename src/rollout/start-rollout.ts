@@ -3,12 +3,13 @@ import type { Config } from "../config/index.js";
 import type { SentimentEvent } from "../events/sentiment-event.js";
 import { serializeEvent } from "../events/serialize-event.js";
 import { SentimentClassifier } from "../inference/classifier.js";
+import type { SwitchableModels } from "../inference/model-slot.js";
 import type { RecordProducer } from "../kafka/client.js";
 import type { Telemetry } from "../telemetry/index.js";
-import { Rollout, type RolloutModels } from "./rollout.js";
+import { Rollout } from "./rollout.js";
 
 export interface RolloutJob<T extends { classifier: SentimentClassifier }> {
-  readonly models: RolloutModels<T>;
+  readonly models: SwitchableModels<T>;
   /** A connected idempotent producer (for `rollout.shadow.topic`). */
   producer(): Promise<RecordProducer>;
 }

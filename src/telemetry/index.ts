@@ -4,4 +4,4 @@ export { createLogger, type Log, type Logger, logTo } from "./logger.js";
 export { WorkerMetrics } from "./metrics.js";
 export { ATTRIBUTES, LABELS, METRICS, SPANS } from "./names.js";
 export { startTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry.js";
-export { type BatchTrace, WorkerTracing } from "./tracing.js";
+export { type ChunkTrace, WorkerTracing } from "./tracing.js";

@@ -32,6 +32,8 @@ export interface RunCounts {
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 const RATIO_BUCKETS = [1, 1.05, 1.1, 1.25, 1.5, 2, 3, 5];
+/** Queue wait buckets in seconds: from a batch cut at once to a queue backed up behind a slow model. */
+const QUEUE_WAIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export interface MetricsOptions {
   resource: Resource;
@@ -50,6 +52,10 @@ export class WorkerMetrics {
   private readiness: () => boolean = () => false;
   private readonly batchSize;
   private readonly paddedRatio;
+  private readonly batchCuts;
+  private readonly queueWait;
+  /** Items waiting for inference after the last cut (the batcher reports at each cut). */
+  private queued = 0;
   private readonly inferenceTime;
   private readonly latency;
 
@@ -75,6 +81,20 @@ export class WorkerMetrics {
       description: "Padded tokens over real tokens per inference batch (1 = no padding).",
       advice: { explicitBucketBoundaries: RATIO_BUCKETS },
     });
+    this.batchCuts = meter.createCounter(METRICS.batchCuts, {
+      description:
+        "Inference batches cut, by why: size, tokens (full), wait (the oldest waited batching.maxWaitMs), close.",
+    });
+    this.queueWait = meter.createHistogram(METRICS.queueWait, {
+      description: "Time each message waited in the inference queue before its batch was cut.",
+      unit: "s",
+      advice: { explicitBucketBoundaries: QUEUE_WAIT_BUCKETS },
+    });
+    meter
+      .createObservableGauge(METRICS.queueDepth, {
+        description: "Messages waiting in the inference queue, as of the last batch cut.",
+      })
+      .addCallback((result) => result.observe(this.queued));
     this.inferenceTime = meter.createHistogram(METRICS.inferenceTime, {
       description: "Time ONNX Runtime took for one inference batch.",
       unit: "s",
@@ -108,6 +128,9 @@ export class WorkerMetrics {
   recordBatch(stats: BatchStats): void {
     this.batchSize.record(stats.size);
     if (stats.realTokens > 0) this.paddedRatio.record(stats.paddedTokens / stats.realTokens);
+    this.batchCuts.add(1, { [LABELS.reason]: stats.reason });
+    for (const ms of stats.queueWaitsMs) this.queueWait.record(Math.max(0, ms) / 1000);
+    this.queued = stats.queued;
   }
 
   recordInference(ms: number): void {

@@ -13,6 +13,9 @@ export const METRICS = {
   inputLangIgnored: "sw.input.lang_ignored",
   batchSize: "sw.batch.size",
   paddedTokenRatio: "sw.batch.padded_token_ratio",
+  batchCuts: "sw.batch.cuts",
+  queueWait: "sw.inference.queue_wait_seconds",
+  queueDepth: "sw.inference.queue_depth",
   inferenceTime: "sw.inference.duration_seconds",
   latency: "sw.end_to_end.latency_seconds",
   lag: "sw.consumer.lag",
@@ -45,7 +48,7 @@ export const LABELS = {
 } as const;
 
 export const SPANS = {
-  batch: "sentiment-worker batch",
+  chunk: "sentiment-worker chunk",
   consume: "consume",
   dedup: "dedup",
   infer: "infer",

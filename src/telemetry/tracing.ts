@@ -1,6 +1,6 @@
 /**
- * Traces: one span per partition batch with `consume`, `dedup`, `infer` and `produce` children,
- * linked to every message's incoming W3C `traceparent` (a batch has many parents, so links, not a
+ * Traces: one span per partition chunk with `consume`, `dedup`, `infer` and `produce` children,
+ * linked to every message's incoming W3C `traceparent` (a chunk has many parents, so links, not a
  * parent). Exported over OTLP/HTTP when an endpoint is configured; otherwise the API's global
  * tracer, a no-op unless the embedding program registered its own provider.
  */
@@ -62,13 +62,13 @@ export class WorkerTracing {
     }
   }
 
-  /** Starts the span of one partition batch. */
-  batch(topic: string, partition: number, messages: { headers?: Headers }[]): BatchTrace {
+  /** Starts the span of one partition chunk. */
+  chunk(topic: string, partition: number, messages: { headers?: Headers }[]): ChunkTrace {
     const links = messages.flatMap((m) => {
       const link = linkFromHeaders(m.headers);
       return link ? [link] : [];
     });
-    const span = this.tracer.startSpan(SPANS.batch, {
+    const span = this.tracer.startSpan(SPANS.chunk, {
       links,
       attributes: {
         [ATTRIBUTES.system]: "kafka",
@@ -77,16 +77,16 @@ export class WorkerTracing {
         [ATTRIBUTES.messageCount]: messages.length,
       },
     });
-    return new BatchTrace(this.tracer, span);
+    return new ChunkTrace(this.tracer, span);
   }
 
-  /** Sends what is buffered and stops (spans of the last batches are not lost on SIGTERM). */
+  /** Sends what is buffered and stops (spans of the last chunks are not lost on SIGTERM). */
   async shutdown(): Promise<void> {
     await this.provider?.shutdown();
   }
 }
 
-export class BatchTrace {
+export class ChunkTrace {
   private readonly context: Context;
 
   constructor(
@@ -96,7 +96,7 @@ export class BatchTrace {
     this.context = trace.setSpan(context.active(), span);
   }
 
-  /** Runs one stage of the batch as a child span. */
+  /** Runs one stage of the chunk as a child span. */
   async stage<T>(name: string, work: () => Promise<T> | T): Promise<T> {
     const child = this.tracer.startSpan(name, {}, this.context);
     try {

@@ -3,6 +3,7 @@
  * arrival order, each with its result (and the buffers to transfer) or its error's message.
  */
 import type { MessagePort } from "node:worker_threads";
+import { errorMessageWithCauses } from "../errors/error-message.js";
 import type { WorkerReply, WorkerRequest } from "./worker-channel.js";
 
 export interface Served<Q, R> {
@@ -12,17 +13,11 @@ export interface Served<Q, R> {
   info?: unknown;
 }
 
-/** The error and its causes in one line: only plain data crosses back to the main thread. */
-export function messageOf(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  return error.cause === undefined ? error.message : `${error.message}: ${messageOf(error.cause)}`;
-}
-
 export async function serveRequests<Q, R>(
   port: MessagePort,
   load: () => Promise<Served<Q, R>> | Served<Q, R>,
   /** How a load error is said (default: its message with its causes). */
-  loadMessage: (error: unknown) => string = messageOf,
+  loadMessage: (error: unknown) => string = errorMessageWithCauses,
 ): Promise<void> {
   const post = (reply: WorkerReply<R>, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
   let served: Served<Q, R>;
@@ -45,7 +40,7 @@ export async function serveRequests<Q, R>(
       const { result, transfer } = await served.handle(message.request);
       post({ type: "result", id: message.id, result }, transfer);
     } catch (error) {
-      post({ type: "failed", id: message.id, message: messageOf(error) });
+      post({ type: "failed", id: message.id, message: errorMessageWithCauses(error) });
     }
   };
   let queue = Promise.resolve();

@@ -1,7 +1,12 @@
-/** What the batch processor's unit tests share: a Kafka job's configuration, quiet telemetry, an answer. */
+/**
+ * What the chunk pipeline's unit tests share: a Kafka job's configuration, quiet telemetry, an
+ * answer, and fakes of the model and de-duplication behind the interfaces the pipeline defines.
+ */
 import { after, before } from "node:test";
 import { loadConfig } from "../../src/config/index.js";
+import type { ClaimingDeduplicator, ClaimOutcome } from "../../src/dedup/dedup.js";
 import type { Classified } from "../../src/inference/classifier.js";
+import type { ChunkClassifier } from "../../src/pipeline/ports.js";
 import { startTelemetry, type Telemetry } from "../../src/telemetry/index.js";
 
 export const kafkaJobConfig = loadConfig({
@@ -31,3 +36,60 @@ export const POSITIVE: Classified = {
   truncated: false,
   tokens: 3,
 };
+
+/** Answers every text at once, or holds every answer until `release()` (a slow model). */
+export class FakeClassifier implements ChunkClassifier<string> {
+  readonly model: { name: string; revision: string; labels: string[] };
+  hasCapacity = true;
+  /** Set by whoever closes the model (a model switch retires it). */
+  closed = false;
+  readonly submitted: string[] = [];
+  private held: Array<() => void> | undefined;
+  constructor(revision = "r1") {
+    this.model = { name: "fake", revision, labels: ["positive", "neutral", "negative"] };
+  }
+  hold(): void {
+    this.held = [];
+  }
+  release(): void {
+    for (const resolve of this.held ?? []) resolve();
+    this.held = undefined;
+  }
+  async encodeAll(texts: readonly string[]): Promise<string[]> {
+    return [...texts];
+  }
+  async whenCapacity(): Promise<void> {}
+  submit(text: string): Promise<Classified> {
+    this.submitted.push(text);
+    const held = this.held;
+    if (!held) return Promise.resolve(POSITIVE);
+    return new Promise((resolve) => held.push(() => resolve(POSITIVE)));
+  }
+}
+
+/** Claims in memory, confirmed and released ids kept in order. */
+export class FakeDedup implements ClaimingDeduplicator {
+  readonly confirmed: string[] = [];
+  readonly released: string[] = [];
+  results: ClaimingDeduplicator["results"] = undefined;
+  /** Answer "seen" for confirmed ids, as Redis does (off: every id is new). */
+  remembers = false;
+  /** Errors the next claims fail with, one per call (a store that does not answer). */
+  readonly failures: Error[] = [];
+  async claimDetailed(ids: readonly string[]): Promise<ClaimOutcome[]> {
+    const failure = this.failures.shift();
+    if (failure) throw failure;
+    const claimed = new Set<string>();
+    return ids.map((id) => {
+      const seen = this.remembers && (this.confirmed.includes(id) || claimed.has(id));
+      claimed.add(id);
+      return seen ? "seen" : "new";
+    });
+  }
+  async confirm(ids: readonly string[]): Promise<void> {
+    this.confirmed.push(...ids);
+  }
+  async release(ids: readonly string[]): Promise<void> {
+    this.released.push(...ids);
+  }
+}

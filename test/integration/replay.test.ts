@@ -275,6 +275,26 @@ describe("sentiment-worker replay", () => {
     assertExactlyOnce(found, ids(100, 900), `first run:\n${first.stderr}\nsecond run:\n${second.stderr}`);
   });
 
+  it("stops on SIGTERM after committing what is in flight, exits 143 and says it is not complete; the same command finishes it", async () => {
+    const s = await setup({ "dedup.enabled": "false", "batching.maxBatchSize": "8" });
+    await produceTimed(s.input, 0, 300);
+    const args = ["--topic", s.input, "--from", "earliest", "--to", "now", "--rate", "100"];
+    let signalled = false;
+    const first = await startReplay(s, args, {}, (p, child) => {
+      if (p.percent >= 20 && !signalled) {
+        signalled = true;
+        child.kill("SIGTERM");
+      }
+    });
+    assert.equal(first.code, 143, `exit status of a stopped replay, stderr:\n${first.stderr}`);
+    assert.equal((first.summary as { replay?: { complete: boolean } } | undefined)?.replay?.complete, false);
+    assert.match(first.stderr, /finishing the batches in flight; the same command resumes/);
+    const second = await startReplay(s, args);
+    assertDone(second, 300);
+    const found = events(await client.readAll(s.output, { count: 300 })).map((e) => e.id);
+    assertExactlyOnce(found, ids(0, 300), `first run:\n${first.stderr}\nsecond run:\n${second.stderr}`);
+  });
+
   it("ends on its own when the range ends in transaction markers and aborted records (a transactional input)", async () => {
     const s = await setup();
     const producer = client.kafka.producer({

@@ -21,6 +21,7 @@ import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
 import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
+import { parseMetrics } from "../helpers/prometheus.js";
 import { freePort, startRedis } from "../helpers/redis-server.js";
 import type { TestServices } from "../helpers/services.js";
 
@@ -74,19 +75,6 @@ class OtlpReceiver {
     this.server?.closeAllConnections();
     await new Promise((r) => this.server?.close(r));
   }
-}
-
-/** Prometheus text format to `name{labels}` -> value, labels sorted, the scope label left out. */
-function parseMetrics(text: string): Map<string, number> {
-  const values = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const match = /^([a-z_:][a-z0-9_:]*)(?:\{(.*)\})? (\S+)$/i.exec(line);
-    if (!match) continue;
-    const [, name, labels = "", value] = match;
-    const kept = (labels.match(/[a-z_]+="[^"]*"/gi) ?? []).filter((l) => !l.startsWith("otel_scope_")).sort();
-    values.set(kept.length ? `${name}{${kept.join(",")}}` : (name as string), Number(value));
-  }
-  return values;
 }
 
 async function get(url: string): Promise<{ status: number; body: string }> {
@@ -238,6 +226,17 @@ describe("telemetry of a running worker", () => {
       for (const [code, n] of codes) assert.equal(metrics.get(`sw_dead_letters_total{code="${code}"}`), n, code);
       assert.equal(metrics.get("sw_end_to_end_latency_seconds_count"), events.length);
       assert.equal(metrics.get("sw_batch_size_sum"), events.length, "every tagged message went through one batch");
+      // The batcher's own view: every cut counted under its reason, every message's queue wait, nothing left queued.
+      const cuts = [...metrics].filter(([k]) => k.startsWith("sw_batch_cuts_total{"));
+      assert.ok(cuts.length > 0 && cuts.every(([k]) => /\{reason="(size|tokens|wait|close)"\}$/.test(k)), String(cuts));
+      assert.equal(
+        cuts.reduce((sum, [, n]) => sum + n, 0),
+        metrics.get("sw_batch_size_count"),
+        "one cut per batch",
+      );
+      assert.equal(metrics.get("sw_inference_queue_wait_seconds_count"), events.length);
+      assert.equal(metrics.get('sw_inference_queue_wait_seconds_bucket{le="+Inf"}'), events.length);
+      assert.equal(metrics.get("sw_inference_queue_depth"), 0);
       assert.ok((metrics.get("sw_inference_duration_seconds_count") ?? 0) > 0);
       assert.equal(metrics.get(`sw_consumer_lag{partition="0",topic="${input}"}`), 0);
       assert.equal(metrics.get("sw_ready"), 1);
@@ -245,12 +244,12 @@ describe("telemetry of a running worker", () => {
       // The batch spans: linked to each message's incoming context, with the four stages as children.
       await waitFor("the batch spans", async () => {
         const linked = new Set(
-          receiver.spans.filter((s) => s.name === SPANS.batch).flatMap((s) => (s.links ?? []).map((l) => l.spanId)),
+          receiver.spans.filter((s) => s.name === SPANS.chunk).flatMap((s) => (s.links ?? []).map((l) => l.spanId)),
         );
         return [...parents.values()].every((tp) => linked.has(tp.split("-")[2] as string));
       });
       assert.deepEqual(receiver.problems, []);
-      const batches = receiver.spans.filter((s) => s.name === SPANS.batch);
+      const batches = receiver.spans.filter((s) => s.name === SPANS.chunk);
       for (const [id, tp] of parents) {
         const [, traceId, spanId] = tp.split("-");
         const link = batches.flatMap((b) => b.links ?? []).find((l) => l.spanId === spanId);

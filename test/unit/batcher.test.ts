@@ -154,7 +154,15 @@ describe("DynamicBatcher", () => {
     clock = 60_000;
     const third = batcher.submit({ id: 3, tokens: 10 }); // wakes the batcher, as any submit does
     assert.equal(await first, "result 1");
-    assert.deepEqual(stats[0], { size: 3, realTokens: 30, paddedTokens: 30, reason: "wait", queueWaitMs: 60_000 });
+    assert.deepEqual(stats[0], {
+      size: 3,
+      realTokens: 30,
+      paddedTokens: 30,
+      reason: "wait",
+      queueWaitMs: 60_000,
+      queueWaitsMs: [60_000, 1, 0],
+      queued: 0,
+    });
     await third;
     await batcher.close();
   });
@@ -172,6 +180,24 @@ describe("DynamicBatcher", () => {
     await noWait.batcher.submit({ id: 1, tokens: 5 });
     assert.equal(noWait.stats[0]?.reason, "wait");
     await Promise.all([bySize.batcher.close(), byTokens.batcher.close(), noWait.batcher.close()]);
+  });
+
+  it("reports each item's queue wait and what is left queued at each cut", async () => {
+    let clock = 0;
+    const { stats, batcher } = setup({ maxBatchSize: 2, maxWaitMs: 60_000 }, () => clock);
+    const all = [1, 2, 3, 4, 5].map((id) => batcher.submit({ id, tokens: 10 }));
+    await sleep(5); // two full batches cut at once; the fifth item waits for company
+    clock = 7;
+    await batcher.close(); // cuts it
+    await Promise.all(all);
+    assert.deepEqual(
+      stats.map((s) => [s.reason, s.queued, s.queueWaitsMs]),
+      [
+        ["size", 3, [0, 0]],
+        ["size", 1, [0, 0]],
+        ["close", 0, [7]],
+      ],
+    );
   });
 
   it("rejects a submit beyond queueCapacity with QueueFullError and signals when there is room", async () => {

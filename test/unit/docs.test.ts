@@ -3,6 +3,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { describe, it } from "node:test";
+import { configFields, fieldByPath } from "../../src/config/fields.js";
+import { shownDefault } from "../../src/config/reference.js";
 
 const root = join(import.meta.dirname, "../../..");
 const cli = join(root, "dist/src/cli/main.js");
@@ -190,6 +192,51 @@ describe("documentation", () => {
       (command) => !table.some((cell) => new RegExp(`\`sentiment-worker ${command}(?:[\\s\`])`).test(cell)),
     );
     assert.deepEqual(missing, [], "every command appears as `sentiment-worker <command>` in the first column");
+  });
+
+  it("gives the schema's defaults in the README's settings table", () => {
+    const rows = sectionOf(read("README.md"), "Configuration")
+      .split("\n")
+      .filter((l) => l.startsWith("| `"));
+    assert.ok(rows.length >= 5, `settings rows parsed: ${rows.length}`);
+    const problems: string[] = [];
+    for (const row of rows) {
+      const [, settingsCell = "", defaultsCell = ""] = row.split("|");
+      const settings = [...settingsCell.matchAll(/`([^`]+)`/g)].map((m) => m[1] as string);
+      // One default per setting, comma-separated; a comma inside `code` belongs to the value.
+      const defaults = defaultsCell.split(/,(?=(?:[^`]*`[^`]*`)*[^`]*$)/).map((d) => d.trim());
+      if (defaults.length !== settings.length) {
+        problems.push(`${row}: ${settings.length} settings but ${defaults.length} defaults`);
+        continue;
+      }
+      for (const [i, path] of settings.entries()) {
+        const field = fieldByPath(path);
+        if (!field) {
+          problems.push(`${path}: no such setting`);
+          continue;
+        }
+        // `value` is a value; (empty) an empty list; any other words describe what an unset one does.
+        const said = defaults[i] as string;
+        const code = /`([^`]*)`/.exec(said)?.[0];
+        const shown = code ?? (said === "(empty)" ? "(empty)" : "(unset)");
+        if (shown !== shownDefault(field.default)) {
+          problems.push(`${path}: the README says ${said}, the schema ${shownDefault(field.default)}`);
+        }
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it("writes each default once: no setting's description restates its default number", () => {
+    // The reference shows every default in its own column; a number in the prose goes stale.
+    const restated = configFields().flatMap((f) => {
+      if (typeof f.default !== "number" || f.default < 2) return []; // 0 and 1 say what they mean ("0 disables")
+      const written = [String(f.default), f.default.toLocaleString("en-US")].map((n) => n.replace(/[.,]/g, "\\$&"));
+      // Not as an end of a range (`0-100`), which is another fact.
+      const says = new RegExp(`(?<![\\w.,-])(?:${written.join("|")})(?![\\w,]|-\\d)`);
+      return says.test(f.description) ? [`${f.path} (${f.default}): ${f.description}`] : [];
+    });
+    assert.deepEqual(restated, []);
   });
 
   it("links every page of docs/ from the README, so the front door shows all there is", () => {

@@ -10,7 +10,8 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
-import { parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
+import { fieldByPath } from "../../src/config/fields.js";
 
 const root = join(import.meta.dirname, "../../..");
 const script = join(root, "scripts/helm-values.mjs");
@@ -26,6 +27,73 @@ const generator = (await import(pathToFileURL(script).href)) as {
   valuesTable(yaml: string): string;
   withValuesTable(readme: string, yaml: string): string;
 };
+
+/**
+ * The worker's settings the chart sets on purpose to something else than the worker's default,
+ * and why; every other setting in values.yaml's `config` states the schema's default.
+ */
+const CLUSTER_CHOICES: Record<string, string> = {
+  "kafka.brokers": "a broker Service in the cluster, not an empty list",
+  "kafka.inputTopics": "an example topic to replace",
+  "dedup.redisUrl": "a Redis Service in the cluster, not loopback",
+  "runtime.intraOpThreads": "the pod's CPU request, not every core of the node",
+};
+
+/** The leaves of a YAML mapping as dotted paths (lists are leaves). */
+function leaves(node: unknown, prefix = ""): Array<[string, unknown]> {
+  if (node === null || typeof node !== "object" || Array.isArray(node)) return [[prefix, node]];
+  return Object.entries(node).flatMap(([key, value]) => leaves(value, prefix ? `${prefix}.${key}` : key));
+}
+
+describe("the chart's defaults of the worker's settings", () => {
+  it("are the schema's in values.yaml's config, but for the few a cluster sets on purpose", () => {
+    const config = (parse(readFileSync(join(chart, "values.yaml"), "utf8")) as { config: unknown }).config;
+    const problems: string[] = [];
+    for (const [path, value] of leaves(config)) {
+      const field = fieldByPath(path);
+      if (!field) problems.push(`config.${path}: no such setting`);
+      else if (path in CLUSTER_CHOICES) {
+        if (JSON.stringify(value) === JSON.stringify(field.default)) problems.push(`config.${path}: no longer differs`);
+      } else if (JSON.stringify(value) !== JSON.stringify(field.default)) {
+        problems.push(
+          `config.${path}: ${JSON.stringify(value)}, the schema's default is ${JSON.stringify(field.default)}`,
+        );
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it("are the schema's where a template falls back on one (a key removed from values.yaml)", () => {
+    // `$kafka.groupId | default "sentiment-worker"`, `get $sasl "mechanism" | default "none"`...
+    const prefixes: Record<string, string> = {
+      kafka: "kafka",
+      sasl: "kafka.sasl",
+      telemetry: "telemetry",
+      rollout: "rollout",
+    };
+    const fallback = /(?:\$(\w+)\.(\w+)|get \$(\w+) "(\w+)")\s*\|\s*default\s+("[^"]*"|\d+)/g;
+    const problems: string[] = [];
+    let found = 0;
+    const templates = join(chart, "templates");
+    for (const file of readdirSync(templates)) {
+      const text = readFileSync(join(templates, file), "utf8");
+      for (const m of text.matchAll(fallback)) {
+        const variable = (m[1] ?? m[3]) as string;
+        const key = (m[2] ?? m[4]) as string;
+        const prefix = prefixes[variable];
+        if (prefix === undefined) continue; // not a setting of the worker
+        found++;
+        const field = fieldByPath(`${prefix}.${key}`);
+        const value = JSON.parse(m[5] as string) as unknown;
+        if (!field) problems.push(`${file}: ${m[0]}: no such setting`);
+        else if (value !== field.default)
+          problems.push(`${file}: ${m[0]}, the schema's default is ${JSON.stringify(field.default)}`);
+      }
+    }
+    assert.ok(found >= 3, `template fallbacks found: ${found}`);
+    assert.deepEqual(problems, []);
+  });
+});
 
 describe("the Helm chart's values table", () => {
   it("is in step with values.yaml", () => {

@@ -1,57 +1,29 @@
 /**
- * A model switch inside the batch processor, with fakes around it: a batch in flight finishes on
+ * A model switch inside the chunk pipeline, with fakes around it: a batch in flight finishes on
  * the model it started with (its events carry that revision, its claims are confirmed in that
  * revision's de-duplication), new batches use the new model, the old one is closed only after its
  * last batch, and `onCommitted` sees each chunk's tagged messages after the commit.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ConsumedRecord, PartitionBatch } from "../../src/consumers/batch-source.js";
-import type { RedisDeduplicator } from "../../src/dedup/redis-dedup.js";
-import type { Classified, SentimentClassifier } from "../../src/inference/classifier.js";
+import type { ConsumedRecord, PartitionChunk } from "../../src/consumers/chunk-source.js";
+import type { ClaimingDeduplicator, ClaimOutcome } from "../../src/dedup/dedup.js";
 import { ModelSlot } from "../../src/inference/model-slot.js";
-import { BatchProcessor, type CommittedTag, type Tagging } from "../../src/pipeline/batch-processor.js";
+import { ChunkPipeline } from "../../src/pipeline/chunk-pipeline.js";
+import { exactlyOnce } from "../../src/pipeline/delivery.js";
+import type { CommittedTag } from "../../src/pipeline/ports.js";
 import { RunCounters } from "../../src/pipeline/run-counters.js";
 import type { PartitionOutput, PartitionSink } from "../../src/sinks/kafka/partition-sink.js";
-import { kafkaJobConfig, POSITIVE, quietTelemetry } from "../helpers/processor-fakes.js";
+import { FakeClassifier, kafkaJobConfig, quietTelemetry } from "../helpers/processor-fakes.js";
 
 const config = kafkaJobConfig;
 const quiet = quietTelemetry();
 
-/** A model of its own revision that can hold its answers (a batch in flight). */
-class FakeModel {
-  readonly model;
-  readonly hasCapacity = true;
-  closed = false;
-  submitted = 0;
-  private held: Array<() => void> | undefined;
-  constructor(revision: string) {
-    this.model = { name: "fake", revision, labels: ["positive", "neutral", "negative"] };
-  }
-  hold(): void {
-    this.held = [];
-  }
-  release(): void {
-    for (const resolve of this.held ?? []) resolve();
-    this.held = undefined;
-  }
-  async encodeAll(texts: readonly string[]): Promise<string[]> {
-    return [...texts];
-  }
-  async whenCapacity(): Promise<void> {}
-  submit(): Promise<Classified> {
-    this.submitted++;
-    const held = this.held;
-    if (!held) return Promise.resolve(POSITIVE);
-    return new Promise((resolve) => held.push(() => resolve(POSITIVE)));
-  }
-}
-
-class FakeDedup {
+class FakeDedup implements ClaimingDeduplicator {
   readonly confirmed: string[] = [];
   readonly results = undefined;
   closed = false;
-  async claimDetailed(ids: readonly string[]): Promise<string[]> {
+  async claimDetailed(ids: readonly string[]): Promise<ClaimOutcome[]> {
     return ids.map(() => "new");
   }
   async confirm(ids: readonly string[]): Promise<void> {
@@ -72,12 +44,10 @@ class FakeSink implements PartitionSink {
 }
 
 function tagging(revision: string) {
-  const model = new FakeModel(revision);
+  // A model of its own revision that can hold its answers (a batch in flight).
+  const model = new FakeClassifier(revision);
   const dedup = new FakeDedup();
-  const value: Tagging = {
-    classifier: model as unknown as SentimentClassifier,
-    dedup: dedup as unknown as RedisDeduplicator,
-  };
+  const value = { classifier: model, dedup };
   return { model, dedup, value };
 }
 
@@ -89,13 +59,13 @@ const post = (offset: number, id: string): ConsumedRecord => ({
   headers: {},
 });
 
-function batch(partition: number, messages: ConsumedRecord[]): PartitionBatch {
+function batch(partition: number, messages: ConsumedRecord[]): PartitionChunk {
   return {
     topic: "posts",
     partition,
     messages,
     highWatermark: "100",
-    heartbeat: async () => {},
+    nextOffset: String(Number(messages[messages.length - 1]?.offset ?? 0) + 1),
     isStale: () => false,
     isRunning: () => true,
     signal: new AbortController().signal,
@@ -106,21 +76,22 @@ function batch(partition: number, messages: ConsumedRecord[]): PartitionBatch {
 const revisions = (output: PartitionOutput | undefined) =>
   (output?.events ?? []).map((e) => (JSON.parse(String(e.value)) as { model: { revision: string } }).model.revision);
 
-describe("a model switch in the batch processor", () => {
+describe("a model switch in the chunk pipeline", () => {
   it("finishes a batch in flight on its model, starts new ones on the new model, closes the old one after", async () => {
     const a = tagging("r1");
     const b = tagging("r2");
     const slot = new ModelSlot(a.value, async (v) => {
-      (v.classifier as unknown as FakeModel).closed = true;
+      v.classifier.closed = true;
     });
     const sink = new FakeSink();
     const committed: CommittedTag[][] = [];
-    const processor = new BatchProcessor({
+    const processor = new ChunkPipeline({
       config,
-      classifier: a.value.classifier,
-      dedup: a.value.dedup,
-      sink,
-      source: { committedOffset: async () => undefined, seek: () => {} },
+      delivery: exactlyOnce({
+        sink,
+        source: { committedOffset: async () => undefined, seek: () => {} },
+        logger: quiet.current.logger,
+      }),
       counters: new RunCounters(),
       workerVersion: "test",
       telemetry: quiet.current,
@@ -133,7 +104,7 @@ describe("a model switch in the batch processor", () => {
     ]);
     a.model.hold();
     const inFlight = processor.handle(batch(0, [post(0, "old-1"), post(1, "old-2")]));
-    while (a.model.submitted < 2) await new Promise((r) => setImmediate(r));
+    while (a.model.submitted.length < 2) await new Promise((r) => setImmediate(r));
 
     const { whenRetired } = slot.replace(b.value);
     try {

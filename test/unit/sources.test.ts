@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { BatchHandler, PartitionBatch } from "../../src/consumers/batch-source.js";
+import type { ChunkHandler, PartitionChunk } from "../../src/consumers/chunk-source.js";
 import { GroupSource } from "../../src/consumers/group-source.js";
 import { ReplaySource } from "../../src/consumers/replay-source.js";
 import { ConfigError, GroupJoinError } from "../../src/errors/errors.js";
@@ -29,6 +29,7 @@ class FakeMember implements GroupMember {
   committed: GroupOffset[] = [];
   disconnected = false;
   stale = false;
+  heartbeats = 0;
 
   async run(_: unknown, handlers: MemberHandlers): Promise<void> {
     this.handlers = handlers;
@@ -65,7 +66,9 @@ class FakeMember implements GroupMember {
       records,
       highWatermark: String(lastOffset + 1),
       lastOffset: () => String(lastOffset),
-      heartbeat: async () => {},
+      heartbeat: async () => {
+        this.heartbeats++;
+      },
       isStale: () => this.stale,
       isRunning: () => !this.disconnected,
       resolveOffset: (offset) => this.resolved.push(offset),
@@ -80,15 +83,17 @@ const admin = (offsets: GroupOffset[] = []) => ({ committedOffsets: async () => 
 /** Records each batch's offsets, answering with `outcomes` in turn (then `processed`). */
 function recorder(outcomes: Array<"processed" | "abandoned"> = []) {
   const batches: string[][] = [];
+  const nextOffsets: string[] = [];
   const assignments: TopicPartition[][] = [];
-  const handler: BatchHandler = {
+  const handler: ChunkHandler = {
     onAssignment: (assigned) => assignments.push(assigned),
-    handle: async (batch: PartitionBatch) => {
+    handle: async (batch: PartitionChunk) => {
       batches.push(batch.messages.map((m) => m.offset));
+      nextOffsets.push(batch.nextOffset);
       return outcomes.shift() ?? "processed";
     },
   };
-  return { handler, batches, assignments };
+  return { handler, batches, nextOffsets, assignments };
 }
 
 const groupOptions = {
@@ -98,6 +103,7 @@ const groupOptions = {
   chunkRecords: () => 3,
   fromBeginning: true,
   drainTimeoutMs: 1000,
+  heartbeatIntervalMs: 3000,
   sessionTimeoutMs: 30_000,
 };
 
@@ -113,13 +119,35 @@ async function startedGroup(outcomes?: Array<"processed" | "abandoned">) {
 }
 
 describe("the group source", () => {
-  it("hands a fetch over in chunks of chunkRecords and moves the read position after each", async () => {
-    const { member, source, batches, assignments } = await startedGroup();
+  it("hands a fetch over in chunks of chunkRecords, each with its next offset, and moves the read position after each", async () => {
+    const { member, source, batches, nextOffsets, assignments } = await startedGroup();
     assert.ok(source.inGroup);
     assert.deepEqual(assignments, [[{ topic: "posts", partition: 0 }]]);
     await member.fetch("posts", [0, 1, 2, 3, 4, 5, 6]);
     assert.deepEqual(batches, [["0", "1", "2"], ["3", "4", "5"], ["6"]]);
+    assert.deepEqual(nextOffsets, ["3", "6", "7"]);
     assert.deepEqual(member.resolved, ["2", "5", "6"]);
+  });
+
+  it("beats while the pipeline works on a chunk, and between chunks, and no more after", async () => {
+    const member = new FakeMember();
+    const source = new GroupSource(member, admin(), { ...groupOptions, heartbeatIntervalMs: 10 });
+    const started = source.start({
+      onAssignment: () => {},
+      handle: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return "processed";
+      },
+    });
+    await Promise.resolve();
+    member.join([{ topic: "posts", partition: 0 }]);
+    await started;
+    await member.fetch("posts", [0, 1, 2, 3]);
+    const beats = member.heartbeats;
+    // Two chunks of about 100 ms each at one beat per 10 ms, and one beat between them.
+    assert.ok(beats >= 10, `${beats} heartbeats`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(member.heartbeats, beats);
   });
 
   it("stops a fetch at an abandoned chunk, so the next fetch starts with it", async () => {
@@ -229,6 +257,7 @@ describe("the replay reader", () => {
       chunkRecords: () => 2,
       storePlan,
       drainTimeoutMs: 1000,
+      heartbeatIntervalMs: 3000,
       onPosition: (_, position) => positions.push(position),
     });
     const seen = recorder();
@@ -278,6 +307,7 @@ describe("the replay reader", () => {
       chunkRecords: () => 2,
       storePlan: false,
       drainTimeoutMs: 1000,
+      heartbeatIntervalMs: 3000,
     });
     const started = source.start(recorder().handler);
     await Promise.resolve();

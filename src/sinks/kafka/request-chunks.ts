@@ -1,5 +1,5 @@
 /**
- * A partition batch's outputs split into produce requests small enough for the broker. The
+ * A partition chunk's outputs split into produce requests small enough for the broker. The
  * client sends one record batch per partition per request and never splits it, and a record batch over
  * the broker's `message.max.bytes` (1 MiB by default) is refused with MESSAGE_TOO_LARGE, which no
  * retry cures: one fetch of small posts (thousands of records) made a batch that never committed.
@@ -66,7 +66,7 @@ function sizedRequests(topicMessages: readonly TopicRecords[], maxBytes = MAX_RE
   return requests;
 }
 
-/** The produce requests of one partition batch's outputs: its events, then its dead letters. */
+/** The produce requests of one partition chunk's outputs: its events, then its dead letters. */
 export function outputRequests(
   output: { events: ProducedRecord[]; deadLetters: ProducedRecord[] },
   topics: { outputTopic: string; deadLetterTopic: string },

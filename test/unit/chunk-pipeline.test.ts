@@ -1,64 +1,22 @@
 /**
- * The batch processor's decisions with fakes around it: what happens to the claims, the
+ * The chunk pipeline's decisions with fakes around it: what happens to the claims, the
  * read position and the fencing when a commit fails in each way the sinks report, when the drain
- * signal aborts a batch, and with records whose outputs cannot be written as they are.
+ * signal aborts a chunk, and with records whose outputs cannot be written as they are.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { BatchSource, ConsumedRecord, PartitionBatch, TopicPartition } from "../../src/consumers/batch-source.js";
-import type { RedisDeduplicator } from "../../src/dedup/redis-dedup.js";
+import type { ChunkSource, ConsumedRecord, PartitionChunk, TopicPartition } from "../../src/consumers/chunk-source.js";
 import { CommitOutcomeUnknownError, FencedError, OffsetCommitError } from "../../src/errors/errors.js";
-import type { Classified, SentimentClassifier } from "../../src/inference/classifier.js";
 import type { Identified } from "../../src/language/identify.js";
-import { BatchProcessor, type OutputLimits } from "../../src/pipeline/batch-processor.js";
+import { ChunkPipeline, type OutputLimits } from "../../src/pipeline/chunk-pipeline.js";
+import { atLeastOnce, exactlyOnce } from "../../src/pipeline/delivery.js";
 import { RunCounters } from "../../src/pipeline/run-counters.js";
 import type { PartitionOutput, PartitionSink, ProducedRecord } from "../../src/sinks/kafka/partition-sink.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
-import { kafkaJobConfig, POSITIVE, quietTelemetry } from "../helpers/processor-fakes.js";
+import { FakeClassifier, FakeDedup, kafkaJobConfig, quietTelemetry } from "../helpers/processor-fakes.js";
 
 const config = kafkaJobConfig;
 const quiet = quietTelemetry();
-
-/** Answers every text at once, or holds every answer until `release()` (a slow model). */
-class FakeClassifier {
-  readonly model = { name: "fake", revision: "r1", labels: ["positive", "neutral", "negative"] };
-  readonly hasCapacity = true;
-  private held: Array<() => void> | undefined;
-  hold(): void {
-    this.held = [];
-  }
-  async encodeAll(texts: readonly string[]): Promise<string[]> {
-    return [...texts];
-  }
-  async whenCapacity(): Promise<void> {}
-  submit(): Promise<Classified> {
-    const held = this.held;
-    if (!held) return Promise.resolve(POSITIVE);
-    return new Promise((resolve) => held.push(() => resolve(POSITIVE)));
-  }
-}
-
-class FakeDedup {
-  readonly confirmed: string[] = [];
-  readonly released: string[] = [];
-  readonly results = undefined;
-  /** Answer "seen" for confirmed ids, as Redis does (off: every id is new). */
-  remembers = false;
-  async claimDetailed(ids: readonly string[]): Promise<string[]> {
-    const claimed = new Set<string>();
-    return ids.map((id) => {
-      const seen = this.remembers && (this.confirmed.includes(id) || claimed.has(id));
-      claimed.add(id);
-      return seen ? "seen" : "new";
-    });
-  }
-  async confirm(ids: readonly string[]): Promise<void> {
-    this.confirmed.push(...ids);
-  }
-  async release(ids: readonly string[]): Promise<void> {
-    this.released.push(...ids);
-  }
-}
 
 class FakeSink implements PartitionSink {
   acquired = 0;
@@ -81,7 +39,7 @@ class FakeSink implements PartitionSink {
   async close(): Promise<void> {}
 }
 
-class FakeSource implements Pick<BatchSource, "committedOffset" | "seek"> {
+class FakeSource implements Pick<ChunkSource, "committedOffset" | "seek"> {
   committed: string | undefined;
   /** Answers for the next reads of the committed offset, before `committed` again. */
   readonly next: string[] = [];
@@ -105,12 +63,12 @@ function parts(
   const sink = new FakeSink();
   const source = new FakeSource();
   const counters = new RunCounters();
-  const pipeline = new BatchProcessor({
-    config: { ...config, kafka: { ...config.kafka, delivery }, input: { ...config.input, passthrough } },
-    classifier: classifier as unknown as SentimentClassifier,
-    dedup: dedup as unknown as RedisDeduplicator,
-    sink,
-    source,
+  const pipeline = new ChunkPipeline({
+    config: { ...config, input: { ...config.input, passthrough } },
+    // As the Kafka job chooses it.
+    delivery:
+      delivery === "exactly-once" ? exactlyOnce({ sink, source, logger: quiet.current.logger }) : atLeastOnce({ sink }),
+    tagging: () => ({ value: { classifier, dedup }, release: () => {} }),
     counters,
     workerVersion: "test",
     telemetry: quiet.current,
@@ -134,13 +92,14 @@ function message(offset: number, value: string | null, timestamp = "176722560000
 const post = (offset: number, timestamp?: string) =>
   message(offset, JSON.stringify({ id: `id-${offset}`, text: "good" }), timestamp);
 
-function batch(messages: ConsumedRecord[], signal = new AbortController().signal): PartitionBatch {
+function batch(messages: ConsumedRecord[], signal = new AbortController().signal): PartitionChunk {
   return {
     topic: "posts",
     partition: 0,
     messages,
     highWatermark: String(Number(messages[messages.length - 1]?.offset ?? 0) + 1),
-    heartbeat: async () => {},
+    // As the source says it: the last record's + 1.
+    nextOffset: String(Number(messages[messages.length - 1]?.offset ?? 0) + 1),
     isStale: () => false,
     isRunning: () => true,
     signal,
@@ -148,7 +107,7 @@ function batch(messages: ConsumedRecord[], signal = new AbortController().signal
   };
 }
 
-describe("the Kafka pipeline's per-batch decisions", () => {
+describe("the Kafka pipeline's per-chunk decisions", () => {
   it("fences and re-checks the committed offset before the first batch of an assignment", async () => {
     const { pipeline, sink, source } = parts();
     source.committed = "5";
