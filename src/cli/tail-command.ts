@@ -4,7 +4,7 @@
  * `kafka.deadLetterTopic` as {code, message, value}. Reads from the beginning, `read_committed` like
  * any consumer of an exactly-once worker, in a group of its own that it deletes at the end, and
  * stops after `--count` records (exit 1 if they do not come within `--timeout-ms`), or, without a
- * count, once nothing new came for `--timeout-ms`.
+ * count, once nothing new came for `--timeout-ms`. A topic that does not exist yet is waited for as long.
  */
 import { randomBytes } from "node:crypto";
 import { Command, Option } from "commander";
@@ -39,6 +39,11 @@ export function tailCommand(): Command {
     const kafka = await connectKafka(config.kafka);
     const groupId = `sentiment-worker-tail-${randomBytes(6).toString("hex")}`;
     try {
+      // A worker started a moment ago may not have created its output topics yet.
+      const deadline = Date.now() + options.timeoutMs;
+      while (!(await kafka.admin.listTopics()).includes(topic) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
       await kafka.admin.ensureTopics([{ topic, field: "--topic", input: true }], false);
       const member = kafka.member({
         groupId,
