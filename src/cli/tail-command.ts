@@ -15,7 +15,8 @@ import { configFromCommand, withConfigOptions } from "./config-options.js";
 
 const positive = (name: string) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError([{ path: name, reason: `${value} is not a positive integer` }]);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConfigError([{ path: name, reason: `${value} is not a positive integer` }]);
   return n;
 };
 
@@ -68,7 +69,9 @@ export function tailCommand(): Command {
           batch: async (batch) => {
             for (const record of batch.records) {
               if (done()) return;
-              process.stdout.write(`${deadLetters ? deadLetterLine(record) : (record.value?.toString("utf8") ?? "null")}\n`);
+              process.stdout.write(
+                `${deadLetters ? deadLetterLine(record) : (record.value?.toString("utf8") ?? "null")}\n`,
+              );
               printed++;
               lastNews = Date.now();
               batch.resolveOffset(record.offset); // the next fetch starts after it

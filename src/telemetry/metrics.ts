@@ -123,7 +123,8 @@ export class WorkerMetrics {
         description: "1 while the named readiness check (model, consumer, redis) passes; sw.ready is 1 when all do.",
       })
       .addCallback((result) => {
-        for (const [check, ok] of Object.entries(this.readiness())) result.observe(ok ? 1 : 0, { [LABELS.check]: check });
+        for (const [check, ok] of Object.entries(this.readiness()))
+          result.observe(ok ? 1 : 0, { [LABELS.check]: check });
       });
   }
 

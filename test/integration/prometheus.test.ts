@@ -12,7 +12,7 @@ import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Message } from "kafkajs";
 import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
@@ -112,7 +112,7 @@ describe("the chart's rules and dashboard on a real Prometheus scraping a real w
     const response = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(expr)}`);
     return (await response.json()) as QueryAnswer;
   };
-  /** The names of `exprs` that Prometheus has no series of. */
+  /** The metric names `expr` reads that Prometheus has no series of. */
   const missingNames = async (expr: string): Promise<string[]> => {
     const missing: string[] = [];
     for (const name of metricNames(expr)) {
@@ -121,8 +121,6 @@ describe("the chart's rules and dashboard on a real Prometheus scraping a real w
     }
     return missing;
   };
-
-  after(() => {});
 
   it("evaluates every rule healthy, and every recording rule and panel returns data from the worker's metrics", async () => {
     const input = await client.createTopic("posts", 2);
@@ -201,9 +199,8 @@ describe("the chart's rules and dashboard on a real Prometheus scraping a real w
       await client.waitForGroupAtEnd(groupId, input);
       await sleep(2_500);
     }
-    await waitFor(
-      "the shadow's comparisons on /metrics",
-      async () => /sw_shadow_agreement_compared_total\{/.test(await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text()),
+    await waitFor("the shadow's comparisons on /metrics", async () =>
+      /sw_shadow_agreement_compared_total\{/.test(await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text()),
     );
     // A few more scrapes and rule evaluations after the last wave.
     await sleep(4_000);
@@ -223,15 +220,22 @@ describe("the chart's rules and dashboard on a real Prometheus scraping a real w
       if (missing.length > 0) problems.push(`${where}: no series of ${missing.join(", ")} in ${expr}`);
       const answer = await query(expr);
       if (answer.status !== "success") problems.push(`${where}: ${answer.error} in ${expr}`);
-      else if (mustReturnData && (answer.data?.result ?? []).length === 0) problems.push(`${where}: no data from ${expr}`);
+      else if (mustReturnData && (answer.data?.result ?? []).length === 0)
+        problems.push(`${where}: no data from ${expr}`);
     }
-    assert.deepEqual(problems, [], `${problems.join("\n")}\n--- worker:\n${worker.log()}\n--- prometheus:\n${prometheus.log()}`);
+    assert.deepEqual(
+      problems,
+      [],
+      `${problems.join("\n")}\n--- worker:\n${worker.log()}\n--- prometheus:\n${prometheus.log()}`,
+    );
     assert.ok(expressions.length >= 40, `expressions checked: ${expressions.length}`);
 
     // The check itself can fail: a name the worker does not export, in a rule or a panel's shape.
     assert.deepEqual(await missingNames("sum by (namespace, job) (rate(sw_records_totl[5m]))"), ["sw_records_totl"]);
     assert.deepEqual(
-      await missingNames(withAllVariables('sw:dead_letters_by_code:rate5m{namespace=~"$namespace"} / sw_no_such_gauge')),
+      await missingNames(
+        withAllVariables('sw:dead_letters_by_code:rate5m{namespace=~"$namespace"} / sw_no_such_gauge'),
+      ),
       ["sw_no_such_gauge"],
     );
   });

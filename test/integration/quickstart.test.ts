@@ -43,9 +43,14 @@ describe("the README's Kafka quick start", () => {
       encoding: "utf8",
     });
     const servicesLine = /services\.mjs up/;
-    assert.ok(block.some((l) => servicesLine.test(l)), "the block starts the local services");
+    assert.ok(
+      block.some((l) => servicesLine.test(l)),
+      "the block starts the local services",
+    );
     const script = block
-      .map((line) => (servicesLine.test(line) && ownServices.status !== 0 ? ": # services from the test's environment" : line))
+      .map((line) =>
+        servicesLine.test(line) && ownServices.status !== 0 ? ": # services from the test's environment" : line,
+      )
       .map((line) => line.replace(/\bposts\b(?!\.jsonl)/g, names.posts).replace(/\btagger\b/g, names.tagger));
     const env = {
       PATH: process.env.PATH ?? "",
@@ -85,10 +90,16 @@ describe("the README's Kafka quick start", () => {
       .filter((l) => l.startsWith("{"))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const events = lines.filter((l) => l.schema === "sentiment.v1");
-    assert.deepEqual(
-      events.map((e) => e.id).sort(),
-      ["demo-1", "demo-2", "demo-3", "demo-4", "demo-5", "demo-6", "demo-7", "demo-8"],
-    );
+    assert.deepEqual(events.map((e) => e.id).sort(), [
+      "demo-1",
+      "demo-2",
+      "demo-3",
+      "demo-4",
+      "demo-5",
+      "demo-6",
+      "demo-7",
+      "demo-8",
+    ]);
     for (const e of events) assert.equal((e.source as { topic: string }).topic, names.posts);
     const deadLetters = lines.filter((l) => "code" in l);
     assert.deepEqual(

@@ -12,16 +12,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse } from "yaml";
+import { REPO_ROOT } from "../helpers/fixtures.js";
 import { githubSlug } from "../helpers/markdown.js";
 import {
   binaryPath,
+  DASHBOARD_FILE,
   helmPath,
   RULES_TEST_FILE,
   type RuleGroup,
+  renderChart,
   renderRules,
   skipWithout,
 } from "../helpers/ops-tools.js";
-import { REPO_ROOT } from "../helpers/fixtures.js";
 
 const promtool = binaryPath("promtool");
 const dir = mkdtempSync(join(tmpdir(), "sw-promtool-"));
@@ -102,5 +104,21 @@ describe("the chart's Prometheus rules", { skip: skipWithout({ helm: helmPath(),
       undefined,
     );
     assert.equal(alerts.length, alertsOf(renderRules().groups).length - 1);
+  });
+});
+
+describe("the chart's monitoring objects", { skip: skipWithout({ helm: helmPath() }) }, () => {
+  it("are off by default; one value each turns on the PrometheusRule and the dashboard ConfigMap", () => {
+    const kinds = (docs: ReturnType<typeof renderChart>) => docs.map((d) => `${d.kind}/${d.metadata.name}`);
+    const plain = kinds(renderChart([]));
+    assert.ok(!plain.some((k) => k.startsWith("PrometheusRule/") || k.endsWith("-dashboard")), plain.join(" "));
+    const docs = renderChart(["prometheusRule.enabled=true", "grafanaDashboard.enabled=true"]);
+    assert.ok(docs.some((d) => d.kind === "PrometheusRule"));
+    const dashboard = docs.find((d) => d.kind === "ConfigMap" && d.metadata.name.endsWith("-dashboard"));
+    assert.equal(dashboard?.metadata.labels?.grafana_dashboard, "1", "the sidecar's label");
+    // The file itself, byte for byte: the one docs/operations.md points teams without the sidecar to.
+    assert.equal(dashboard?.data?.["sentiment-worker.json"], readFileSync(DASHBOARD_FILE, "utf8").trimEnd());
+    const parsed = JSON.parse(dashboard?.data?.["sentiment-worker.json"] ?? "{}") as { panels: unknown[] };
+    assert.ok(parsed.panels.length > 10);
   });
 });
