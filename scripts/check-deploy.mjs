@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Deploy checks, offline: hadolint on the Dockerfile; helm lint; helm template with the default
- * values and with each of helm/ci/ (GPU, KEDA, model directory); kubeconform -strict on each
+ * values and with each of helm/ci/ (GPU, KEDA, model directory, monitoring); kubeconform -strict on each
  * rendering against JSON schemas made here from pinned Go modules (kubeconform would fetch them
  * from GitHub, which CI cannot reach); and each rendering's ConfigMap and container environment
  * through `sentiment-worker config`, so the chart cannot drift from the configuration schema;
@@ -40,6 +40,8 @@ const RENDERINGS = [
   { name: "gpu", variant: "gpu", values: [join(ROOT, "helm", "ci", "gpu-values.yaml")] },
   { name: "keda", variant: "cpu", values: [join(ROOT, "helm", "ci", "keda-values.yaml")] },
   { name: "model-dir", variant: "cpu", values: [join(ROOT, "helm", "ci", "model-dir-values.yaml")] },
+  // ServiceMonitor, PrometheusRule and the dashboard's ConfigMap (the prometheus-operator's CRDs below).
+  { name: "monitoring", variant: "cpu", values: [join(ROOT, "helm", "ci", "monitoring-values.yaml")] },
 ];
 const TOOLS = resolve(process.env.SENTIMENT_WORKER_TOOLS_DIR || join(homedir(), ".cache", "sentiment-worker-tools"));
 const OUT = join(ROOT, ".cache", "deploy-check");
@@ -334,7 +336,7 @@ function containerEnv(container) {
  * ports and paths the chart wires agree with the loaded configuration.
  */
 function checkConfig(docs, name, variant, cli) {
-  const configMap = docs.find((d) => d.kind === "ConfigMap");
+  const configMap = docs.find((d) => d.kind === "ConfigMap" && d.data?.["config.yaml"]);
   const deployment = docs.find((d) => d.kind === "Deployment");
   if (!configMap?.data?.["config.yaml"] || !deployment) throw new CheckFailed("no ConfigMap config.yaml or Deployment");
   const file = join(OUT, `${name}.config.yaml`);

@@ -7,8 +7,10 @@ import { classifyCommand } from "./classify-command.js";
 import { compareCommand } from "./compare-command.js";
 import { configCommand } from "./config-command.js";
 import { modelCommand } from "./model-command.js";
+import { produceCommand } from "./produce-command.js";
 import { replayCommand } from "./replay-command.js";
 import { runCommand } from "./run-command.js";
+import { tailCommand } from "./tail-command.js";
 import { VERSION } from "./version.js";
 
 /** Exit status for an unusable configuration (EX_CONFIG from sysexits.h). */
@@ -28,7 +30,9 @@ const program = new Command("sentiment-worker")
   .addCommand(classifyCommand())
   .addCommand(compareCommand())
   .addCommand(modelCommand())
-  .addCommand(configCommand());
+  .addCommand(configCommand())
+  .addCommand(produceCommand())
+  .addCommand(tailCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -49,7 +49,7 @@ export class WorkerMetrics {
   readonly meter: Meter;
   private readonly lags = new Map<string, { attributes: Attributes; lag: number }>();
   private readonly counterSets = new Set<RunCounts>();
-  private readiness: () => boolean = () => false;
+  private readiness: () => Record<string, boolean> = () => ({});
   private readonly batchSize;
   private readonly paddedRatio;
   private readonly batchCuts;
@@ -113,7 +113,19 @@ export class WorkerMetrics {
       });
     meter
       .createObservableGauge(METRICS.ready, { description: "1 while /readyz answers ready." })
-      .addCallback((result) => result.observe(this.readiness() ? 1 : 0));
+      .addCallback((result) => {
+        const checks = Object.values(this.readiness());
+        result.observe(checks.length > 0 && checks.every(Boolean) ? 1 : 0);
+      });
+    // Each check apart, so an alert can say which failed (Redis down in `fail` mode: check="redis").
+    meter
+      .createObservableGauge(METRICS.readyCheck, {
+        description: "1 while the named readiness check (model, consumer, redis) passes; sw.ready is 1 when all do.",
+      })
+      .addCallback((result) => {
+        for (const [check, ok] of Object.entries(this.readiness()))
+          result.observe(ok ? 1 : 0, { [LABELS.check]: check });
+      });
   }
 
   /** The counters of a run (a worker, a replay) to report; several add up. */
@@ -121,7 +133,8 @@ export class WorkerMetrics {
     this.counterSets.add(counters);
   }
 
-  setReadiness(readiness: () => boolean): void {
+  /** The named readiness checks (what `/readyz` shows): `sw.ready` is 1 when all pass. */
+  setReadiness(readiness: () => Record<string, boolean>): void {
     this.readiness = readiness;
   }
 

@@ -20,6 +20,7 @@ export const METRICS = {
   latency: "sw.end_to_end.latency_seconds",
   lag: "sw.consumer.lag",
   ready: "sw.ready",
+  readyCheck: "sw.ready.check",
   modelInfo: "sw.model.info",
   modelSwitches: "sw.model.switches",
   shadowAgreement: "sw.shadow.agreement.ratio",
@@ -45,6 +46,7 @@ export const LABELS = {
   role: "role",
   name: "name",
   revision: "revision",
+  check: "check",
 } as const;
 
 export const SPANS = {

@@ -44,7 +44,7 @@ export async function startTelemetry(config: Config["telemetry"], options: Telem
     server,
     setReadiness(checks) {
       server?.setReadiness(checks);
-      metrics.setReadiness(() => Object.values(checks()).every(Boolean));
+      metrics.setReadiness(checks);
     },
     shutdown() {
       closed ??= (async () => {

@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { configFields, fieldByPath } from "../../src/config/fields.js";
 import { shownDefault } from "../../src/config/reference.js";
+import { githubSlug } from "../helpers/markdown.js";
 
 const root = join(import.meta.dirname, "../../..");
 const cli = join(root, "dist/src/cli/main.js");
@@ -40,17 +41,6 @@ function outsideFences(markdown: string): string[] {
     }
     return "";
   });
-}
-
-/** GitHub's heading anchor: lowercase, punctuation other than `-` and `_` dropped, each space a `-`. */
-export function githubSlug(heading: string): string {
-  const text = heading
-    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1") // a link shows its text
-    .replace(/<[^>]+>/g, "") // inline HTML
-    .replace(/[`*]/g, "") // code and emphasis marks
-    .trim()
-    .toLowerCase();
-  return text.replace(/[^\p{L}\p{M}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
 }
 
 /** The anchors of a Markdown file's ATX headings, with GitHub's `-1`, `-2`… for repeats. */

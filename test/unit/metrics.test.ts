@@ -76,3 +76,26 @@ describe("the batcher's metrics", () => {
     }
   });
 });
+
+describe("the readiness metrics", () => {
+  it("export sw_ready and each check apart, so an alert can name the failing one", async () => {
+    const metrics = new WorkerMetrics({ resource: resourceFromAttributes({ "service.name": "test" }) });
+    try {
+      let seen = await scrape(metrics);
+      assert.equal(seen.get("sw_ready"), 0, "not ready before any check is set");
+      const checks = { model: true, consumer: true, redis: true };
+      metrics.setReadiness(() => checks);
+      seen = await scrape(metrics);
+      assert.equal(seen.get("sw_ready"), 1);
+      assert.equal(seen.get('sw_ready_check{check="redis"}'), 1);
+      checks.redis = false;
+      seen = await scrape(metrics);
+      assert.equal(seen.get("sw_ready"), 0);
+      assert.equal(seen.get('sw_ready_check{check="redis"}'), 0);
+      assert.equal(seen.get('sw_ready_check{check="model"}'), 1);
+      assert.equal(seen.get('sw_ready_check{check="consumer"}'), 1);
+    } finally {
+      await metrics.shutdown();
+    }
+  });
+});
