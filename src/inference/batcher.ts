@@ -114,12 +114,14 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
    * Queues one item; rejects with `QueueFullError` when the queue is full, `BatcherClosedError` after
    * `close()`, and `AbandonedItemError` when `signal` aborts while the item still waits (an item
    * already in a batch runs to the end). A rebalance abandons a whole fetch's worth this way
-   * instead of running it for nobody.
+   * instead of running it for nobody. `overCapacity` admits it beyond the capacity (a chunk queued
+   * whole once the queue had room).
    */
-  submit(item: T, signal?: AbortSignal): Promise<R> {
+  submit(item: T, signal?: AbortSignal, options: { overCapacity?: boolean } = {}): Promise<R> {
     if (this.closing) return Promise.reject(new BatcherClosedError());
     if (signal?.aborted) return Promise.reject(new AbandonedItemError());
-    if (!this.hasCapacity) return Promise.reject(new QueueFullError(this.limits.queueCapacity));
+    if (!this.hasCapacity && !options.overCapacity)
+      return Promise.reject(new QueueFullError(this.limits.queueCapacity));
     if (!(Number.isInteger(item.tokens) && item.tokens > 0)) {
       return Promise.reject(new RangeError(`an item's tokens must be a positive integer, got ${item.tokens}`));
     }

@@ -8,13 +8,17 @@ import { loadBackend } from "./backend-factory.js";
 import { type BatchStats, DynamicBatcher } from "./batcher.js";
 import type { InferenceBackend } from "./inference-backend.js";
 import { type ModelFiles, resolveModel } from "./model/index.js";
+import { type PackedEncodings, type PackedResults, packEncodings, packedCount, unpackEncoding } from "./packed.js";
 import { type PaddedBatch, padBatch } from "./padded-batch.js";
 import { type Sentiment, toSentiments } from "./postprocess.js";
 import { type EncodedText, TextTokenizer } from "./tokenizer.js";
 import { ThreadedTokenizer } from "./tokenizer-thread.js";
 
 /** What the classifier needs of a tokenizer: in process, or in a thread of its own. */
-export type Tokenizer = Pick<TextTokenizer, "encodeAll"> & { close?(): Promise<void> };
+export type Tokenizer = Pick<TextTokenizer, "encodeAll"> & {
+  encodePacked?(texts: readonly string[]): Promise<PackedEncodings>;
+  close?(): Promise<void>;
+};
 
 export interface Classified extends Sentiment {
   truncated: boolean;
@@ -91,6 +95,34 @@ export class SentimentClassifier {
   /** The texts' encodings, in order: one call per chunk, tokenized off the event loop. */
   encodeAll(texts: readonly string[]): Promise<EncodedText[]> {
     return this.tokenizer.encodeAll(texts);
+  }
+
+  /** The texts' encodings packed, in order: one call per chunk, tokenized off the event loop. */
+  async encodePacked(texts: readonly string[]): Promise<PackedEncodings> {
+    return this.tokenizer.encodePacked
+      ? this.tokenizer.encodePacked(texts)
+      : packEncodings(await this.tokenizer.encodeAll(texts));
+  }
+
+  /**
+   * A chunk's encodings queued at once (admitted whole, even beyond the queue's capacity: callers
+   * wait for `hasCapacity` first); their results in order. Rejects with AbandonedItemError when
+   * `signal` aborts before every text's batch was cut.
+   */
+  async classifyPacked(encodings: PackedEncodings, signal?: AbortSignal): Promise<PackedResults> {
+    const n = packedCount(encodings);
+    const labels = this.model.labels;
+    const pending: Promise<Classified>[] = [];
+    for (let i = 0; i < n; i++) {
+      const result = this.batcher.submit(unpackEncoding(encodings, i), signal, { overCapacity: true });
+      result.catch(() => {});
+      pending.push(result);
+    }
+    const scores = new Float64Array(n * labels.length);
+    for (const [i, result] of (await Promise.all(pending)).entries()) {
+      for (const [l, label] of labels.entries()) scores[i * labels.length + l] = result.scores[label] ?? 0;
+    }
+    return { scores };
   }
 
   /**

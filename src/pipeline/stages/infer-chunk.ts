@@ -5,6 +5,7 @@
  */
 import { type CachedResult, textHash } from "../../dedup/result-cache.js";
 import { AbandonedChunkError } from "../../errors/errors.js";
+import { classifiedAt } from "../../inference/packed.js";
 import type { DetectLanguage } from "../../language/event-language.js";
 import type { Identified } from "../../language/identify.js";
 import { untilAborted } from "../abandoned.js";
@@ -30,7 +31,6 @@ export async function inferChunk<T extends MessageItem>(
   const texts = tagged.map((item) => item.decoded.text);
   const hashes = cache ? texts.map(textHash) : [];
   const cached = cache ? await cache.getCached(hashes) : [];
-  const pending = new Map<T, Promise<Classified>>();
   const results = new Map<T, Classified>();
   const misses: number[] = [];
   for (const [i, item] of tagged.entries()) {
@@ -39,26 +39,23 @@ export async function inferChunk<T extends MessageItem>(
     else misses.push(i);
   }
   const cacheHits = tagged.length - misses.length;
-  // The chunk's texts in one call, tokenized off the event loop.
-  const encoded = await untilAborted(classifier.encodeAll(misses.map((i) => texts[i] as string)), signal);
-  for (const [n, i] of misses.entries()) {
-    const item = tagged[i] as T;
+  if (misses.length > 0) {
+    // The chunk's texts in one call, tokenized off the event loop, then queued whole once the
+    // batcher has room (an abandoned chunk queues nothing).
+    const encoded = await untilAborted(classifier.encodePacked(misses.map((i) => texts[i] as string)), signal);
     // `while`: every waiting partition wakes at once, and the first to run may fill the queue again.
-    // An abandoned chunk submits nothing more.
     while (!classifier.hasCapacity) await untilAborted(classifier.whenCapacity(), signal);
     if (signal.aborted) throw new AbandonedChunkError();
-    const result = classifier.submit(encoded[n], signal);
-    // Awaited in order below; a failed batch must not leave the later ones rejected unobserved.
-    result.catch(() => {});
-    pending.set(item, result);
+    const inferred = await classifier.classifyPacked(encoded, signal);
+    for (const [n, i] of misses.entries()) {
+      results.set(tagged[i] as T, classifiedAt(inferred, encoded, n, classifier.model.labels));
+    }
   }
   const cacheWrites: CachedResult<Classified>[] = [];
-  for (const [i, item] of tagged.entries()) {
-    const result = pending.get(item);
-    if (!result) continue;
-    const classified = await result;
-    results.set(item, classified);
-    if (cache) cacheWrites.push({ textHash: hashes[i] as string, result: classified });
+  if (cache) {
+    for (const i of misses) {
+      cacheWrites.push({ textHash: hashes[i] as string, result: results.get(tagged[i] as T) as Classified });
+    }
   }
   return { results, cacheHits, cacheWrites };
 }
