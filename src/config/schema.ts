@@ -285,6 +285,15 @@ const runtime = z
       .min(0)
       .default(1)
       .describe("Threads across operators; 1 suits a sequential graph like DistilBERT."),
+    processingThreads: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .optional()
+      .describe(
+        "Threads that decode records, encode texts and build events, so the main thread keeps only Kafka, Redis and the model's queue (docs/performance.md). Unset: one fewer than the cores the process may use, at least 1, at most 8; 0: all of it on the main thread.",
+      ),
   })
   .prefault({});
 

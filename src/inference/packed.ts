@@ -68,3 +68,18 @@ export function classifiedAt(
     tokens: (encodings.starts[i + 1] as number) - (encodings.starts[i] as number),
   };
 }
+
+/** The encodings of texts `indexes` (in that order), packed anew. */
+export function selectPacked(encodings: PackedEncodings, indexes: readonly number[]): PackedEncodings {
+  const starts = new Int32Array(indexes.length + 1);
+  const truncated = new Uint8Array(indexes.length);
+  for (const [n, i] of indexes.entries()) {
+    starts[n + 1] = (starts[n] as number) + (encodings.starts[i + 1] as number) - (encodings.starts[i] as number);
+    truncated[n] = encodings.truncated[i] as number;
+  }
+  const ids = new Int32Array(starts[indexes.length] as number);
+  for (const [n, i] of indexes.entries()) {
+    ids.set(encodings.ids.subarray(encodings.starts[i] as number, encodings.starts[i + 1] as number), starts[n]);
+  }
+  return { ids, starts, truncated };
+}

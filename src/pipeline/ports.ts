@@ -15,7 +15,14 @@ export type { ClaimingDeduplicator, Classified, PackedEncodings, PackedResults }
  * batcher (packed: one call per chunk, not one per message).
  */
 export interface ChunkClassifier {
-  readonly model: { readonly name: string; readonly revision: string; readonly labels: readonly string[] };
+  readonly model: {
+    readonly name: string;
+    readonly revision: string;
+    readonly labels: readonly string[];
+    /** Its tokenizer (a processing thread loads its own copy). */
+    readonly tokenizerPath: string;
+    readonly maxLength: number;
+  };
   /** The batcher takes more now; else wait for `whenCapacity` (backpressure). */
   readonly hasCapacity: boolean;
   whenCapacity(): Promise<void>;

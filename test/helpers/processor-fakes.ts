@@ -39,14 +39,21 @@ export const POSITIVE: Classified = {
 
 /** Answers every text at once, or holds every answer until `release()` (a slow model). */
 export class FakeClassifier implements ChunkClassifier {
-  readonly model: { name: string; revision: string; labels: string[] };
+  readonly model: { name: string; revision: string; labels: string[]; tokenizerPath: string; maxLength: number };
   hasCapacity = true;
   /** Set by whoever closes the model (a model switch retires it). */
   closed = false;
   readonly submitted: string[] = [];
   private held: Array<() => void> | undefined;
   constructor(revision = "r1") {
-    this.model = { name: "fake", revision, labels: ["positive", "neutral", "negative"] };
+    // No tokenizer file: chunks are prepared in the process, where `encodePacked` encodes.
+    this.model = {
+      name: "fake",
+      revision,
+      labels: ["positive", "neutral", "negative"],
+      tokenizerPath: "",
+      maxLength: 0,
+    };
   }
   hold(): void {
     this.held = [];
