@@ -35,7 +35,8 @@
  * runs); --latency-seconds S (default 20); --repeat N (default 3); --threads N (ONNX Runtime,
  * default 2); --partitions N (default 6); --sim-batch-ms MS (20); --sim-batch-size N (256);
  * --model-dir DIR (default .cache/models/full-random); --tiny-model-dir DIR; --set path=value,...
- * (extra worker configuration); --broker-pid / --redis-pid (default: from scripts/services.mjs's
+ * (extra worker configuration); --profile DIR (the main thread's CPU profile over each backlog
+ * window, written to DIR and summed by what it did); --broker-pid / --redis-pid (default: from scripts/services.mjs's
  * state). Brokers and Redis from KAFKA_BROKERS and REDIS_URL. Prints Markdown tables; the raw
  * figures go to .cache/bench/.
  */
@@ -51,6 +52,7 @@ import { nullModelDir } from "../test/helpers/model-graphs.js";
 import { seededShuffle } from "../test/helpers/random.js";
 import { ceilingModes } from "./e2e/ceilings.js";
 import { type CpuSplit, cpuWindow } from "./e2e/cpu.js";
+import { startMainProfile, summariseProfile, writeProfile } from "./e2e/main-profile.js";
 import { type BenchMode, MODES, type ModeContext, type RunTopics } from "./e2e/modes.js";
 import { servicePids } from "./e2e/pids.js";
 import { inputMessage, Probe, type ProbeJob, type ProbeResult } from "./e2e/probe.js";
@@ -82,6 +84,7 @@ const { values: args } = parseArgs({
     set: { type: "string", default: "" },
     "broker-pid": { type: "string" },
     "redis-pid": { type: "string" },
+    profile: { type: "string" },
   },
 });
 if (!args.data) throw new Error("pass --data <jsonl> (or SW_BENCH_DATA), e.g. path/to/umsab/test.jsonl");
@@ -289,6 +292,7 @@ async function throughput(row: RowSpec, texts: string[]): Promise<ThroughputRun>
   let t0 = startedAt;
   let endCpu = endBacklogFirstCpu;
   let endDevice: (() => DeviceRun) | undefined;
+  let stopProfile: (() => ReturnType<Awaited<ReturnType<typeof startMainProfile>>>) | undefined;
   if (!mode.backlogFirst) {
     await produce(topics.input, texts.slice(0, warmup), "warm-", true);
     await (probe ? probe.warm : running.consumed?.(warmup));
@@ -296,6 +300,7 @@ async function throughput(row: RowSpec, texts: string[]): Promise<ThroughputRun>
     const commit = await stagedBacklog(topics.input, texts, runId);
     if (model?.key === "sim") endDevice = sampleDevice(texts.length);
     endCpu = cpuWindow(pids);
+    if (args.profile) stopProfile = await startMainProfile();
     probe?.go();
     t0 = Date.now();
     await commit();
@@ -315,6 +320,14 @@ async function throughput(row: RowSpec, texts: string[]): Promise<ThroughputRun>
     checked = { events: texts.length, distinct: texts.length, expected: texts.length };
   }
   const cpu = (endCpu as () => CpuSplit)();
+  if (stopProfile && args.profile) {
+    const profile = await stopProfile();
+    const file = writeProfile(args.profile, row.label, profile);
+    const lines = summariseProfile(profile, texts.length).map(
+      (c) => `  ${fmt(c.usPerMessage, 1).padStart(6)} µs/msg  ${c.category}`,
+    );
+    process.stderr.write(`bench: main thread of ${row.label}, by what it did (${file}):\n${lines.join("\n")}\n`);
+  }
   const device = endDevice?.();
   await running.stop();
   await dropTopics(topics);
