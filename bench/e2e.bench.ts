@@ -326,7 +326,9 @@ async function throughput(row: RowSpec, texts: string[]): Promise<ThroughputRun>
     const lines = summariseProfile(profile, texts.length).map(
       (c) => `  ${fmt(c.usPerMessage, 1).padStart(6)} µs/msg  ${c.category}`,
     );
-    process.stderr.write(`bench: main thread of ${row.label}, by what it did (${file}):\n${lines.join("\n")}\n`);
+    process.stderr.write(
+      `bench: main thread of ${row.label}, its busy time by what it did (${file}):\n${lines.join("\n")}\n`,
+    );
   }
   const device = endDevice?.();
   await running.stop();

@@ -45,8 +45,11 @@ export async function startMainProfile(): Promise<() => Promise<Profile>> {
   };
 }
 
-/** Busy time by category, in µs per message, and the idle share. */
-export function summariseProfile(profile: Profile, messages: number): { category: string; usPerMessage: number }[] {
+/**
+ * Busy time by category, as shares of the busy samples: the profiler samples wall time, so on a
+ * shared machine a thread waiting for a core counts as busy; the µs per message come from /proc.
+ */
+export function summariseProfile(profile: Profile): { category: string; share: number }[] {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -74,9 +77,8 @@ export function summariseProfile(profile: Profile, messages: number): { category
     }
     add(category, us);
   }
-  return [...totals]
-    .map(([category, us]) => ({ category, usPerMessage: us / messages }))
-    .sort((a, b) => b.usPerMessage - a.usPerMessage);
+  const busy = [...totals.values()].reduce((a, b) => a + b, 0);
+  return [...totals].map(([category, us]) => ({ category, share: us / busy })).sort((a, b) => b.share - a.share);
 }
 
 export function writeProfile(dir: string, label: string, profile: Profile): string {
