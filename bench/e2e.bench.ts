@@ -323,9 +323,7 @@ async function throughput(row: RowSpec, texts: string[]): Promise<ThroughputRun>
   if (stopProfile && args.profile) {
     const profile = await stopProfile();
     const file = writeProfile(args.profile, row.label, profile);
-    const lines = summariseProfile(profile, texts.length).map(
-      (c) => `  ${fmt(c.usPerMessage, 1).padStart(6)} µs/msg  ${c.category}`,
-    );
+    const lines = summariseProfile(profile).map((c) => `  ${fmt(100 * c.share, 1).padStart(5)}%  ${c.category}`);
     process.stderr.write(
       `bench: main thread of ${row.label}, its busy time by what it did (${file}):\n${lines.join("\n")}\n`,
     );
