@@ -38,3 +38,20 @@ export function toSentiments(logits: Float32Array, labels: readonly string[]): S
   }
   return out;
 }
+
+/** Softmax of every row of a [rows x labels] logits matrix, into one array (the model's thread sends it back whole). */
+export function softmaxRows(logits: Float32Array, labels: number): Float64Array {
+  const out = new Float64Array(logits.length);
+  for (let base = 0; base < logits.length; base += labels) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let l = 0; l < labels; l++) max = Math.max(max, logits[base + l] as number);
+    let sum = 0;
+    for (let l = 0; l < labels; l++) {
+      const e = Math.exp((logits[base + l] as number) - max);
+      out[base + l] = e;
+      sum += e;
+    }
+    for (let l = 0; l < labels; l++) out[base + l] = (out[base + l] as number) / sum;
+  }
+  return out;
+}
