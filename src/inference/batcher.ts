@@ -72,7 +72,7 @@ export interface ChunkRunner<C, P> {
    * thread running one at a time): the next batch then starts as the last ends, without waiting
    * for this thread to hear of it.
    */
-  readonly depth?: number;
+  readonly depth?: number | undefined;
 }
 
 export interface BatcherHooks {
