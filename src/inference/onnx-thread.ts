@@ -77,12 +77,13 @@ export class ThreadedOnnxBackend implements InferenceBackend {
 
   async scorePacked(batch: PackedIds): Promise<PackedScores> {
     const { ids, starts } = batch;
+    const size = starts.length - 1; // read before the transfer empties it
     // Transferred, as above: the caller built them for this batch alone.
     const scored = (await this.channel.request({ kind: "packed", ids, starts }, [
       ids.buffer,
       starts.buffer,
     ] as ArrayBuffer[])) as PackedScores;
-    if (this.simulated) recordSimulatedBatch(this.simulated, starts.length - 1);
+    if (this.simulated) recordSimulatedBatch(this.simulated, size);
     return scored;
   }
 
