@@ -216,17 +216,23 @@ describe("BatchQueue", () => {
   }
 
   it("cuts a batch for about the same work with 100,000 items queued as with 1,000", (t) => {
-    stepsPerItem(1_000, 50); // warm-up
-    const small = stepsPerItem(1_000, 50);
-    const large = stepsPerItem(100_000, 50);
+    stepsPerItem(100_000, 50); // warm-up
+    // The fastest of five each, taken in turns, against a shared machine's pauses.
+    let small = stepsPerItem(1_000, 50);
+    let large = stepsPerItem(100_000, 50);
+    for (let i = 0; i < 4; i++) {
+      const [s, l] = [stepsPerItem(1_000, 50), stepsPerItem(100_000, 50)];
+      if (s.ms < small.ms) small = s;
+      if (l.ms < large.ms) large = l;
+    }
     t.diagnostic(
       `per cut item: ${small.steps.toFixed(2)} vs ${large.steps.toFixed(2)} steps, ` +
         `${(1000 * small.ms).toFixed(2)} vs ${(1000 * large.ms).toFixed(2)} µs`,
     );
     // A scan of the queue would make it 100 times the work; O(log n) at most about 1.7 times.
     assert.ok(large.steps <= 1.7 * small.steps + 1, `${large.steps} steps per item vs ${small.steps}`);
-    // Loose, for a shared machine: a scan of the queue at each cut costs 100 times as much.
-    assert.ok(large.ms < 10 * small.ms + 0.002, `${large.ms} ms per item vs ${small.ms}`);
+    // Loose, for a shared machine: a walk over the queue at each cut costs 10-15 times as much.
+    assert.ok(large.ms < 4 * small.ms + 0.0002, `${large.ms} ms per item vs ${small.ms}`);
   });
 
   it("keeps the oldest item first in line however it got there, and frees slots for reuse", () => {
