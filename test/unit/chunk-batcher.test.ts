@@ -82,7 +82,11 @@ describe("ChunkBatcher", () => {
     assert.deepEqual(Array.from(b.results), expected(b));
     // The oldest (a0, 30 tokens) went with its neighbours by length, from both chunks.
     assert.deepEqual(runner.ran[0]?.items, ["a4", "a0", "b1", "a2"]);
-    for (const ran of runner.ran) assert.deepEqual(ran.tokens, [...ran.tokens].sort((x, y) => x - y));
+    for (const ran of runner.ran)
+      assert.deepEqual(
+        ran.tokens,
+        [...ran.tokens].sort((x, y) => x - y),
+      );
     await batcher.close();
   });
 
