@@ -1,4 +1,4 @@
-/** Logits to the result a caller sees: softmax over the labels of config.json, the full score map. */
+/** Logits to probabilities: softmax over the labels of config.json (the inference thread sends them back whole). */
 
 export interface Sentiment {
   /** The most probable label. */
@@ -19,23 +19,6 @@ export function softmax(logits: ArrayLike<number>, offset = 0, count = logits.le
     sum += out[i] as number;
   }
   for (let i = 0; i < count; i++) out[i] = (out[i] as number) / sum;
-  return out;
-}
-
-/** One `Sentiment` per row of a [rows x labels.length] logits matrix. */
-export function toSentiments(logits: Float32Array, labels: readonly string[]): Sentiment[] {
-  const rows = logits.length / labels.length;
-  const out: Sentiment[] = [];
-  for (let row = 0; row < rows; row++) {
-    const probs = softmax(logits, row * labels.length, labels.length);
-    const scores: Record<string, number> = {};
-    let best = 0;
-    for (let i = 0; i < labels.length; i++) {
-      scores[labels[i] as string] = probs[i] as number;
-      if ((probs[i] as number) > (probs[best] as number)) best = i;
-    }
-    out.push({ label: labels[best] as string, score: probs[best] as number, scores });
-  }
   return out;
 }
 
