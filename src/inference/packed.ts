@@ -14,6 +14,9 @@ export interface PackedEncodings {
   truncated: Uint8Array;
 }
 
+/** A batch's ids as they go to the model's thread, unpadded: item `k`'s are `ids[starts[k], starts[k + 1])`. */
+export type PackedIds = Pick<PackedEncodings, "ids" | "starts">;
+
 /** A chunk's results, in the order of its encodings. */
 export interface PackedResults {
   /** Every label's probability, row-major: text `i`'s are `scores[i × labels, (i + 1) × labels)`, in the model's label order. */
