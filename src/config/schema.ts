@@ -300,7 +300,7 @@ const runtime = z
       .max(64)
       .optional()
       .describe(
-        "Threads that decode records, encode texts and build events, so the main thread keeps only Kafka, Redis and the model's queue (docs/development.md, Threads). Unset: one fewer than the cores the process may use, at least 1, at most 8; 0: all of it on the main thread.",
+        "Threads that decode records, encode texts and build events, so the main thread keeps only Kafka, Redis and the model's queue (docs/development.md, Threads). Unset: one fewer than the cores the process may use (a container's CPU limit counts), at least 1, at most 8; 0: all of it on the main thread.",
       ),
   })
   .prefault({});

@@ -5,6 +5,8 @@
  * thread only until it is built or released.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { packEncodings } from "../../src/inference/packed.js";
@@ -13,7 +15,7 @@ import type { ChunkRecord } from "../../src/pipeline/stages/items.js";
 import type { BuildRequest, ChunkModel, Prepared } from "../../src/pipeline/work/chunk-work.js";
 import { InProcessChunkWork } from "../../src/pipeline/work/in-process.js";
 import { packRecords, unpackRecords } from "../../src/pipeline/work/packed-records.js";
-import { processingThreads, ThreadPoolChunkWork } from "../../src/pipeline/work/thread-pool.js";
+import { processingThreads, ThreadPoolChunkWork, usableCores } from "../../src/pipeline/work/thread-pool.js";
 import { TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
 import { kafkaJobConfig } from "../helpers/processor-fakes.js";
 
@@ -163,5 +165,24 @@ describe("processing threads", () => {
     );
     assert.equal(processingThreads(0, 16), 0);
     assert.equal(processingThreads(12, 2), 12);
+  });
+
+  it("count the cores a CPU quota leaves (cgroup v2, then v1), not every CPU of the machine", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sw-cgroup-"));
+    const file = (name: string, text?: string) => {
+      const path = join(dir, name);
+      if (text !== undefined) writeFileSync(path, text);
+      return path;
+    };
+    const v2 = (text: string) => ({ v2: file("cpu.max", text), v1Quota: file("q"), v1Period: file("p") });
+    assert.equal(usableCores(v2("250000 100000\n"), 64), 3, "2.5 CPUs: 3 cores");
+    assert.equal(usableCores(v2("max 100000\n"), 64), 64, "no quota");
+    assert.equal(usableCores(v2("50000 100000"), 64), 1);
+    assert.equal(usableCores(v2("800000 100000"), 4), 4, "never more than the CPUs");
+    const v1 = { v2: join(dir, "none"), v1Quota: file("quota", "200000"), v1Period: file("period", "100000") };
+    assert.equal(usableCores(v1, 64), 2);
+    assert.equal(usableCores({ ...v1, v1Quota: file("unlimited", "-1") }, 64), 64);
+    assert.equal(usableCores({ v2: join(dir, "none"), v1Quota: join(dir, "none"), v1Period: join(dir, "none") }, 6), 6);
+    rmSync(dir, { recursive: true });
   });
 });

@@ -5,6 +5,7 @@
  * prepared it (its decoded state lives there until built or released); a new chunk goes to the
  * thread with the fewest requests in flight.
  */
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { Config } from "../../config/index.js";
 import { InferenceError } from "../../errors/errors.js";
@@ -25,8 +26,40 @@ import { type PackedRecords, packedRecordBuffers, packRecords } from "./packed-r
 const MAX_DEFAULT_THREADS = 8;
 
 /** `runtime.processingThreads`, resolved: unset is one fewer than the cores the process may use (1 to 8). */
-export function processingThreads(setting: number | undefined, cores = availableParallelism()): number {
+export function processingThreads(setting: number | undefined, cores = usableCores()): number {
   return setting ?? Math.min(MAX_DEFAULT_THREADS, Math.max(1, cores - 1));
+}
+
+/** Where the cgroup's CPU quota is read (v2, then v1). */
+export const CGROUP_CPU_FILES = {
+  v2: "/sys/fs/cgroup/cpu.max",
+  v1Quota: "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+  v1Period: "/sys/fs/cgroup/cpu/cpu.cfs_period_us",
+};
+
+/**
+ * The cores the process may use: the CPUs it may run on, fewer under a CPU quota (a container's
+ * CPU limit, which `availableParallelism` does not see: a pod limited to 2 CPUs on a 64-core node
+ * would otherwise start 8 threads).
+ */
+export function usableCores(files = CGROUP_CPU_FILES, cpus = availableParallelism()): number {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, "utf8").trim();
+    } catch {
+      return undefined;
+    }
+  };
+  let quota: number | undefined;
+  const v2 = read(files.v2)?.split(/\s+/);
+  if (v2 && v2[0] !== "max") quota = Number(v2[0]) / Number(v2[1]);
+  else if (!v2) {
+    const [q, p] = [Number(read(files.v1Quota)), Number(read(files.v1Period))];
+    if (q > 0 && p > 0) quota = q / p;
+  }
+  return quota !== undefined && Number.isFinite(quota) && quota > 0
+    ? Math.max(1, Math.min(cpus, Math.ceil(quota)))
+    : cpus;
 }
 
 export interface WorkThreadInit {
