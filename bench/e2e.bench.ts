@@ -11,8 +11,8 @@
  *   idempotent produce + commit; consume + one transaction per fetched partition batch;
  * - the worker (`startWorker`, in-process) exactly-once and at-least-once, de-duplication on, per
  *   model: the full-size fixture, the tiny fixture, `noop` (a no-op ONNX graph with the tiny
- *   tokenizer: Kafka, Redis, tokenizing, batching alone) and `sim` (a simulated accelerator, a
- *   fixed 20 ms per batch of ≤ 256 posts, exactly-once; `e2e/simulated.ts`);
+ *   tokenizer: Kafka, Redis, tokenizing, batching alone) and `sim` (simulated accelerators, a
+ *   fixed 20 ms and 5 ms per batch of ≤ 256 posts, exactly-once; `e2e/simulated.ts`);
  * - with `--modes replay-…`, `replay --from earliest --to now` over the same backlog.
  * Backlog run: a fresh topic (6 partitions, keys spread); the row started on it and warmed up
  * (a few messages per partition, until their output is read), so start-up is not in the figure
@@ -33,9 +33,10 @@
  * --messages N (full model, default 512); --plumbing-messages N (the other rows, default 60000);
  * --inference-only yes|no (default yes; no with --quick); --rates 1,0.5 (default none: no paced
  * runs); --latency-seconds S (default 20); --repeat N (default 3); --threads N (ONNX Runtime,
- * default 2); --partitions N (default 6); --sim-batch-ms MS (20); --sim-batch-size N (256);
+ * default 2); --partitions N (default 6); --sim-batch-ms MS,... (20,5: a row each); --sim-batch-size N (256);
  * --model-dir DIR (default .cache/models/full-random); --tiny-model-dir DIR; --set path=value,...
- * (extra worker configuration); --broker-pid / --redis-pid (default: from scripts/services.mjs's
+ * (extra worker configuration); --profile DIR (the main thread's CPU profile over each backlog
+ * window, written to DIR and summed by what it did); --broker-pid / --redis-pid (default: from scripts/services.mjs's
  * state). Brokers and Redis from KAFKA_BROKERS and REDIS_URL. Prints Markdown tables; the raw
  * figures go to .cache/bench/.
  */
@@ -51,6 +52,7 @@ import { nullModelDir } from "../test/helpers/model-graphs.js";
 import { seededShuffle } from "../test/helpers/random.js";
 import { ceilingModes } from "./e2e/ceilings.js";
 import { type CpuSplit, cpuWindow } from "./e2e/cpu.js";
+import { startMainProfile, summariseProfile, writeProfile } from "./e2e/main-profile.js";
 import { type BenchMode, MODES, type ModeContext, type RunTopics } from "./e2e/modes.js";
 import { servicePids } from "./e2e/pids.js";
 import { inputMessage, Probe, type ProbeJob, type ProbeResult } from "./e2e/probe.js";
@@ -77,11 +79,12 @@ const { values: args } = parseArgs({
     repeat: { type: "string" },
     threads: { type: "string", default: "2" },
     partitions: { type: "string", default: "6" },
-    "sim-batch-ms": { type: "string", default: "20" },
+    "sim-batch-ms": { type: "string", default: "20,5" },
     "sim-batch-size": { type: "string", default: "256" },
     set: { type: "string", default: "" },
     "broker-pid": { type: "string" },
     "redis-pid": { type: "string" },
+    profile: { type: "string" },
   },
 });
 if (!args.data) throw new Error("pass --data <jsonl> (or SW_BENCH_DATA), e.g. path/to/umsab/test.jsonl");
@@ -99,7 +102,7 @@ const threads = Number(args.threads);
 const partitions = Number(args.partitions);
 const latencySeconds = Number(args["latency-seconds"]);
 const rates = args.rates === "none" ? [] : (args.rates as string).split(",").map(Number);
-const simBatchMs = Number(args["sim-batch-ms"]);
+const simBatchMs = (args["sim-batch-ms"] as string).split(",").map(Number);
 const simBatchSize = Number(args["sim-batch-size"]);
 const extraFlags = Object.fromEntries(
   (args.set as string)
@@ -139,18 +142,23 @@ const MODELS: ModelChoice[] = [
     messages: plumbingMessages,
     flags: {},
   },
-  {
-    key: "sim",
-    label: `simulated accelerator (${simBatchMs} ms per batch ≤ ${simBatchSize})`,
-    dir: wanted.includes("sim") ? simulatedModelDir(tinyDir, simBatchMs, simBatchSize) : "",
-    messages: plumbingMessages,
-    // What a GPU user sets: batches of the device's size, a token cap that never binds first.
-    flags: {
-      "batching.maxBatchSize": String(simBatchSize),
-      "batching.maxBatchTokens": String(simBatchSize * 512),
-    },
-    modes: ["exactly-once"],
-  },
+  ...simBatchMs.map(
+    (batchMs): ModelChoice => ({
+      key: "sim",
+      label: `simulated accelerator (${batchMs} ms per batch ≤ ${simBatchSize})`,
+      dir: wanted.includes("sim") ? simulatedModelDir(tinyDir, batchMs, simBatchSize) : "",
+      messages: plumbingMessages,
+      device: { batchMs, batchSize: simBatchSize },
+      // What a GPU user sets: batches of the device's size, a token cap that never binds first, and
+      // no padding limit (a batch costs the same however padded).
+      flags: {
+        "batching.maxBatchSize": String(simBatchSize),
+        "batching.maxBatchTokens": String(simBatchSize * 512),
+        "batching.minFillRatio": "0",
+      },
+      modes: ["exactly-once"],
+    }),
+  ),
 ];
 const models = MODELS.filter((m) => wanted.includes(m.key));
 
@@ -289,6 +297,7 @@ async function throughput(row: RowSpec, texts: string[]): Promise<ThroughputRun>
   let t0 = startedAt;
   let endCpu = endBacklogFirstCpu;
   let endDevice: (() => DeviceRun) | undefined;
+  let stopProfile: (() => ReturnType<Awaited<ReturnType<typeof startMainProfile>>>) | undefined;
   if (!mode.backlogFirst) {
     await produce(topics.input, texts.slice(0, warmup), "warm-", true);
     await (probe ? probe.warm : running.consumed?.(warmup));
@@ -296,6 +305,7 @@ async function throughput(row: RowSpec, texts: string[]): Promise<ThroughputRun>
     const commit = await stagedBacklog(topics.input, texts, runId);
     if (model?.key === "sim") endDevice = sampleDevice(texts.length);
     endCpu = cpuWindow(pids);
+    if (args.profile) stopProfile = await startMainProfile();
     probe?.go();
     t0 = Date.now();
     await commit();
@@ -315,6 +325,14 @@ async function throughput(row: RowSpec, texts: string[]): Promise<ThroughputRun>
     checked = { events: texts.length, distinct: texts.length, expected: texts.length };
   }
   const cpu = (endCpu as () => CpuSplit)();
+  if (stopProfile && args.profile) {
+    const profile = await stopProfile();
+    const file = writeProfile(args.profile, row.label, profile);
+    const lines = summariseProfile(profile).map((c) => `  ${fmt(100 * c.share, 1).padStart(5)}%  ${c.category}`);
+    process.stderr.write(
+      `bench: main thread of ${row.label}, its busy time by what it did (${file}):\n${lines.join("\n")}\n`,
+    );
+  }
   const device = endDevice?.();
   await running.stop();
   await dropTopics(topics);
@@ -430,7 +448,12 @@ for (let r = 0; r < repeat; r++) {
   for (const row of rows) {
     const run = await throughput(row, textsForRow(row));
     row.throughput.push(run);
-    const device = run.device ? `, device busy ${fmt(100 * run.device.steadyBusy)}% at steady state` : "";
+    const spec = row.model?.device;
+    const device =
+      run.device && spec
+        ? `, ${fmt(run.messagesPerSecond / ((1000 * spec.batchSize) / spec.batchMs), 2)} of the device's capacity, ` +
+          `${fmt(run.device.steadyBatch)} posts per batch and ${fmt(100 * run.device.steadyBusy)}% busy at steady state`
+        : "";
     log(
       `${row.label}: ${run.messagesPerSecond.toFixed(1)} msg/s (${run.seconds.toFixed(2)} s, ready in ${run.readySeconds.toFixed(1)} s${device})`,
     );

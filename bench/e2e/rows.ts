@@ -10,6 +10,8 @@ export interface ModelChoice {
   messages: number;
   /** Worker configuration this model needs. */
   flags: Record<string, string>;
+  /** The simulated device's batch time and size (the `sim` rows): its capacity is size × 1000 ÷ ms posts a second. */
+  device?: { batchMs: number; batchSize: number };
   /** Modes it runs in (undefined: every one asked for). */
   modes?: readonly string[];
 }

@@ -24,25 +24,27 @@ export interface DeviceRun {
   /** The same over the whole run (ramp-up and tail included). */
   wholeBusy: number;
   batches: number;
-  /** Posts per batch, mean. */
+  /** Posts per batch, mean over the whole run. */
   meanBatch: number;
+  /** Posts per batch, mean between 10% and 90% of the backlog's posts (the steady state). */
+  steadyBatch: number;
 }
 
 interface Sample {
   at: number;
   busyMs: number;
   posts: number;
+  batches: number;
 }
 
 /** Samples the device every `everyMs` until the returned function ends it, for a backlog of `posts`. */
 export function sampleDevice(posts: number, everyMs = 50): () => DeviceRun {
   const take = (): Sample => {
     const at = performance.now();
-    const { busyMs, posts } = simulatedDeviceTotals(at);
-    return { at, busyMs, posts };
+    const { busyMs, posts, batches } = simulatedDeviceTotals(at);
+    return { at, busyMs, posts, batches };
   };
   const start = take();
-  const startBatches = simulatedDeviceTotals().batches;
   const samples: Sample[] = [start];
   const timer = setInterval(() => samples.push(take()), everyMs);
   return () => {
@@ -51,12 +53,13 @@ export function sampleDevice(posts: number, everyMs = 50): () => DeviceRun {
     samples.push(end);
     const through = (fraction: number) => samples.find((s) => s.posts - start.posts >= fraction * posts) ?? end;
     const [from, to] = [through(0.1), through(0.9)];
-    const batches = simulatedDeviceTotals().batches - startBatches;
+    const batches = end.batches - start.batches;
     return {
       steadyBusy: to.at > from.at ? (to.busyMs - from.busyMs) / (to.at - from.at) : Number.NaN,
       wholeBusy: (end.busyMs - start.busyMs) / (end.at - start.at),
       batches,
       meanBatch: (end.posts - start.posts) / batches,
+      steadyBatch: to.batches > from.batches ? (to.posts - from.posts) / (to.batches - from.batches) : Number.NaN,
     };
   };
 }

@@ -258,6 +258,14 @@ const batching = z
       .describe("Most padded tokens (longest item x count) in one batch; at least `model.maxLength`."),
     maxWaitMs: z.number().int().min(0).default(5).describe("Longest a message waits for its batch to fill."),
     queueCapacity: positiveInt.default(2048).describe("Messages queued for inference before consumption pauses."),
+    minFillRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe(
+        "Least (shortest ÷ longest text) in one batch, so padding costs a text at most 1/ratio of its length. 0 fills batches as the size and token limits allow: for a GPU, where the count of batches matters more than padding.",
+      ),
     chunkTargetMs: positiveInt
       .default(1000)
       .describe(
@@ -285,6 +293,15 @@ const runtime = z
       .min(0)
       .default(1)
       .describe("Threads across operators; 1 suits a sequential graph like DistilBERT."),
+    processingThreads: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .optional()
+      .describe(
+        "Threads that decode records, encode texts and build events, so the main thread keeps only Kafka, Redis and the model's queue (docs/development.md, Threads). Unset: one fewer than the cores the process may use (a container's CPU limit counts), at least 1, at most 8; 0: all of it on the main thread.",
+      ),
   })
   .prefault({});
 

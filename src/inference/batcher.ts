@@ -1,12 +1,17 @@
 /**
  * The dynamic batcher between the tokenizer and the model (after text-embeddings-inference's
  * queue): one owner of a bounded queue, batches priced in padded tokens, and one batch prepared
- * ahead while the current one runs. Every decision is made in `pump`, which runs after a submit
- * (coalesced in a microtask, so a burst of submits is seen whole), when the wait timer fires, when
- * a batch finishes and on close.
+ * ahead while the current one runs. Every decision is made in `pump`, which runs after a chunk is
+ * queued (coalesced in a microtask, so a burst is seen whole), when the wait timer fires, when a
+ * batch finishes and on close.
+ *
+ * What it queues are chunks: a caller's texts queued at once, each text an entry of the queue as
+ * (chunk, index) (`batch-queue.ts`), so a chunk costs one promise and one object however many
+ * texts it holds; the runner writes each text's result into its chunk. `DynamicBatcher` is the
+ * same batcher for callers that queue one item at a time (a chunk of one).
  */
 import { AbandonedItemError, BatcherClosedError, InferenceError, QueueFullError } from "../errors/errors.js";
-import { selectBatch } from "./select-batch.js";
+import { BatchQueue, MAX_ITEM_TOKENS } from "./batch-queue.js";
 
 export interface BatchLimits {
   /** Most items in one batch. */
@@ -44,14 +49,30 @@ export interface BatchStats {
   queued: number;
 }
 
-export interface BatchRunner<T extends BatchItem, P, R> {
+/** A batch as cut: item k is item `indices[k]` of `chunks[k]`, sorted by tokens. */
+export interface CutBatch<C> {
+  readonly size: number;
+  readonly chunks: readonly C[];
+  readonly indices: Int32Array;
+  readonly tokens: Int32Array;
+}
+
+export interface ChunkRunner<C, P> {
+  /** Item `index` of `chunk`'s tokens: a whole number above 0 (its price in the batch). */
+  tokens(chunk: C, index: number): number;
   /**
-   * Synchronous CPU work for a batch (padding, building tensors). Called for the NEXT batch while
-   * the current one runs. Items arrive sorted by length; the runner pads to the batch's own longest item.
+   * Synchronous work for a batch (gathering its inputs). Called for the NEXT batch while the
+   * current one runs. Items arrive sorted by length.
    */
-  prepare(items: readonly T[]): P;
-  /** Runs a prepared batch; resolves with exactly one result per item, in the order of `items` given to prepare. */
-  run(prepared: P, items: readonly T[]): Promise<R[]>;
+  prepare(batch: CutBatch<C>): P;
+  /** Runs a prepared batch and stores each item's result in its chunk; a rejection fails the batch's chunks. */
+  run(prepared: P, batch: CutBatch<C>): Promise<void>;
+  /**
+   * Batches handed to `run` at a time (default 1). Above 1 when the runner queues them itself (a
+   * thread running one at a time): the next batch then starts as the last ends, without waiting
+   * for this thread to hear of it.
+   */
+  readonly depth?: number | undefined;
 }
 
 export interface BatcherHooks {
@@ -61,37 +82,42 @@ export interface BatcherHooks {
   now?: (() => number) | undefined;
 }
 
-interface Entry<T, R> {
-  readonly item: T;
-  readonly tokens: number;
-  readonly enqueuedAt: number;
-  /** The caller gave up on the item once this aborts: it leaves the queue unrun. */
+/** A queued chunk: one per `enqueue`, whatever its size. */
+interface Group<C> {
+  readonly chunk: C;
+  /** Each item's queue slot while it waits, -1 once cut. */
+  readonly slots: Int32Array;
+  /** Items not yet cut into a batch. */
+  waiting: number;
+  /** Items whose batch has not finished. */
+  unfinished: number;
+  settled: boolean;
   readonly signal: AbortSignal | undefined;
-  resolve(result: R): void;
+  onAbort: (() => void) | undefined;
+  resolve(): void;
   reject(error: unknown): void;
 }
 
-interface Batch<T, P, R> {
-  readonly entries: readonly Entry<T, R>[];
-  readonly items: readonly T[];
+interface Batch<C, P> {
+  readonly groups: readonly Group<C>[];
+  readonly cut: CutBatch<C>;
   readonly prepared: P;
 }
 
 export const DEFAULT_MIN_FILL_RATIO = 0.5;
 
-export class DynamicBatcher<T extends BatchItem, P, R> {
-  private readonly runner: BatchRunner<T, P, R>;
+export class ChunkBatcher<C, P> {
+  private readonly runner: ChunkRunner<C, P>;
   private readonly limits: BatchLimits & { minFillRatio: number };
+  private readonly depth: number;
   private readonly onBatch: ((stats: BatchStats) => void) | undefined;
   private readonly now: () => number;
 
-  /** Arrival order, so `queue[0]` is the oldest. */
-  private queue: Entry<T, R>[] = [];
-  /** Longest item in the queue, for the "tokens" rule. */
-  private queueMaxTokens = 0;
-  /** Cut and prepared, waiting for the running batch to finish. */
-  private ahead: Batch<T, P, R> | undefined;
-  private running = false;
+  private readonly queue = new BatchQueue<Group<C>>();
+  /** Cut and prepared, waiting for a free place at the runner. */
+  private ahead: Batch<C, P> | undefined;
+  /** Batches handed to the runner and not finished. */
+  private running = 0;
   private timer: NodeJS.Timeout | undefined;
   /** The timer fired for the current oldest item (trusted over `now`, which may be a fake clock). */
   private waitElapsed = false;
@@ -99,81 +125,70 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
   private closing: Promise<void> | undefined;
   private drained: (() => void) | undefined;
   private capacityWaiters: (() => void)[] = [];
-  /** Signals listened to (once each, however many items carry one); weak, so a finished one is not kept. */
-  private readonly watched = new WeakSet<AbortSignal>();
-  private pruneScheduled = false;
 
-  constructor(runner: BatchRunner<T, P, R>, limits: BatchLimits, hooks: BatcherHooks = {}) {
+  constructor(runner: ChunkRunner<C, P>, limits: BatchLimits, hooks: BatcherHooks = {}) {
     this.runner = runner;
     this.limits = { ...limits, minFillRatio: limits.minFillRatio ?? DEFAULT_MIN_FILL_RATIO };
+    this.depth = Math.max(1, runner.depth ?? 1);
     this.onBatch = hooks.onBatch;
     this.now = hooks.now ?? (() => performance.now());
   }
 
   /**
-   * Queues one item; rejects with `QueueFullError` when the queue is full, `BatcherClosedError` after
-   * `close()`, and `AbandonedItemError` when `signal` aborts while the item still waits (an item
-   * already in a batch runs to the end). A rebalance abandons a whole fetch's worth this way
+   * Queues a chunk's `size` items; resolves once every one has run (its results are in the chunk),
+   * in the order the runner wrote them. Rejects with `QueueFullError` when the queue is full (unless
+   * `overCapacity`: a chunk queued whole once the caller saw room), `BatcherClosedError` after
+   * `close()`, `InferenceError` when a batch holding one of its items failed, and
+   * `AbandonedItemError` when `signal` aborts while some of its items still wait: those leave the
+   * queue unrun (items already cut run to the end, for nobody). A rebalance gives up a chunk this way
    * instead of running it for nobody.
    */
-  submit(item: T, signal?: AbortSignal): Promise<R> {
+  enqueue(chunk: C, size: number, signal?: AbortSignal, options: { overCapacity?: boolean } = {}): Promise<void> {
     if (this.closing) return Promise.reject(new BatcherClosedError());
     if (signal?.aborted) return Promise.reject(new AbandonedItemError());
-    if (!this.hasCapacity) return Promise.reject(new QueueFullError(this.limits.queueCapacity));
-    if (!(Number.isInteger(item.tokens) && item.tokens > 0)) {
-      return Promise.reject(new RangeError(`an item's tokens must be a positive integer, got ${item.tokens}`));
-    }
-    if (signal && !this.watched.has(signal)) {
-      this.watched.add(signal);
-      signal.addEventListener("abort", () => this.schedulePrune(), { once: true });
-    }
-    return new Promise<R>((resolve, reject) => {
-      this.queue.push({ item, tokens: item.tokens, enqueuedAt: this.now(), signal, resolve, reject });
-      this.queueMaxTokens = Math.max(this.queueMaxTokens, item.tokens);
-      if (!this.pumpScheduled) {
-        this.pumpScheduled = true;
-        queueMicrotask(() => {
-          this.pumpScheduled = false;
-          this.pump();
-        });
+    if (!this.hasCapacity && !options.overCapacity)
+      return Promise.reject(new QueueFullError(this.limits.queueCapacity));
+    for (let i = 0; i < size; i++) {
+      const tokens = this.runner.tokens(chunk, i);
+      if (!(Number.isInteger(tokens) && tokens > 0 && tokens <= MAX_ITEM_TOKENS)) {
+        return Promise.reject(
+          new RangeError(`an item's tokens must be a whole number from 1 to ${MAX_ITEM_TOKENS}, got ${tokens}`),
+        );
       }
-    });
-  }
-
-  /**
-   * Queues every item, waiting for room instead of failing; results come in the order of `items`.
-   * An iterable is read one item at a time, as the queue takes them.
-   */
-  async submitAll(items: Iterable<T>): Promise<R[]> {
-    return Promise.all(await this.queueAll(items));
-  }
-
-  /**
-   * Queues every item, waiting for room instead of failing; resolves once all are queued, with
-   * each one's result (observed, so an early failure does not go unhandled before the caller looks).
-   */
-  async queueAll(items: Iterable<T>): Promise<Promise<R>[]> {
-    const results: Promise<R>[] = [];
-    for (const item of items) {
-      // No await while there is room: items submitted in one go stay in one batch.
-      if (!this.hasCapacity) await this.room();
-      const result = this.submit(item);
-      result.catch(() => {});
-      results.push(result);
     }
-    return results;
+    if (size === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const group: Group<C> = {
+        chunk,
+        slots: new Int32Array(size),
+        waiting: size,
+        unfinished: size,
+        settled: false,
+        signal,
+        onAbort: undefined,
+        resolve,
+        reject,
+      };
+      const now = this.now();
+      for (let i = 0; i < size; i++) group.slots[i] = this.queue.push(group, i, this.runner.tokens(chunk, i), now);
+      if (signal) {
+        group.onAbort = () => this.abandon(group);
+        signal.addEventListener("abort", group.onAbort, { once: true });
+      }
+      this.schedulePump();
+    });
   }
 
   /** Items waiting, not yet cut into a batch. */
   get queued(): number {
-    return this.queue.length;
+    return this.queue.size;
   }
 
   get hasCapacity(): boolean {
-    return this.queue.length < this.limits.queueCapacity;
+    return this.queue.size < this.limits.queueCapacity;
   }
 
-  /** Resolves once the queue has room (or the batcher closes, when `submit` rejects instead). */
+  /** Resolves once the queue has room (or the batcher closes, when `enqueue` rejects instead). */
   async room(): Promise<void> {
     while (!this.closing && !this.hasCapacity) await this.whenCapacity();
   }
@@ -184,7 +199,7 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
     return new Promise((resolve) => this.capacityWaiters.push(resolve));
   }
 
-  /** Stops accepting items, runs everything queued and resolves when all work has finished. */
+  /** Stops accepting chunks, runs everything queued and resolves when all work has finished. */
   close(): Promise<void> {
     if (!this.closing) {
       this.closing = new Promise((resolve) => {
@@ -197,32 +212,52 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
     return this.closing;
   }
 
-  /** Drops the queued items whose caller gave up, once for a burst of aborts. */
-  private schedulePrune(): void {
-    if (this.pruneScheduled) return;
-    this.pruneScheduled = true;
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
     queueMicrotask(() => {
-      this.pruneScheduled = false;
-      const kept = this.queue.filter((e) => !e.signal?.aborted);
-      if (kept.length === this.queue.length) return;
-      const dropped = this.queue.filter((e) => e.signal?.aborted);
-      this.queue = kept;
-      this.queueMaxTokens = kept.reduce((max, e) => Math.max(max, e.tokens), 0);
-      if (kept.length === 0) this.clearTimer();
-      for (const entry of dropped) entry.reject(new AbandonedItemError());
-      if (this.hasCapacity) this.wakeCapacityWaiters();
+      this.pumpScheduled = false;
       this.pump();
     });
   }
 
-  /** The single decision point: cut a batch when the slot ahead is free, start it when the runner is. */
+  /** The caller gave up: its items still waiting leave the queue; the chunk rejects. */
+  private abandon(group: Group<C>): void {
+    if (group.settled || group.waiting === 0) return;
+    this.dropWaiting(group);
+    this.settle(group, new AbandonedItemError());
+    if (this.queue.size === 0) this.clearTimer();
+    if (this.hasCapacity) this.wakeCapacityWaiters();
+    this.schedulePump();
+  }
+
+  private dropWaiting(group: Group<C>): void {
+    if (group.waiting === 0) return;
+    for (let i = 0; i < group.slots.length; i++) {
+      const slot = group.slots[i] as number;
+      if (slot < 0) continue;
+      this.queue.remove(slot);
+      group.slots[i] = -1;
+    }
+    group.waiting = 0;
+  }
+
+  private settle(group: Group<C>, error?: unknown): void {
+    if (group.settled) return;
+    group.settled = true;
+    if (group.onAbort) group.signal?.removeEventListener("abort", group.onAbort);
+    if (error === undefined) group.resolve();
+    else group.reject(error);
+  }
+
+  /** The single decision point: cut a batch when the slot ahead is free, start it when the runner has room. */
   private pump(): void {
     for (;;) {
       if (this.ahead === undefined) {
         const reason = this.cutReason();
         if (reason === undefined) break;
         this.ahead = this.cut(reason); // undefined when prepare failed: try the next batch
-      } else if (!this.running) {
+      } else if (this.running < this.depth) {
         const batch = this.ahead;
         this.ahead = undefined;
         this.start(batch);
@@ -231,45 +266,63 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
       }
     }
     this.armTimer();
-    if (this.closing && this.queue.length === 0 && this.ahead === undefined && !this.running) this.drained?.();
+    if (this.closing && this.queue.size === 0 && this.ahead === undefined && this.running === 0) this.drained?.();
   }
 
   private cutReason(): CutReason | undefined {
-    const oldest = this.queue[0];
-    if (oldest === undefined) return undefined;
+    const oldest = this.queue.oldest;
+    if (oldest < 0) return undefined;
     const { maxBatchSize, maxBatchTokens, maxWaitMs } = this.limits;
-    if (this.queue.length >= maxBatchSize) return "size";
+    const queued = this.queue.size;
+    if (queued >= maxBatchSize) return "size";
     // The whole queue would not fit one batch: waiting cannot make the oldest item's batch bigger.
-    if (this.queueMaxTokens * this.queue.length >= maxBatchTokens) return "tokens";
+    if (this.queue.maxTokens * queued >= maxBatchTokens) return "tokens";
     // Under load the next batch keeps filling while this one runs; cutting it on time now would
     // freeze it at whatever arrived in the first few milliseconds.
-    if (this.running && !this.closing) return undefined;
-    if (this.waitElapsed || this.now() - oldest.enqueuedAt >= maxWaitMs) return "wait";
+    if (this.running > 0 && !this.closing) return undefined;
+    if (this.waitElapsed || this.now() - this.queue.enqueuedAt(oldest) >= maxWaitMs) return "wait";
     if (this.closing) return "close";
     return undefined;
   }
 
-  /** Takes the next batch out of the queue and prepares it; fails its items if prepare throws. */
-  private cut(reason: CutReason): Batch<T, P, R> | undefined {
-    const entries = selectBatch(this.queue, this.limits);
-    const taken = new Set(entries);
+  /** Takes the next batch out of the queue and prepares it; fails its chunks if prepare throws. */
+  private cut(reason: CutReason): Batch<C, P> | undefined {
+    const queue = this.queue;
     const cutAt = this.now();
-    const queueWaitMs = cutAt - (this.queue[0]?.enqueuedAt ?? 0);
-    this.queue = this.queue.filter((e) => !taken.has(e));
-    this.queueMaxTokens = this.queue.reduce((max, e) => Math.max(max, e.tokens), 0);
+    const queueWaitMs = cutAt - queue.enqueuedAt(queue.oldest);
+    const size = queue.select(this.limits);
+    const groups = new Array<Group<C>>(size);
+    const chunks = new Array<C>(size);
+    const indices = new Int32Array(size);
+    const tokens = new Int32Array(size);
+    const queueWaitsMs = new Array<number>(size);
+    let realTokens = 0;
+    for (let k = 0; k < size; k++) {
+      const slot = queue.picked[k] as number;
+      const group = queue.groupAt(slot);
+      const index = queue.indexAt(slot);
+      groups[k] = group;
+      chunks[k] = group.chunk;
+      indices[k] = index;
+      tokens[k] = queue.tokensAt(slot);
+      realTokens += tokens[k] as number;
+      queueWaitsMs[k] = cutAt - queue.enqueuedAt(slot);
+      group.slots[index] = -1;
+      group.waiting--;
+      queue.remove(slot);
+    }
     this.clearTimer();
     this.waitElapsed = false;
     if (this.hasCapacity) this.wakeCapacityWaiters();
 
-    const longest = entries[entries.length - 1]?.tokens ?? 0;
     const stats: BatchStats = {
-      size: entries.length,
-      realTokens: entries.reduce((sum, e) => sum + e.tokens, 0),
-      paddedTokens: longest * entries.length,
+      size,
+      realTokens,
+      paddedTokens: (size > 0 ? (tokens[size - 1] as number) : 0) * size,
       reason,
       queueWaitMs,
-      queueWaitsMs: entries.map((e) => cutAt - e.enqueuedAt),
-      queued: this.queue.length,
+      queueWaitsMs,
+      queued: queue.size,
     };
     try {
       this.onBatch?.(stats);
@@ -277,43 +330,52 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
       // Metrics must never fail inference.
     }
 
-    const items = entries.map((e) => e.item);
+    const batch: CutBatch<C> = { size, chunks, indices, tokens };
     try {
-      return { entries, items, prepared: this.runner.prepare(items) };
+      return { groups, cut: batch, prepared: this.runner.prepare(batch) };
     } catch (error) {
-      fail(entries, error);
+      this.fail(groups, error);
       return undefined;
     }
   }
 
-  private start(batch: Batch<T, P, R>): void {
-    this.running = true;
+  private start(batch: Batch<C, P>): void {
+    this.running++;
     void this.run(batch);
   }
 
-  private async run(batch: Batch<T, P, R>): Promise<void> {
+  private async run(batch: Batch<C, P>): Promise<void> {
     try {
       // runner.run is called synchronously here, so the model starts before the next batch is prepared.
-      const results = await this.runner.run(batch.prepared, batch.items);
-      if (results.length !== batch.entries.length) {
-        throw new Error(`the runner returned ${results.length} results for ${batch.entries.length} items`);
+      await this.runner.run(batch.prepared, batch.cut);
+      for (const group of batch.groups) {
+        if (--group.unfinished === 0) this.settle(group);
       }
-      batch.entries.forEach((entry, i) => {
-        entry.resolve(results[i] as R);
-      });
     } catch (error) {
-      fail(batch.entries, error);
+      this.fail(batch.groups, error);
     } finally {
-      this.running = false;
+      this.running--;
       this.pump();
     }
   }
 
+  /** A batch failed: each of its chunks rejects, and their items still waiting leave the queue. */
+  private fail(groups: readonly Group<C>[], cause: unknown): void {
+    const error = new InferenceError(`inference failed for a batch of ${groups.length} items`, { cause });
+    for (const group of groups) {
+      group.unfinished--;
+      if (group.settled) continue;
+      this.dropWaiting(group);
+      this.settle(group, error);
+    }
+    if (this.hasCapacity) this.wakeCapacityWaiters();
+  }
+
   /** Only while the runner is idle: otherwise the end of the running batch decides (see cutReason). */
   private armTimer(): void {
-    const oldest = this.queue[0];
-    if (this.timer || this.ahead || this.running || this.closing || oldest === undefined) return;
-    const delay = Math.max(0, oldest.enqueuedAt + this.limits.maxWaitMs - this.now());
+    const oldest = this.queue.oldest;
+    if (this.timer || this.ahead || this.running > 0 || this.closing || oldest < 0) return;
+    const delay = Math.max(0, this.queue.enqueuedAt(oldest) + this.limits.maxWaitMs - this.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.waitElapsed = true;
@@ -333,7 +395,100 @@ export class DynamicBatcher<T extends BatchItem, P, R> {
   }
 }
 
-function fail<T, R>(entries: readonly Entry<T, R>[], cause: unknown): void {
-  const error = new InferenceError(`inference failed for a batch of ${entries.length} items`, { cause });
-  for (const entry of entries) entry.reject(error);
+/** What `DynamicBatcher` runs: items as they were submitted, one result each. */
+export interface BatchRunner<T extends BatchItem, P, R> {
+  /**
+   * Synchronous CPU work for a batch (padding, building tensors). Called for the NEXT batch while
+   * the current one runs. Items arrive sorted by length; the runner pads to the batch's own longest item.
+   */
+  prepare(items: readonly T[]): P;
+  /** Runs a prepared batch; resolves with exactly one result per item, in the order of `items` given to prepare. */
+  run(prepared: P, items: readonly T[]): Promise<R[]>;
+}
+
+interface Single<T, R> {
+  readonly item: T;
+  result?: R;
+}
+
+/** The batcher for callers that queue items one at a time: each is a chunk of one with its own promise. */
+export class DynamicBatcher<T extends BatchItem, P, R> {
+  private readonly batcher: ChunkBatcher<Single<T, R>, { prepared: P; items: T[] }>;
+
+  constructor(runner: BatchRunner<T, P, R>, limits: BatchLimits, hooks: BatcherHooks = {}) {
+    this.batcher = new ChunkBatcher<Single<T, R>, { prepared: P; items: T[] }>(
+      {
+        tokens: (single) => single.item.tokens,
+        prepare: (batch) => {
+          const items = batch.chunks.map((single) => single.item);
+          return { prepared: runner.prepare(items), items };
+        },
+        run: async ({ prepared, items }, batch) => {
+          const results = await runner.run(prepared, items);
+          if (results.length !== batch.size) {
+            throw new Error(`the runner returned ${results.length} results for ${batch.size} items`);
+          }
+          batch.chunks.forEach((single, k) => {
+            single.result = results[k] as R;
+          });
+        },
+      },
+      limits,
+      hooks,
+    );
+  }
+
+  /**
+   * Queues one item; rejects with `QueueFullError` when the queue is full, `BatcherClosedError` after
+   * `close()`, and `AbandonedItemError` when `signal` aborts while the item still waits (an item
+   * already in a batch runs to the end). `overCapacity` admits it beyond the capacity.
+   */
+  submit(item: T, signal?: AbortSignal, options: { overCapacity?: boolean } = {}): Promise<R> {
+    const single: Single<T, R> = { item };
+    return this.batcher.enqueue(single, 1, signal, options).then(() => single.result as R);
+  }
+
+  /**
+   * Queues every item, waiting for room instead of failing; results come in the order of `items`.
+   * An iterable is read one item at a time, as the queue takes them.
+   */
+  async submitAll(items: Iterable<T>): Promise<R[]> {
+    return Promise.all(await this.queueAll(items));
+  }
+
+  /**
+   * Queues every item, waiting for room instead of failing; resolves once all are queued, with
+   * each one's result (observed, so an early failure does not go unhandled before the caller looks).
+   */
+  async queueAll(items: Iterable<T>): Promise<Promise<R>[]> {
+    const results: Promise<R>[] = [];
+    for (const item of items) {
+      // No await while there is room: items submitted in one go stay in one batch.
+      if (!this.batcher.hasCapacity) await this.batcher.room();
+      const result = this.submit(item);
+      result.catch(() => {});
+      results.push(result);
+    }
+    return results;
+  }
+
+  get queued(): number {
+    return this.batcher.queued;
+  }
+
+  get hasCapacity(): boolean {
+    return this.batcher.hasCapacity;
+  }
+
+  room(): Promise<void> {
+    return this.batcher.room();
+  }
+
+  whenCapacity(): Promise<void> {
+    return this.batcher.whenCapacity();
+  }
+
+  close(): Promise<void> {
+    return this.batcher.close();
+  }
 }

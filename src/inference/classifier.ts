@@ -5,16 +5,27 @@
  */
 import type { Config } from "../config/index.js";
 import { loadBackend } from "./backend-factory.js";
-import { type BatchStats, DynamicBatcher } from "./batcher.js";
-import type { InferenceBackend } from "./inference-backend.js";
+import { type BatchStats, ChunkBatcher, type CutBatch } from "./batcher.js";
+import type { InferenceBackend, PackedScores } from "./inference-backend.js";
 import { type ModelFiles, resolveModel } from "./model/index.js";
-import { type PaddedBatch, padBatch } from "./padded-batch.js";
-import { type Sentiment, toSentiments } from "./postprocess.js";
+import {
+  classifiedAt,
+  type PackedEncodings,
+  type PackedIds,
+  type PackedResults,
+  packEncodings,
+  packedCount,
+} from "./packed.js";
+import { padPacked } from "./padded-batch.js";
+import { type Sentiment, softmaxRows } from "./postprocess.js";
 import { type EncodedText, TextTokenizer } from "./tokenizer.js";
 import { ThreadedTokenizer } from "./tokenizer-thread.js";
 
 /** What the classifier needs of a tokenizer: in process, or in a thread of its own. */
-export type Tokenizer = Pick<TextTokenizer, "encodeAll"> & { close?(): Promise<void> };
+export type Tokenizer = Pick<TextTokenizer, "encodeAll"> & {
+  encodePacked?(texts: readonly string[]): Promise<PackedEncodings>;
+  close?(): Promise<void>;
+};
 
 export interface Classified extends Sentiment {
   truncated: boolean;
@@ -34,8 +45,14 @@ export interface ClassifierOptions {
 /** Texts tokenized per call by `classifyAll`: one chunk's worth. */
 const TOKENIZE_SLICE = 256;
 
+/** A chunk in the batcher: its encodings, and its scores as its batches come back. */
+interface ScoredChunk {
+  readonly encodings: PackedEncodings;
+  readonly scores: Float64Array;
+}
+
 export class SentimentClassifier {
-  private readonly batcher: DynamicBatcher<EncodedText, PaddedBatch, Classified>;
+  private readonly batcher: ChunkBatcher<ScoredChunk, PackedIds>;
 
   constructor(
     readonly model: ModelFiles,
@@ -44,20 +61,23 @@ export class SentimentClassifier {
     batching: Config["batching"],
     hooks: Pick<ClassifierOptions, "onBatch" | "onInference"> = {},
   ) {
-    this.batcher = new DynamicBatcher<EncodedText, PaddedBatch, Classified>(
+    const labels = model.labels.length;
+    const score = scorerOf(backend, labels);
+    this.batcher = new ChunkBatcher<ScoredChunk, PackedIds>(
       {
-        prepare: (items) => padBatch(items),
-        run: async (batch, items) => {
-          const started = performance.now();
-          const logits = await backend.run(batch);
-          hooks.onInference?.(performance.now() - started);
-          const sentiments = toSentiments(logits, model.labels);
-          return sentiments.map((s, i) => ({
-            ...s,
-            truncated: items[i]?.truncated ?? false,
-            tokens: items[i]?.tokens ?? 0,
-          }));
+        tokens: ({ encodings: { starts } }, i) => (starts[i + 1] as number) - (starts[i] as number),
+        prepare: (batch) => gatherIds(batch),
+        run: async (ids, batch) => {
+          const { scores, runMs } = await score(ids);
+          hooks.onInference?.(runMs);
+          // Each row to its chunk's place: a copy of a few numbers per text, nothing allocated.
+          for (let k = 0; k < batch.size; k++) {
+            const into = (batch.chunks[k] as ScoredChunk).scores;
+            const to = (batch.indices[k] as number) * labels;
+            for (let l = 0; l < labels; l++) into[to + l] = scores[k * labels + l] as number;
+          }
         },
+        depth: backend.depth ?? 1,
       },
       batching,
       { onBatch: hooks.onBatch },
@@ -93,19 +113,45 @@ export class SentimentClassifier {
     return this.tokenizer.encodeAll(texts);
   }
 
+  /** The texts' encodings packed, in order: one call per chunk, tokenized off the event loop. */
+  async encodePacked(texts: readonly string[]): Promise<PackedEncodings> {
+    return this.tokenizer.encodePacked
+      ? this.tokenizer.encodePacked(texts)
+      : packEncodings(await this.tokenizer.encodeAll(texts));
+  }
+
+  /**
+   * A chunk's encodings queued at once (admitted whole, even beyond the queue's capacity: callers
+   * wait for `hasCapacity` first); their results in order. Rejects with AbandonedItemError when
+   * `signal` aborts before every text's batch was cut.
+   */
+  async classifyPacked(encodings: PackedEncodings, signal?: AbortSignal): Promise<PackedResults> {
+    return this.queuePacked(encodings, signal, true);
+  }
+
+  private async queuePacked(encodings: PackedEncodings, signal: AbortSignal | undefined, overCapacity: boolean) {
+    const chunk: ScoredChunk = {
+      encodings,
+      scores: new Float64Array(packedCount(encodings) * this.model.labels.length),
+    };
+    await this.batcher.enqueue(chunk, packedCount(encodings), signal, { overCapacity });
+    return { scores: chunk.scores };
+  }
+
   /**
    * Queues an encoded text; rejects with QueueFullError when the queue is full (see `whenCapacity`),
    * and with AbandonedItemError when `signal` aborts before the text's batch was cut.
    */
-  submit(encoded: EncodedText, signal?: AbortSignal): Promise<Classified> {
-    return this.batcher.submit(encoded, signal);
+  async submit(encoded: EncodedText, signal?: AbortSignal): Promise<Classified> {
+    const packed = packEncodings([encoded]);
+    return classifiedAt(await this.queuePacked(packed, signal, false), packed, 0, this.model.labels);
   }
 
   /** One text's result; waits for room in the queue (after tokenizing) instead of failing. */
   async classify(text: string, signal?: AbortSignal): Promise<Classified> {
-    const [encoded] = await this.encodeAll([text]);
+    const packed = await this.encodePacked([text]);
     if (!this.batcher.hasCapacity) await this.batcher.room();
-    return this.submit(encoded as EncodedText, signal);
+    return classifiedAt(await this.queuePacked(packed, signal, true), packed, 0, this.model.labels);
   }
 
   /**
@@ -113,15 +159,21 @@ export class SentimentClassifier {
    * next slice is tokenized while this one is queued, so tokenizing overlaps the model's runs.
    */
   async classifyAll(texts: readonly string[]): Promise<Classified[]> {
-    const results: Promise<Classified>[] = [];
-    let next = this.encodeAll(texts.slice(0, TOKENIZE_SLICE));
+    const labels = this.model.labels;
+    const slices: Promise<Classified[]>[] = [];
+    let next = this.encodePacked(texts.slice(0, TOKENIZE_SLICE));
     for (let at = 0; at < texts.length; at += TOKENIZE_SLICE) {
-      const encoded = await next;
+      const packed = await next;
       const after = at + TOKENIZE_SLICE;
-      if (after < texts.length) next = this.encodeAll(texts.slice(after, after + TOKENIZE_SLICE));
-      results.push(...(await this.batcher.queueAll(encoded)));
+      if (after < texts.length) next = this.encodePacked(texts.slice(after, after + TOKENIZE_SLICE));
+      if (!this.batcher.hasCapacity) await this.batcher.room();
+      const slice = this.queuePacked(packed, undefined, true).then((results) =>
+        Array.from({ length: packedCount(packed) }, (_, i) => classifiedAt(results, packed, i, labels)),
+      );
+      slice.catch(() => {});
+      slices.push(slice);
     }
-    return Promise.all(results);
+    return (await Promise.all(slices)).flat();
   }
 
   get hasCapacity(): boolean {
@@ -137,4 +189,30 @@ export class SentimentClassifier {
     await this.batcher.close();
     await Promise.all([this.backend.close(), this.tokenizer.close?.()]);
   }
+}
+
+/** A batch's ids, gathered from its chunks into two fresh arrays (they are transferred to the model's thread). */
+function gatherIds(batch: CutBatch<ScoredChunk>): PackedIds {
+  const starts = new Int32Array(batch.size + 1);
+  for (let k = 0; k < batch.size; k++) starts[k + 1] = (starts[k] as number) + (batch.tokens[k] as number);
+  const ids = new Int32Array(starts[batch.size] as number);
+  for (let k = 0; k < batch.size; k++) {
+    const { encodings } = batch.chunks[k] as ScoredChunk;
+    const from = encodings.starts[batch.indices[k] as number] as number;
+    const to = starts[k] as number;
+    const count = batch.tokens[k] as number;
+    // A loop, not `set(subarray())`: a view per text would be an object per text.
+    for (let t = 0; t < count; t++) ids[to + t] = encodings.ids[from + t] as number;
+  }
+  return { ids, starts };
+}
+
+/** Probabilities for a batch: padded where the backend runs when it can, here otherwise. */
+function scorerOf(backend: InferenceBackend, labels: number): (batch: PackedIds) => Promise<PackedScores> {
+  if (backend.scorePacked) return (batch) => (backend.scorePacked as (b: PackedIds) => Promise<PackedScores>)(batch);
+  return async (batch) => {
+    const started = performance.now();
+    const logits = await backend.run(padPacked(batch));
+    return { scores: softmaxRows(logits, labels), runMs: performance.now() - started };
+  };
 }

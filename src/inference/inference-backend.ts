@@ -2,6 +2,7 @@
  * The contract between the batcher and a model runtime: ONNX Runtime on a CPU today (in a thread of
  * its own), a GPU provider or another runtime behind the same few calls.
  */
+import type { PackedIds } from "./packed.js";
 import type { PaddedBatch } from "./padded-batch.js";
 
 /** Which execution providers a session runs on, and those of the list that could not start here. */
@@ -23,5 +24,19 @@ export interface InferenceBackend {
   readonly providers?: ProviderChoice;
   /** Logits, row-major [batch.size x numLabels]. */
   run(batch: PaddedBatch): Promise<Float32Array>;
+  /**
+   * A batch of unpadded ids, padded where the model runs (off the caller's thread): every label's
+   * probability, row-major [batch size x numLabels], and how long the model itself took. Without
+   * it the caller pads and calls `run`.
+   */
+  scorePacked?(batch: PackedIds): Promise<PackedScores>;
+  /** Above 1 when the backend queues batches itself (a thread running one at a time): how many to hand it at once. */
+  readonly depth?: number;
   close(): Promise<void>;
+}
+
+export interface PackedScores {
+  scores: Float64Array;
+  /** The model's own time on the batch, in milliseconds (not the wait behind the batch before it). */
+  runMs: number;
 }

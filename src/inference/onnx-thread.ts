@@ -6,54 +6,85 @@
  * inference. Measured on the tiny model with a live Kafka stream: an exactly-once commit (five
  * round trips) took 120 ms at the median with the session on the main thread.
  *
- * The thread runs `OnnxBackend` unchanged (load, checks, warm-up, run); this side only moves
- * batches there and logits back. Input tensors are transferred, not copied.
+ * The thread runs `OnnxBackend` unchanged (load, checks, warm-up, run), or the bench's simulated
+ * device. A batch crosses as its unpadded ids (two transferred Int32Arrays); the thread pads them,
+ * builds the tensors, runs the model and sends back every label's probability in one transferred
+ * Float64Array: the main thread neither pads nor allocates per text. Batches queue in the thread,
+ * so the batcher hands it the next one before the last ends (`depth`).
  */
 import { InferenceError, ModelError } from "../errors/errors.js";
 import { WorkerChannel } from "../threads/worker-channel.js";
-import type { InferenceBackend, ProviderChoice, RuntimeOptions } from "./inference-backend.js";
+import type { InferenceBackend, PackedScores, ProviderChoice, RuntimeOptions } from "./inference-backend.js";
+import type { PackedIds } from "./packed.js";
 import type { PaddedBatch } from "./padded-batch.js";
+import { recordSimulatedBatch, type SimulatedDeviceSpec } from "./simulated-device.js";
 
 export interface ThreadInit {
   onnxPath: string;
   numLabels: number;
   runtime: RuntimeOptions;
+  /** Run the bench's simulated device instead of the model (the ONNX file is not loaded). */
+  simulated?: SimulatedDeviceSpec | undefined;
 }
 
-/** A padded batch as it crosses to the thread. */
-export type RunRequest = PaddedBatch;
+/** A batch as it crosses to the thread: padded already (`run`), or packed ids the thread pads (`scorePacked`). */
+export type RunRequest = ({ kind: "padded" } & PaddedBatch) | ({ kind: "packed" } & PackedIds);
+export type RunReply = Float32Array | PackedScores;
 
 export class ThreadedOnnxBackend implements InferenceBackend {
+  /** The next batch waits in the thread while one runs, so the model never waits for this thread. */
+  readonly depth = 2;
+
   private constructor(
-    private readonly channel: WorkerChannel<RunRequest, Float32Array>,
+    private readonly channel: WorkerChannel<RunRequest, RunReply>,
     readonly numLabels: number,
+    private readonly simulated: SimulatedDeviceSpec | undefined,
   ) {}
 
   /** Starts the thread and loads the model there; rejects with the thread's ModelError when it cannot. */
-  static async load(onnxPath: string, numLabels: number, runtime: RuntimeOptions): Promise<ThreadedOnnxBackend> {
-    const channel = await WorkerChannel.start<RunRequest, Float32Array>(
+  static async load(
+    onnxPath: string,
+    numLabels: number,
+    runtime: RuntimeOptions,
+    simulated?: SimulatedDeviceSpec,
+  ): Promise<ThreadedOnnxBackend> {
+    const channel = await WorkerChannel.start<RunRequest, RunReply>(
       new URL("./onnx-thread-main.js", import.meta.url),
-      { onnxPath, numLabels, runtime: { ...runtime } } satisfies ThreadInit,
+      { onnxPath, numLabels, runtime: { ...runtime }, simulated } satisfies ThreadInit,
       {
         name: "the inference thread",
         load: (message) => new ModelError(message),
         run: (message, cause) => new InferenceError(message, cause === undefined ? undefined : { cause }),
       },
     );
-    return new ThreadedOnnxBackend(channel, numLabels);
+    return new ThreadedOnnxBackend(channel, numLabels, simulated);
   }
 
   get providers(): ProviderChoice {
     return this.channel.info as ProviderChoice;
   }
 
-  run(batch: PaddedBatch): Promise<Float32Array> {
+  async run(batch: PaddedBatch): Promise<Float32Array> {
     const { size, length, inputIds, attentionMask, realTokens } = batch;
     // Transferred: the batch is the batcher's to drop once it runs, never read again on this side.
-    return this.channel.request({ size, length, inputIds, attentionMask, realTokens }, [
+    const logits = (await this.channel.request({ kind: "padded", size, length, inputIds, attentionMask, realTokens }, [
       inputIds.buffer,
       attentionMask.buffer,
-    ] as ArrayBuffer[]);
+    ] as ArrayBuffer[])) as Float32Array;
+    if (this.simulated) recordSimulatedBatch(this.simulated, size);
+    return logits;
+  }
+
+  async scorePacked(batch: PackedIds): Promise<PackedScores> {
+    const { ids, starts } = batch;
+    const size = starts.length - 1; // read before the transfer empties it
+    // Transferred, as above: the caller built them for this batch alone.
+    const scored = (await this.channel.request({ kind: "packed", ids, starts }, [
+      ids.buffer,
+      starts.buffer,
+    ] as ArrayBuffer[])) as PackedScores;
+    if (this.simulated) recordSimulatedBatch(this.simulated, size);
+    return scored;
   }
 
   close(): Promise<void> {

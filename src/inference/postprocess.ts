@@ -1,4 +1,4 @@
-/** Logits to the result a caller sees: softmax over the labels of config.json, the full score map. */
+/** Logits to probabilities: softmax over the labels of config.json (the inference thread sends them back whole). */
 
 export interface Sentiment {
   /** The most probable label. */
@@ -22,19 +22,19 @@ export function softmax(logits: ArrayLike<number>, offset = 0, count = logits.le
   return out;
 }
 
-/** One `Sentiment` per row of a [rows x labels.length] logits matrix. */
-export function toSentiments(logits: Float32Array, labels: readonly string[]): Sentiment[] {
-  const rows = logits.length / labels.length;
-  const out: Sentiment[] = [];
-  for (let row = 0; row < rows; row++) {
-    const probs = softmax(logits, row * labels.length, labels.length);
-    const scores: Record<string, number> = {};
-    let best = 0;
-    for (let i = 0; i < labels.length; i++) {
-      scores[labels[i] as string] = probs[i] as number;
-      if ((probs[i] as number) > (probs[best] as number)) best = i;
+/** Softmax of every row of a [rows x labels] logits matrix, into one array (the model's thread sends it back whole). */
+export function softmaxRows(logits: Float32Array, labels: number): Float64Array {
+  const out = new Float64Array(logits.length);
+  for (let base = 0; base < logits.length; base += labels) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let l = 0; l < labels; l++) max = Math.max(max, logits[base + l] as number);
+    let sum = 0;
+    for (let l = 0; l < labels; l++) {
+      const e = Math.exp((logits[base + l] as number) - max);
+      out[base + l] = e;
+      sum += e;
     }
-    out.push({ label: labels[best] as string, score: probs[best] as number, scores });
+    for (let l = 0; l < labels; l++) out[base + l] = (out[base + l] as number) / sum;
   }
   return out;
 }

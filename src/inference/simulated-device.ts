@@ -8,8 +8,12 @@
  * Selected by a model directory whose config.json has
  * `"sentiment_worker_simulated_device": {"batch_ms": 20, "max_batch_size": 256}` (see
  * `backend-factory.ts`); the ONNX file beside it is checked by model loading as usual but never run.
- * Busy time is added up across every device of the process, for a benchmark that runs the worker
- * in-process (`simulatedDeviceTotals`).
+ * It runs in the inference thread, where the ONNX session would (`onnx-thread.ts`): batches reach it
+ * the way they reach a real model (packed ids, padded there, probabilities back), so the main
+ * thread's cost in the benchmark is the real one. Busy time is added up across every device of the
+ * process, for a benchmark that runs the worker in-process (`simulatedDeviceTotals`): by the
+ * thread's owner as each batch comes back (`recordSimulatedBatch`), or by a device run in this
+ * thread as each starts.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { ModelError } from "../errors/errors.js";
@@ -40,14 +44,29 @@ export function simulatedDeviceSpec(config: Record<string, unknown>, where: stri
 
 /** Every simulated device of this process, added up. */
 export interface SimulatedDeviceTotals {
-  /** Device time spent on batches up to now, in milliseconds (a batch under way counts in part). */
+  /**
+   * Device time spent on batches up to now, in milliseconds: a batch in the inference thread counts
+   * once it is back, one run in this thread in part while under way.
+   */
   busyMs: number;
   batches: number;
-  /** Posts in the batches started so far. */
+  /** Posts in the batches counted so far. */
   posts: number;
 }
 
 const totals = { assignedMs: 0, batches: 0, posts: 0, freeAt: 0 };
+
+/** A batch's device time: a batch larger than the device takes several passes. */
+export function simulatedBatchMs(spec: SimulatedDeviceSpec, size: number): number {
+  return spec.batchMs * Math.ceil(size / spec.maxBatchSize);
+}
+
+/** Counts a batch a device in another thread finished (the totals live in this thread). */
+export function recordSimulatedBatch(spec: SimulatedDeviceSpec, size: number): void {
+  totals.assignedMs += simulatedBatchMs(spec, size);
+  totals.batches += 1;
+  totals.posts += size;
+}
 
 export function simulatedDeviceTotals(now = performance.now()): SimulatedDeviceTotals {
   // What was assigned, less what of it still lies ahead.
@@ -64,8 +83,7 @@ export class SimulatedDeviceBackend implements InferenceBackend {
 
   async run(batch: PaddedBatch): Promise<Float32Array> {
     if (this.closed) throw new ModelError("the simulated device is closed");
-    // A batch larger than the device takes several passes.
-    const cost = this.spec.batchMs * Math.ceil(batch.size / this.spec.maxBatchSize);
+    const cost = simulatedBatchMs(this.spec, batch.size);
     const now = performance.now();
     // One batch at a time: one handed over while another runs waits for it.
     const start = Math.max(now, totals.freeAt);

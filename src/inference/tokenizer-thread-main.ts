@@ -1,8 +1,9 @@
 /** The tokenizer thread (see `tokenizer-thread.ts`): texts in, packed ids out, in order. */
 import { parentPort, workerData } from "node:worker_threads";
 import { serveRequests } from "../threads/worker-serve.js";
+import { type PackedEncodings, packEncodings } from "./packed.js";
 import { TextTokenizer } from "./tokenizer.js";
-import { type PackedEncodings, packEncodings, type TokenizerThreadInit } from "./tokenizer-thread.js";
+import type { TokenizerThreadInit } from "./tokenizer-thread.js";
 
 if (!parentPort) throw new Error("tokenizer-thread-main runs as a worker thread (see tokenizer-thread.ts)");
 const init = workerData as TokenizerThreadInit;

@@ -6,18 +6,14 @@
  */
 import { InferenceError, ModelError } from "../errors/errors.js";
 import { WorkerChannel } from "../threads/worker-channel.js";
+import { type PackedEncodings, unpackEncoding } from "./packed.js";
 import type { EncodedText } from "./tokenizer.js";
+
+export type { PackedEncodings };
 
 export interface TokenizerThreadInit {
   tokenizerPath: string;
   maxLength: number;
-}
-
-/** A chunk's encodings, packed: text `i`'s ids are `ids[starts[i], starts[i + 1])`. */
-export interface PackedEncodings {
-  ids: Int32Array;
-  starts: Int32Array;
-  truncated: Uint8Array;
 }
 
 export class ThreadedTokenizer {
@@ -39,33 +35,18 @@ export class ThreadedTokenizer {
     return new ThreadedTokenizer(channel, maxLength);
   }
 
+  /** The texts' encodings, packed as they come from the thread. */
+  async encodePacked(texts: readonly string[]): Promise<PackedEncodings> {
+    if (texts.length === 0) return { ids: new Int32Array(0), starts: new Int32Array(1), truncated: new Uint8Array(0) };
+    return this.channel.request([...texts]);
+  }
+
   async encodeAll(texts: readonly string[]): Promise<EncodedText[]> {
-    if (texts.length === 0) return [];
-    const { ids, starts, truncated } = await this.channel.request([...texts]);
-    const out: EncodedText[] = new Array(texts.length);
-    for (let i = 0; i < texts.length; i++) {
-      const text = Array.from(ids.subarray(starts[i] as number, starts[i + 1] as number));
-      out[i] = { ids: text, truncated: truncated[i] === 1, tokens: text.length };
-    }
-    return out;
+    const packed = await this.encodePacked(texts);
+    return Array.from({ length: texts.length }, (_, i) => unpackEncoding(packed, i));
   }
 
   close(): Promise<void> {
     return this.channel.close();
   }
-}
-
-/** Packs encodings for the trip back (see PackedEncodings). */
-export function packEncodings(encodings: readonly EncodedText[]): PackedEncodings {
-  const starts = new Int32Array(encodings.length + 1);
-  for (let i = 0; i < encodings.length; i++)
-    starts[i + 1] = (starts[i] as number) + (encodings[i] as EncodedText).ids.length;
-  const ids = new Int32Array(starts[encodings.length] as number);
-  const truncated = new Uint8Array(encodings.length);
-  for (let i = 0; i < encodings.length; i++) {
-    const encoding = encodings[i] as EncodedText;
-    ids.set(encoding.ids, starts[i]);
-    truncated[i] = encoding.truncated ? 1 : 0;
-  }
-  return { ids, starts, truncated };
 }

@@ -1,19 +1,22 @@
 /**
  * What a Kafka job does with one partition chunk (a partition's slice committed as one
- * transaction), stage by stage (`stages/`): decode and validate → claim the ids (one round trip) →
- * infer in the shared batcher → build events and dead letters in offset order → commit outputs and
- * offset as the delivery mode does (`delivery.ts`) → account (confirm the claims, count). Anything
- * that fails before the commit releases the claims and leaves the offset where it was, so the chunk
- * is read again: finished and committed, or abandoned uncommitted, never half of each.
+ * transaction), stage by stage (`stages/`): decode, make ids and encode the texts (`work/`: on a
+ * processing thread) → claim the ids (one round trip) → infer in the shared batcher → build and
+ * serialise the events (`work/` again) → the records of events and dead letters in offset order →
+ * commit outputs and offset as the delivery mode does (`delivery.ts`) → account (confirm the
+ * claims, count). Anything that fails before the commit releases the claims and leaves the offset
+ * where it was, so the chunk is read again: finished and committed, or abandoned uncommitted, never
+ * half of each.
  */
 import type { Config } from "../config/index.js";
 import type { ChunkHandler, PartitionChunk, TopicPartition } from "../consumers/chunk-source.js";
 import { AbandonedChunkError, CommitOutcomeUnknownError, FencedError } from "../errors/errors.js";
+import { recordTimestamp } from "../events/record-timestamp.js";
 import type { Lease } from "../inference/model-slot.js";
-import { sharedLanguageIdentifier } from "../language/event-language.js";
+import type { ConsumedRecord } from "../kafka/client.js";
 import type { Identified } from "../language/identify.js";
 import type { ProducedRecord } from "../sinks/kafka/partition-sink.js";
-import { deadLetterMessage, eventMessage } from "../sinks/kafka/records.js";
+import { deadLetterMessage, eventRecord } from "../sinks/kafka/records.js";
 import { messageBytes } from "../sinks/kafka/request-chunks.js";
 import { ATTRIBUTES, type ChunkTrace, SPANS, type Telemetry } from "../telemetry/index.js";
 import { untilAborted } from "./abandoned.js";
@@ -22,11 +25,10 @@ import type { Delivery } from "./delivery.js";
 import type { ChunkTagging, CommittedTag } from "./ports.js";
 import type { RunCounters } from "./run-counters.js";
 import { accountChunk, type ChunkMade, lagAfter } from "./stages/account-chunk.js";
-import { buildChunk, type OutputFormat } from "./stages/build-chunk.js";
 import { claimChunk } from "./stages/claim-chunk.js";
-import { decodeChunk } from "./stages/decode-chunk.js";
-import { identifyLanguages, inferChunk } from "./stages/infer-chunk.js";
-import { isMessage } from "./stages/items.js";
+import { inferChunk } from "./stages/infer-chunk.js";
+import type { Built, ChunkWork, DeadRecord, Prepared, PreparedChunk } from "./work/chunk-work.js";
+import { InProcessChunkWork } from "./work/in-process.js";
 
 /** The largest record each output topic takes (its `max.message.bytes`, less a record batch's overhead). */
 export interface OutputLimits {
@@ -50,7 +52,9 @@ export interface ChunkPipelineParts {
   limits?: OutputLimits;
   /** Readiness for the health endpoint: false while Redis is down in `fail` mode. */
   setReady?: (ready: boolean) => void;
-  /** Identifies a chunk's languages elsewhere (the language thread) while it is inferred; default: here, per event. */
+  /** Where chunks are decoded and their events built; default: in the process (`identifyAll` identifies their languages). */
+  work?: ChunkWork;
+  /** Identifies a chunk's languages elsewhere (the language thread), for the default `work`; default: here, per event. */
   identifyAll?: (texts: readonly string[]) => Promise<Identified[]>;
   /** Told how long each committed chunk took, so the next chunks take the target time. */
   chunks?: Pick<ChunkSizer, "record">;
@@ -67,16 +71,10 @@ const key = ({ topic, partition }: TopicPartition) => `${topic}:${partition}`;
 
 export class ChunkPipeline implements ChunkHandler {
   private assigned = new Map<string, TopicPartition>();
-  private readonly format: OutputFormat<PartitionChunk["messages"][number], ProducedRecord>;
+  private readonly work: ChunkWork;
 
   constructor(private readonly parts: ChunkPipelineParts) {
-    const { limits, workerVersion } = parts;
-    this.format = {
-      event: eventMessage,
-      deadLetter: (letter, original) => deadLetterMessage(letter, original, workerVersion, limits?.deadLetterBytes),
-      bytes: messageBytes,
-      maxEventBytes: limits?.eventBytes ?? Number.POSITIVE_INFINITY,
-    };
+    this.work = parts.work ?? new InProcessChunkWork(parts.config.input, parts.identifyAll);
   }
 
   onAssignment(assigned: TopicPartition[]): void {
@@ -114,49 +112,80 @@ export class ChunkPipeline implements ChunkHandler {
   }
 
   private async process(chunk: PartitionChunk, trace: ChunkTrace, use: ChunkTagging): Promise<Outcome> {
+    const cache = use.dedup?.results;
+    const prepared = await trace.stage(SPANS.consume, () =>
+      this.work.prepare(chunk, chunk.messages, use.classifier, { hashes: cache !== undefined }),
+    );
+    try {
+      return await this.tagAndCommit(chunk, trace, use, prepared);
+    } finally {
+      prepared.release();
+    }
+  }
+
+  private async tagAndCommit(
+    chunk: PartitionChunk,
+    trace: ChunkTrace,
+    use: ChunkTagging,
+    prepared: PreparedChunk,
+  ): Promise<Outcome> {
     const { config, delivery } = this.parts;
-    const items = await trace.stage(SPANS.consume, () => decodeChunk(chunk, chunk.messages, config.input));
-    const messages = items.filter(isMessage);
+    const records = chunk.messages;
     const tagged = await trace.stage(SPANS.dedup, () =>
-      claimChunk(messages, {
-        dedup: use.dedup,
-        retag: delivery.retag(chunk),
-        givenUp: () => chunk.isStale() || !chunk.isRunning() || chunk.signal.aborted,
-        setReady: this.parts.setReady,
-      }),
+      claimChunk(
+        {
+          partition: `${chunk.topic}/${chunk.partition}/`,
+          ids: prepared.ids,
+          offsets: Array.from(prepared.messageRecords, (r) => (records[r] as ConsumedRecord).offset),
+        },
+        {
+          dedup: use.dedup,
+          retag: delivery.retag(chunk),
+          givenUp: () => chunk.isStale() || !chunk.isRunning() || chunk.signal.aborted,
+          setReady: this.parts.setReady,
+        },
+      ),
     );
     if (tagged === undefined) return "abandoned";
-    const taggedIds = tagged.map((item) => item.decoded.id);
+    const taggedIds = tagged.map((m) => prepared.ids[m] as string);
     const { nextOffset } = chunk;
-    const languages = identifyLanguages(tagged, config.input.detectLanguage, this.parts.identifyAll);
     let made: ChunkMade;
     let outcome: Awaited<ReturnType<Delivery["commit"]>>;
     try {
       const inferred = await trace.stage(SPANS.infer, () =>
-        untilAborted(inferChunk(tagged, chunk.signal, use), chunk.signal),
+        untilAborted(
+          inferChunk({ tagged, hashes: prepared.hashes, encodings: prepared.encodings }, chunk.signal, use),
+          chunk.signal,
+        ),
       );
-      const identified = await languages;
       const offer = this.parts.onCommitted?.();
-      const built = buildChunk(items, inferred.results, {
-        model: use.classifier.model,
+      const { model } = use.classifier;
+      const { cacheHits, cacheWrites } = inferred;
+      const built = await prepared.build({
+        tagged: Int32Array.from(tagged),
+        scores: inferred.scores,
+        truncated: inferred.truncated,
+        tokens: inferred.tokens,
+        model: { name: model.name, revision: model.revision },
+        labels: [...model.labels],
         detectLanguage: config.input.detectLanguage,
-        identify: identified
-          ? (text: string) => identified.get(text) ?? sharedLanguageIdentifier().identify(text)
-          : undefined,
-        format: this.format,
+        processedAt: Date.now(),
         keepTags: offer !== undefined,
       });
+      const outputs = this.outputs(chunk, prepared, tagged, built);
       made = {
-        items,
+        records: records.length,
+        tombstones: prepared.tombstones,
+        langIgnored: prepared.langIgnored,
         taggedIds,
-        duplicates: messages.length - tagged.length,
-        events: built.eventKinds,
-        deadLetters: built.deadLetterCodes,
-        cacheHits: inferred.cacheHits,
-        cacheWrites: inferred.cacheWrites,
-        timestamps: built.timestamps,
+        duplicates: prepared.ids.length - tagged.length,
+        events: outputs.kinds,
+        deadLetters: outputs.deadLetterCodes,
+        cacheHits,
+        cacheWrites,
+        timestamps: outputs.timestamps,
         dedup: use.dedup,
-        tags: built.tags,
+        tags: outputs.tags,
         offer,
       };
       // A rebalance or seek made the chunk obsolete; a shutdown does not: finishing it saves redoing it.
@@ -166,8 +195,8 @@ export class ChunkPipeline implements ChunkHandler {
           {
             topic: chunk.topic,
             partition: chunk.partition,
-            events: built.events,
-            deadLetters: built.deadLetters,
+            events: outputs.events,
+            deadLetters: outputs.deadLetters,
             nextOffset,
             ...(chunk.commitMetadata !== undefined ? { metadata: chunk.commitMetadata } : {}),
             commitOffset: chunk.commitOffset,
@@ -186,7 +215,7 @@ export class ChunkPipeline implements ChunkHandler {
       return "abandoned";
     }
     const { metrics } = this.parts.telemetry;
-    const lastOffset = chunk.messages[chunk.messages.length - 1]?.offset ?? nextOffset;
+    const lastOffset = records[records.length - 1]?.offset ?? nextOffset;
     await accountChunk(made, lagAfter(chunk.highWatermark, lastOffset), {
       counters: this.parts.counters,
       recordLatency: (ms) => metrics.recordLatency(ms),
@@ -194,10 +223,72 @@ export class ChunkPipeline implements ChunkHandler {
     });
     if (outcome === "outputs-only") return "abandoned";
     trace.span.setAttributes({
-      [ATTRIBUTES.events]: made.events.length,
+      [ATTRIBUTES.events]: eventCount(made),
       [ATTRIBUTES.deadLetters]: made.deadLetters.length,
       [ATTRIBUTES.duplicates]: made.duplicates,
     });
     return "processed";
   }
+
+  /**
+   * The chunk's records to write, in offset order: an event for each built one the output takes
+   * (else an OUTPUT_TOO_LARGE dead letter: the broker would refuse it for ever, e.g. passthrough of
+   * a large record), a dead letter for each record that could not be an event.
+   */
+  private outputs(chunk: PartitionChunk, prepared: Prepared, tagged: readonly number[], built: Built) {
+    const records = chunk.messages;
+    const { limits, workerVersion } = this.parts;
+    const maxEventBytes = limits?.eventBytes ?? Number.POSITIVE_INFINITY;
+    const events: ProducedRecord[] = [];
+    const dead: DeadRecord[] = [...prepared.dead];
+    const counts = new Array<number>(built.kinds.length).fill(0);
+    const timestamps: number[] = [];
+    const tags: CommittedTag[] = [];
+    let tooLarge = false;
+    for (const [e, m] of tagged.entries()) {
+      const index = prepared.messageRecords[m] as number;
+      const record = records[index] as ConsumedRecord;
+      const start = built.starts[e] as number;
+      const length = (built.starts[e + 1] as number) - start;
+      const output = eventRecord(Buffer.from(built.values.buffer, built.values.byteOffset + start, length), record);
+      if (maxEventBytes !== Number.POSITIVE_INFINITY) {
+        const bytes = messageBytes(output);
+        if (bytes > maxEventBytes) {
+          const message = `the event would be ${bytes} bytes, more than the output topic takes (${maxEventBytes}, from its max.message.bytes)`;
+          dead.push({ index, code: "OUTPUT_TOO_LARGE", message });
+          tooLarge = true;
+          continue;
+        }
+      }
+      events.push(output);
+      const k = built.kindOf[e] as number;
+      counts[k] = (counts[k] as number) + 1;
+      const time = built.timestamps[e] as number;
+      if (!Number.isNaN(time)) timestamps.push(time);
+      if (built.tags.length > 0) tags.push(built.tags[e] as CommittedTag);
+    }
+    if (tooLarge) dead.sort((a, b) => a.index - b.index);
+    const deadLetters = dead.map(({ index, code, message }) => {
+      const record = records[index] as ConsumedRecord;
+      const source = {
+        topic: chunk.topic,
+        partition: chunk.partition,
+        offset: record.offset,
+        ...recordTimestamp(record.timestamp),
+      };
+      return deadLetterMessage({ code, message, source }, record, workerVersion, limits?.deadLetterBytes);
+    });
+    return {
+      events,
+      deadLetters,
+      deadLetterCodes: dead.map((d) => d.code),
+      kinds: built.kinds.map((kind, k) => ({ ...kind, count: counts[k] as number })).filter((kind) => kind.count > 0),
+      timestamps,
+      tags,
+    };
+  }
+}
+
+function eventCount(made: ChunkMade): number {
+  return made.events.reduce((sum, kind) => sum + kind.count, 0);
 }

@@ -24,6 +24,7 @@ import { ChunkSizer } from "./chunk-sizer.js";
 import { atLeastOnce, type Delivery, exactlyOnce } from "./delivery.js";
 import type { CommittedTag } from "./ports.js";
 import { RunCounters } from "./run-counters.js";
+import { processingThreads, ThreadPoolChunkWork } from "./work/thread-pool.js";
 
 export interface KafkaJobOptions<S extends ChunkSource> {
   workerVersion: string;
@@ -188,8 +189,14 @@ export async function startKafkaJob<S extends ChunkSource>(
             }),
           });
     closers.push(() => delivery.sink.close());
-    // Shared by every model (a switch keeps it); identifies each chunk's languages while it is inferred.
-    const languages = config.input.detectLanguage === "off" ? undefined : await ThreadedLanguageIdentifier.start();
+    // Chunks are decoded and their events built on the processing threads (each identifies
+    // languages itself), or in the process, with languages identified on a thread of their own.
+    // Shared by every model (a switch keeps them).
+    const threads = processingThreads(config.runtime.processingThreads);
+    const work = threads > 0 ? await ThreadPoolChunkWork.start(threads, config.input) : undefined;
+    if (work) closers.push(() => work.close());
+    const languages =
+      work || config.input.detectLanguage === "off" ? undefined : await ThreadedLanguageIdentifier.start();
     if (languages) closers.push(() => languages.close());
     const counters = new RunCounters();
     telemetry.metrics.track(counters);
@@ -205,6 +212,7 @@ export async function startKafkaJob<S extends ChunkSource>(
         redisUp = ready;
       },
       tagging: () => slot.acquire(),
+      ...(work ? { work } : {}),
       ...(languages ? { identifyAll: (texts: readonly string[]) => languages.identifyAll(texts) } : {}),
       ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
     });

@@ -27,14 +27,14 @@ export class RunCounters {
   readonly eventsByKind = new Map<string, EventKind & { count: number }>();
   private readonly startedAt = performance.now();
 
-  /** Committed events, by kind. */
-  countEvents(kinds: Iterable<EventKind>): void {
-    for (const kind of kinds) {
-      const key = `${kind.lang}\u0000${kind.label}`;
+  /** Committed events, by kind (`count` of each, default 1). */
+  countEvents(kinds: Iterable<EventKind & { count?: number }>): void {
+    for (const { lang, label, count = 1 } of kinds) {
+      const key = `${lang}\u0000${label}`;
       const entry = this.eventsByKind.get(key);
-      if (entry) entry.count++;
-      else this.eventsByKind.set(key, { ...kind, count: 1 });
-      this.events++;
+      if (entry) entry.count += count;
+      else this.eventsByKind.set(key, { lang, label, count });
+      this.events += count;
     }
   }
 

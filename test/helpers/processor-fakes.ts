@@ -6,7 +6,7 @@ import { after, before } from "node:test";
 import { loadConfig } from "../../src/config/index.js";
 import type { ClaimingDeduplicator, ClaimOutcome } from "../../src/dedup/dedup.js";
 import type { Classified } from "../../src/inference/classifier.js";
-import type { ChunkClassifier } from "../../src/pipeline/ports.js";
+import type { ChunkClassifier, PackedEncodings, PackedResults } from "../../src/pipeline/ports.js";
 import { startTelemetry, type Telemetry } from "../../src/telemetry/index.js";
 
 export const kafkaJobConfig = loadConfig({
@@ -38,15 +38,22 @@ export const POSITIVE: Classified = {
 };
 
 /** Answers every text at once, or holds every answer until `release()` (a slow model). */
-export class FakeClassifier implements ChunkClassifier<string> {
-  readonly model: { name: string; revision: string; labels: string[] };
+export class FakeClassifier implements ChunkClassifier {
+  readonly model: { name: string; revision: string; labels: string[]; tokenizerPath: string; maxLength: number };
   hasCapacity = true;
   /** Set by whoever closes the model (a model switch retires it). */
   closed = false;
   readonly submitted: string[] = [];
   private held: Array<() => void> | undefined;
   constructor(revision = "r1") {
-    this.model = { name: "fake", revision, labels: ["positive", "neutral", "negative"] };
+    // No tokenizer file: chunks are prepared in the process, where `encodePacked` encodes.
+    this.model = {
+      name: "fake",
+      revision,
+      labels: ["positive", "neutral", "negative"],
+      tokenizerPath: "",
+      maxLength: 0,
+    };
   }
   hold(): void {
     this.held = [];
@@ -55,15 +62,25 @@ export class FakeClassifier implements ChunkClassifier<string> {
     for (const resolve of this.held ?? []) resolve();
     this.held = undefined;
   }
-  async encodeAll(texts: readonly string[]): Promise<string[]> {
-    return [...texts];
+  /** Each text's encoding is its index in `texts` (packed), so `classifyPacked` knows what it got. */
+  private texts: string[] = [];
+  async encodePacked(texts: readonly string[]): Promise<PackedEncodings> {
+    const first = this.texts.length;
+    this.texts.push(...texts);
+    const starts = Int32Array.from({ length: texts.length + 1 }, (_, i) => i);
+    const ids = Int32Array.from(texts, (_, i) => first + i);
+    return { ids, starts, truncated: new Uint8Array(texts.length) };
   }
   async whenCapacity(): Promise<void> {}
-  submit(text: string): Promise<Classified> {
-    this.submitted.push(text);
+  classifyPacked(encodings: PackedEncodings): Promise<PackedResults> {
+    for (const id of encodings.ids) this.submitted.push(this.texts[id] as string);
+    const { labels } = this.model;
+    const scores = Float64Array.from({ length: encodings.ids.length * labels.length }, (_, i) => {
+      return POSITIVE.scores[labels[i % labels.length] as string] as number;
+    });
     const held = this.held;
-    if (!held) return Promise.resolve(POSITIVE);
-    return new Promise((resolve) => held.push(() => resolve(POSITIVE)));
+    if (!held) return Promise.resolve({ scores });
+    return new Promise((resolve) => held.push(() => resolve({ scores })));
   }
 }
 

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AbandonedItemError, BatcherClosedError, InferenceError, QueueFullError } from "../../src/errors/errors.js";
 import { type BatchLimits, type BatchRunner, type BatchStats, DynamicBatcher } from "../../src/inference/batcher.js";
-import { selectBatch } from "../../src/inference/select-batch.js";
+import { selectBatch } from "../helpers/select-queue.js";
 
 interface Item {
   readonly id: number;

@@ -30,6 +30,20 @@ const record = (offset: number, value: string | null): ChunkRecord => ({
 const post = (offset: number, id = `id-${offset}`, extra: Record<string, string> = {}) =>
   record(offset, JSON.stringify({ id, text: "good", ...extra }));
 const messagesOf = (records: ChunkRecord[]) => decodeChunk(tp, records, input).filter(isMessage);
+/** The messages of `records` as the claim stage sees them. */
+const claimable = (records: ChunkRecord[]) => {
+  const messages = messagesOf(records);
+  return {
+    partition: "posts/0/",
+    ids: messages.map((m) => m.decoded.id),
+    offsets: messages.map((m) => m.source.offset),
+  };
+};
+/** The messages of `records` as the infer stage sees them, every one to tag, encoded by `classifier`. */
+const inferInput = async (records: ChunkRecord[], classifier: FakeClassifier, hashes: string[] = []) => {
+  const texts = messagesOf(records).map((m) => m.decoded.text);
+  return { tagged: texts.map((_, i) => i), hashes, encodings: await classifier.encodePacked(texts) };
+};
 
 /** Records as strings: what went where, in order. */
 const format: OutputFormat<ChunkRecord, string> = {
@@ -65,13 +79,13 @@ describe("the claim stage", () => {
   });
 
   it("keeps what was not seen; everything without de-duplication", async () => {
-    const messages = messagesOf([post(0), post(1, "id-0"), post(2)]);
+    const messages = claimable([post(0), post(1, "id-0"), post(2)]);
     assert.equal((await claimChunk(messages, context(undefined)))?.length, 3);
     const dedup = new FakeDedup();
     dedup.remembers = true;
     const tagged = await claimChunk(messages, context(dedup));
     assert.deepEqual(
-      tagged?.map((m) => m.source.offset),
+      tagged?.map((m) => messages.offsets[m]),
       ["0", "2"],
     );
   });
@@ -80,12 +94,12 @@ describe("the claim stage", () => {
     const dedup = new FakeDedup();
     dedup.remembers = true;
     await dedup.confirm(["id-0", "id-1", "id-5"]);
-    const messages = messagesOf([post(0), post(1), post(2, "id-0"), post(5)]);
+    const messages = claimable([post(0), post(1), post(2, "id-0"), post(5)]);
     const retag = { next: 3n, ids: new Set(["id-0", "id-1", "id-5"]) };
     const tagged = await claimChunk(messages, { ...context(dedup), retag });
     // id-5 is past the aborted commit: de-duplicated as usual.
     assert.deepEqual(
-      tagged?.map((m) => m.source.offset),
+      tagged?.map((m) => messages.offsets[m]),
       ["0", "1"],
     );
   });
@@ -94,7 +108,7 @@ describe("the claim stage", () => {
     const dedup = new FakeDedup();
     dedup.failures.push(new DedupUnavailableError("down"), new DedupUnavailableError("down"));
     const ready: boolean[] = [];
-    const messages = messagesOf([post(0)]);
+    const messages = claimable([post(0)]);
     const waiting = {
       ...context(dedup),
       setReady: (up: boolean) => void ready.push(up),
@@ -118,16 +132,24 @@ describe("the infer stage", () => {
       getCached: async (hashes) => hashes.map((_, i) => [POSITIVE, wrongLabel, undefined][i]),
       putCached: async () => {},
     };
-    const messages = messagesOf([
+    const records = [
       record(0, JSON.stringify({ id: "a", text: "one" })),
       record(1, JSON.stringify({ id: "b", text: "two" })),
       record(2, JSON.stringify({ id: "c", text: "three" })),
-    ]);
+    ];
+    const messages = await inferInput(records, classifier, ["h0", "h1", "h2"]);
     const inferred = await inferChunk(messages, new AbortController().signal, { classifier, dedup });
     assert.equal(inferred.cacheHits, 1);
     assert.deepEqual(classifier.submitted, ["two", "three"]);
-    assert.equal(inferred.results.size, 3);
-    assert.equal(inferred.cacheWrites.length, 2);
+    // One row of scores per message, the cache hit's included, in the model's label order.
+    assert.deepEqual(Array.from(inferred.scores), [0.9, 0.05, 0.05, 0.9, 0.05, 0.05, 0.9, 0.05, 0.05]);
+    assert.deepEqual(
+      inferred.cacheWrites.map((w) => [w.textHash, w.result.label]),
+      [
+        ["h1", "positive"],
+        ["h2", "positive"],
+      ],
+    );
   });
 
   it("gives the chunk up when the drain signal aborts while it waits for capacity, submitting nothing more", async () => {
@@ -136,7 +158,8 @@ describe("the infer stage", () => {
     classifier.whenCapacity = () => new Promise(() => {});
     const drain = new AbortController();
     setTimeout(() => drain.abort(), 20);
-    const inferring = inferChunk(messagesOf([post(0)]), drain.signal, { classifier, dedup: undefined });
+    const messages = await inferInput([post(0)], classifier);
+    const inferring = inferChunk(messages, drain.signal, { classifier, dedup: undefined });
     await assert.rejects(inferring, AbandonedChunkError);
     assert.deepEqual(classifier.submitted, []);
   });
@@ -191,16 +214,17 @@ describe("the account stage", () => {
     const dedup = new FakeDedup();
     const cached: unknown[] = [];
     dedup.results = { getCached: async () => [], putCached: async (entries) => void cached.push(...entries) };
-    const items = decodeChunk(tp, [post(0, "id-0", { lang: "\ud800" }), record(1, "{"), record(2, null)], input);
     const counters = new RunCounters();
     const lags: number[] = [];
     const offered: string[] = [];
     await accountChunk(
       {
-        items,
+        records: 3,
+        tombstones: 1,
+        langIgnored: 1,
         taggedIds: ["id-0"],
         duplicates: 2,
-        events: [{ lang: "und", label: "positive" }],
+        events: [{ lang: "und", label: "positive", count: 1 }],
         deadLetters: ["INVALID_JSON"],
         cacheHits: 1,
         cacheWrites: [{ textHash: "h", result: POSITIVE }],

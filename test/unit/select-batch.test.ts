@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { selectAmong, selectBatch } from "../../src/inference/select-batch.js";
+import { selectAmong } from "../../src/inference/select-batch.js";
+import { selectBatch } from "../helpers/select-queue.js";
 
 interface Item {
   readonly id: number;

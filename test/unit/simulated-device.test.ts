@@ -65,7 +65,11 @@ describe("simulated device", () => {
       const before = simulatedDeviceTotals();
       const results = await classifier.classifyAll(["one", "two", "three"]);
       assert.equal(results.length, 3);
-      assert.ok(simulatedDeviceTotals().batches > before.batches, "the simulated device ran the batches");
+      const after = simulatedDeviceTotals();
+      assert.ok(after.batches > before.batches, "the simulated device ran the batches");
+      // Counted here although the device runs in the inference thread.
+      assert.equal(after.posts - before.posts, 3);
+      assert.equal(after.busyMs - before.busyMs, 5 * (after.batches - before.batches));
       await classifier.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -7,17 +7,21 @@ import type { CachedResult } from "../../dedup/result-cache.js";
 import type { DeadLetterCode } from "../../events/dead-letter.js";
 import type { ClaimingDeduplicator, Classified, CommittedTag } from "../ports.js";
 import type { EventKind, RunCounters } from "../run-counters.js";
-import type { ChunkItem } from "./items.js";
 
 /** What one chunk made, for the accounting after its commit. */
 export interface ChunkMade {
-  items: readonly ChunkItem[];
+  records: number;
+  tombstones: number;
+  /** Messages whose language field was not a language tag (ignored). */
+  langIgnored: number;
   taggedIds: readonly string[];
   duplicates: number;
-  events: readonly EventKind[];
+  /** The events, by language and label. */
+  events: ReadonlyArray<EventKind & { count: number }>;
   deadLetters: readonly DeadLetterCode[];
   cacheHits: number;
   cacheWrites: readonly CachedResult<Classified>[];
+  /** Source times of the events that have one. */
   timestamps: readonly number[];
   /** The chunk's de-duplication (its model's revision). */
   dedup: ClaimingDeduplicator | undefined;
@@ -39,15 +43,13 @@ export async function accountChunk(made: ChunkMade, lag: number, accounts: Accou
   await Promise.all([made.dedup?.confirm(made.taggedIds), made.dedup?.results?.putCached(made.cacheWrites)]);
   for (const timestamp of made.timestamps) accounts.recordLatency(committedAt - timestamp);
   accounts.setLag(lag);
-  counters.records += made.items.length;
+  counters.records += made.records;
   counters.countEvents(made.events);
   counters.duplicates += made.duplicates;
   counters.cacheHits += made.cacheHits;
   for (const code of made.deadLetters) counters.deadLetter(code);
-  for (const { decoded } of made.items) {
-    if (decoded.kind === "tombstone") counters.tombstones++;
-    else if (decoded.kind === "message" && decoded.langIgnored) counters.inputLangIgnored++;
-  }
+  counters.tombstones += made.tombstones;
+  counters.inputLangIgnored += made.langIgnored;
   if (made.tags.length > 0) made.offer?.(made.tags);
 }
 

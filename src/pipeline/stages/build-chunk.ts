@@ -29,6 +29,8 @@ export interface BuildContext<R extends ChunkRecord, O> {
   format: OutputFormat<R, O>;
   /** Keep each event with its text (a shadow model compares them). */
   keepTags: boolean;
+  /** The events' `processedAt` (default: now). */
+  processedAt?: Date | undefined;
 }
 
 export interface BuiltChunk<O> {
@@ -72,7 +74,7 @@ export function buildChunk<R extends ChunkRecord, O>(
       source,
       result,
       context.model,
-      new Date(),
+      context.processedAt ?? new Date(),
       context.detectLanguage,
       context.identify,
     );

@@ -6,7 +6,6 @@
 import type { ClaimingDeduplicator } from "../../dedup/dedup.js";
 import { DedupUnavailableError } from "../../errors/errors.js";
 import { pause } from "../../errors/retry.js";
-import type { MessageItem } from "./items.js";
 
 /** Ids of an acknowledged commit whose outputs a sweep aborted: tagged again when read before `next`. */
 export interface Retag {
@@ -22,31 +21,45 @@ export interface ClaimContext {
   setReady?: ((ready: boolean) => void) | undefined;
 }
 
-/** The messages to tag, in order; undefined when the chunk was given up while the store did not answer. */
-export async function claimChunk<T extends MessageItem>(all: T[], context: ClaimContext): Promise<T[] | undefined> {
+/** A chunk's messages as the claim sees them: each one's id and its record's offset. */
+export interface Claimable {
+  /** `topic/partition/`, before each offset in what a claim says of where it came from. */
+  partition: string;
+  ids: readonly string[];
+  offsets: readonly string[];
+}
+
+/**
+ * The indexes of the messages to tag, ascending; undefined when the chunk was given up while the
+ * store did not answer.
+ */
+export async function claimChunk(
+  { partition, ids, offsets }: Claimable,
+  context: ClaimContext,
+): Promise<number[] | undefined> {
   const { dedup, retag } = context;
-  if (!dedup || all.length === 0) return all;
+  const all = Array.from(ids, (_, i) => i);
+  if (!dedup || ids.length === 0) return all;
   // Read again after a sweep aborted their outputs: tagged again whatever the store says.
-  const again = new Set<T>();
+  const again = new Set<number>();
   if (retag) {
     // The first copy of each id only: a later one was a duplicate the first time too.
     const seen = new Set<string>();
-    for (const m of all) {
-      const { id } = m.decoded;
-      if (BigInt(m.source.offset) < retag.next && retag.ids.has(id) && !seen.has(id)) again.add(m);
+    for (const [i, id] of ids.entries()) {
+      if (BigInt(offsets[i] as string) < retag.next && retag.ids.has(id) && !seen.has(id)) again.add(i);
       seen.add(id);
     }
   }
-  const messages = again.size > 0 ? all.filter((m) => !again.has(m)) : all;
-  if (messages.length === 0) return all;
-  const ids = messages.map((m) => m.decoded.id);
-  const sources = messages.map((m) => `${m.source.topic}/${m.source.partition}/${m.source.offset}`);
+  const asked = again.size > 0 ? all.filter((i) => !again.has(i)) : all;
+  if (asked.length === 0) return all;
+  const askedIds = asked.map((i) => ids[i] as string);
+  const sources = asked.map((i) => `${partition}${offsets[i]}`);
   for (let attempt = 1; ; attempt++) {
     try {
-      const outcomes = await dedup.claimDetailed(ids, sources);
+      const outcomes = await dedup.claimDetailed(askedIds, sources);
       context.setReady?.(true);
-      const claimed = new Set(messages.filter((_, i) => outcomes[i] === "new" || outcomes[i] === "retaken"));
-      return all.filter((m) => again.has(m) || claimed.has(m));
+      const claimed = new Set(asked.filter((_, n) => outcomes[n] === "new" || outcomes[n] === "retaken"));
+      return all.filter((i) => again.has(i) || claimed.has(i));
     } catch (error) {
       if (!(error instanceof DedupUnavailableError)) throw error;
       context.setReady?.(false);

@@ -3,16 +3,31 @@
  * text was tagged before (one MGET), from the shared batcher otherwise; and, beside it, the
  * languages to identify, elsewhere (the language thread).
  */
-import { type CachedResult, textHash } from "../../dedup/result-cache.js";
+import type { CachedResult } from "../../dedup/result-cache.js";
 import { AbandonedChunkError } from "../../errors/errors.js";
+import { classifiedAt, selectPacked } from "../../inference/packed.js";
 import type { DetectLanguage } from "../../language/event-language.js";
 import type { Identified } from "../../language/identify.js";
 import { untilAborted } from "../abandoned.js";
-import type { ChunkTagging, Classified } from "../ports.js";
+import type { ChunkTagging, Classified, PackedEncodings } from "../ports.js";
 import type { MessageItem } from "./items.js";
 
-export interface Inferred<T> {
-  results: Map<T, Classified>;
+/** A chunk's messages as the infer stage sees them. */
+export interface InferInput {
+  /** The messages to tag (indexes of the per-message arrays below), ascending. */
+  tagged: readonly number[];
+  /** Per message: the result-cache key of its text; empty without the cache. */
+  hashes: readonly string[];
+  /** Per message: its text's encoding. */
+  encodings: PackedEncodings;
+}
+
+/** Per tagged message, in the order of `tagged`: its result, packed. */
+export interface Inferred {
+  /** Every label's probability, in the model's label order. */
+  scores: Float64Array;
+  truncated: Uint8Array;
+  tokens: Int32Array;
   cacheHits: number;
   cacheWrites: CachedResult<Classified>[];
 }
@@ -21,46 +36,56 @@ export interface Inferred<T> {
  * Waiting for batcher capacity holds this partition's chunk, which is what stops the consumer
  * fetching it: backpressure. An aborted `signal` gives the chunk up (AbandonedChunkError).
  */
-export async function inferChunk<T extends MessageItem>(
-  tagged: T[],
+export async function inferChunk(
+  { tagged, hashes, encodings }: InferInput,
   signal: AbortSignal,
   { classifier, dedup }: ChunkTagging,
-): Promise<Inferred<T>> {
+): Promise<Inferred> {
+  const { labels } = classifier.model;
   const cache = dedup?.results;
-  const texts = tagged.map((item) => item.decoded.text);
-  const hashes = cache ? texts.map(textHash) : [];
-  const cached = cache ? await cache.getCached(hashes) : [];
-  const pending = new Map<T, Promise<Classified>>();
-  const results = new Map<T, Classified>();
+  const n = tagged.length;
+  const inferred: Inferred = {
+    scores: new Float64Array(n * labels.length),
+    truncated: new Uint8Array(n),
+    tokens: new Int32Array(n),
+    cacheHits: 0,
+    cacheWrites: [],
+  };
+  const cached = cache ? await cache.getCached(tagged.map((m) => hashes[m] as string)) : [];
   const misses: number[] = [];
-  for (const [i, item] of tagged.entries()) {
-    const hit = cached[i];
-    if (hit !== undefined && isClassified(hit, classifier.model.labels)) results.set(item, hit);
-    else misses.push(i);
+  for (let t = 0; t < n; t++) {
+    const hit = cached[t];
+    if (hit === undefined || !isClassified(hit, labels)) {
+      misses.push(t);
+      continue;
+    }
+    for (const [l, label] of labels.entries()) inferred.scores[t * labels.length + l] = hit.scores[label] ?? 0;
+    inferred.truncated[t] = hit.truncated ? 1 : 0;
+    inferred.tokens[t] = hit.tokens;
   }
-  const cacheHits = tagged.length - misses.length;
-  // The chunk's texts in one call, tokenized off the event loop.
-  const encoded = await untilAborted(classifier.encodeAll(misses.map((i) => texts[i] as string)), signal);
-  for (const [n, i] of misses.entries()) {
-    const item = tagged[i] as T;
-    // `while`: every waiting partition wakes at once, and the first to run may fill the queue again.
-    // An abandoned chunk submits nothing more.
-    while (!classifier.hasCapacity) await untilAborted(classifier.whenCapacity(), signal);
-    if (signal.aborted) throw new AbandonedChunkError();
-    const result = classifier.submit(encoded[n], signal);
-    // Awaited in order below; a failed batch must not leave the later ones rejected unobserved.
-    result.catch(() => {});
-    pending.set(item, result);
+  inferred.cacheHits = n - misses.length;
+  if (misses.length === 0) return inferred;
+  const asked = selectPacked(
+    encodings,
+    misses.map((t) => tagged[t] as number),
+  );
+  // Queued whole once the batcher has room. `while`: every waiting partition wakes at once, and
+  // the first to run may fill the queue again. An abandoned chunk queues nothing.
+  while (!classifier.hasCapacity) await untilAborted(classifier.whenCapacity(), signal);
+  if (signal.aborted) throw new AbandonedChunkError();
+  const results = await classifier.classifyPacked(asked, signal);
+  for (const [k, t] of misses.entries()) {
+    inferred.scores.set(results.scores.subarray(k * labels.length, (k + 1) * labels.length), t * labels.length);
+    inferred.truncated[t] = asked.truncated[k] as number;
+    inferred.tokens[t] = (asked.starts[k + 1] as number) - (asked.starts[k] as number);
+    if (cache) {
+      inferred.cacheWrites.push({
+        textHash: hashes[tagged[t] as number] as string,
+        result: classifiedAt(results, asked, k, labels),
+      });
+    }
   }
-  const cacheWrites: CachedResult<Classified>[] = [];
-  for (const [i, item] of tagged.entries()) {
-    const result = pending.get(item);
-    if (!result) continue;
-    const classified = await result;
-    results.set(item, classified);
-    if (cache) cacheWrites.push({ textHash: hashes[i] as string, result: classified });
-  }
-  return { results, cacheHits, cacheWrites };
+  return inferred;
 }
 
 /**

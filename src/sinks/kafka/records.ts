@@ -5,7 +5,7 @@
  */
 
 import type { DeadLetter } from "../../events/dead-letter.js";
-import type { SentimentEvent } from "../../events/sentiment-event.js";
+import { SENTIMENT_EVENT_SCHEMA, type SentimentEvent } from "../../events/sentiment-event.js";
 import { serializeEvent } from "../../events/serialize-event.js";
 import type { ProducedRecord, RecordHeaders } from "../../kafka/client.js";
 import { headerBytes, messageBytes } from "./request-chunks.js";
@@ -75,12 +75,21 @@ export interface OriginalRecord {
 }
 
 export function eventMessage(event: SentimentEvent, original: OriginalRecord): ProducedRecord {
-  const headers: RecordHeaders = { [HEADERS.schema]: event.schema, "content-type": "application/json" };
+  return eventRecord(serializeEvent(event), original, event.schema);
+}
+
+/** The record of an event already serialised (on a processing thread): the original's key and trace headers. */
+export function eventRecord(
+  value: Buffer | string,
+  original: OriginalRecord,
+  schema: SentimentEvent["schema"] = SENTIMENT_EVENT_SCHEMA,
+): ProducedRecord {
+  const headers: RecordHeaders = { [HEADERS.schema]: schema, "content-type": "application/json" };
   for (const name of TRACE_HEADERS) {
     const value = original.headers?.[name];
     if (value !== undefined) headers[name] = value;
   }
-  return { key: original.key, value: serializeEvent(event), headers };
+  return { key: original.key, value, headers };
 }
 
 /**
