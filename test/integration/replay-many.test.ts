@@ -1,0 +1,176 @@
+/**
+ * One replay shared by many `sentiment-worker replay` processes with the same arguments (issue
+ * #25), against the real broker: they agree on one plan, split the partitions, finish a killed
+ * one's partitions, and each exits 0 once the whole plan is done; a latecomer exits 0 at once.
+ */
+
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { SentimentEvent } from "../../src/events/sentiment-event.js";
+import type { ProgressSnapshot } from "../../src/replay/progress.js";
+import { TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
+import { closeIntegration, openIntegration } from "../helpers/integration.js";
+import type { KafkaTestClient, ReadRecord } from "../helpers/kafka.js";
+import { uniqueName } from "../helpers/names.js";
+import { killReplays, type ReplayRun, runReplay, tally } from "../helpers/replay-cli.js";
+import type { TestServices } from "../helpers/services.js";
+
+const texts = tinyTexts();
+const PARTITIONS = 6;
+/** Stamps near now: the broker's retention check deletes records older than 7 days (see replay.test.ts). */
+const BASE = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+
+let services: TestServices;
+let client: KafkaTestClient;
+
+before(async () => {
+  ({ services, client } = await openIntegration());
+});
+
+after(async () => {
+  killReplays();
+  await closeIntegration({ services, client });
+});
+
+interface Setup {
+  input: string;
+  output: string;
+  flags: Record<string, string>;
+}
+
+async function setup(extra: Record<string, string> = {}): Promise<Setup> {
+  const input = await client.createTopic("posts", PARTITIONS);
+  const output = await client.createTopic("sentiment", 3);
+  const dlq = await client.createTopic("dead-letters", 1);
+  return {
+    input,
+    output,
+    flags: {
+      "kafka.brokers": services.kafkaBrokers.join(","),
+      "kafka.outputTopic": output,
+      "kafka.deadLetterTopic": dlq,
+      "kafka.groupId": uniqueName("worker"),
+      // A SIGKILLed process's member is dropped after this; the others then take its partitions.
+      "kafka.sessionTimeoutMs": "6000",
+      "kafka.heartbeatIntervalMs": "1000",
+      // Off: only the committed offsets may keep a record from being tagged twice.
+      "dedup.enabled": "false",
+      "batching.maxBatchSize": "8",
+      "model.dir": TINY_MODEL_DIR,
+      "runtime.intraOpThreads": "1",
+      ...extra,
+    },
+  };
+}
+
+/** Record i: id `r-i`, partition i mod 6 at offset floor(i / 6), stamped near now. */
+async function produce(topic: string, from: number, to: number): Promise<void> {
+  const messages = [];
+  for (let i = from; i < to; i++) {
+    messages.push({
+      partition: i % PARTITIONS,
+      key: `user-${i % 17}`,
+      value: JSON.stringify({ id: `r-${i}`, text: texts[i % texts.length] }),
+      timestamp: String(BASE + i * 100),
+    });
+  }
+  await client.produce(topic, messages);
+}
+
+function eventIds(records: ReadRecord[]): string[] {
+  const distinct = new Map(records.map((r) => [`${r.partition}:${r.offset}`, r]));
+  return [...distinct.values()].map((r) => (JSON.parse(String(r.value)) as SentimentEvent).id);
+}
+
+interface StoredPlan {
+  id: string;
+  total: number;
+  partitions: Array<{ partition: number; start: string; end: string; done: number }>;
+}
+
+/** The stored plan as `--dry-run` prints it. */
+async function dryRun(s: Setup, args: string[]): Promise<StoredPlan> {
+  const run = await runReplay([...args, "--dry-run"], s.flags);
+  assert.equal(run.code, 0, run.stderr);
+  return (JSON.parse(run.stdout) as { plan: StoredPlan }).plan;
+}
+
+/** The ids a plan covers: record i sits at offset floor(i / 6) of partition i mod 6. */
+function planIds(plan: StoredPlan, produced: number): string[] {
+  const ends = new Map(plan.partitions.map((p) => [p.partition, Number(p.end)]));
+  const starts = new Map(plan.partitions.map((p) => [p.partition, Number(p.start)]));
+  const found: string[] = [];
+  for (let i = 0; i < produced; i++) {
+    const offset = Math.floor(i / PARTITIONS);
+    const p = i % PARTITIONS;
+    if (offset >= (starts.get(p) ?? 0) && offset < (ends.get(p) ?? 0)) found.push(`r-${i}`);
+  }
+  return found;
+}
+
+const last = (run: ReplayRun): ProgressSnapshot | undefined => run.progress[run.progress.length - 1];
+const context = (runs: ReplayRun[]) => runs.map((r, i) => `--- process ${i}:\n${r.stderr}`).join("\n");
+
+function assertWholePlanDone(run: ReplayRun, total: number, runs: ReplayRun[]): void {
+  assert.equal(run.code, 0, `exit status 0\n${context(runs)}`);
+  const p = last(run);
+  assert.ok(p, "progress lines were written");
+  assert.equal(p.percent, 100);
+  assert.equal(p.done, total, "the whole replay's records, not only this process's");
+  assert.equal(p.total, total);
+  assert.equal(p.partitionsDone, PARTITIONS);
+}
+
+describe("one replay, many processes", () => {
+  it("three processes with the same arguments agree on one plan, split 6 partitions, tag every record once and all exit 0; one started after the end exits 0 at once", async () => {
+    const s = await setup();
+    await produce(s.input, 0, 600);
+    const args = ["--topic", s.input, "--from", "earliest", "--to", "now", "--rate", "50"];
+    // Records keep arriving while the three start: plans resolved at different moments would end
+    // at different offsets, so only one stored plan makes them agree.
+    let produced = 600;
+    const arriving = (async () => {
+      for (let k = 0; k < 10; k++) {
+        await produce(s.input, produced, produced + 12);
+        produced += 12;
+        await sleep(150);
+      }
+    })();
+    const runs = await Promise.all([0, 1, 2].map(() => runReplay(args, s.flags)));
+    await arriving;
+
+    const plan = await dryRun(s, args);
+    const expected = planIds(plan, produced);
+    assert.equal(expected.length, plan.total);
+    assert.ok(plan.total >= 600, `the plan covers the first 600 records (${plan.total})`);
+    for (const run of runs) assertWholePlanDone(run, plan.total, runs);
+    assert.deepEqual(
+      runs.map((r) => r.summary?.replay?.plan),
+      [plan.id, plan.id, plan.id],
+      "every process ran the stored plan",
+    );
+    // Each did a share, and the shares add up to the whole (exactly-once: nothing done twice).
+    const shares = runs.map((r) => last(r)?.process?.done ?? 0);
+    assert.ok(
+      shares.every((n) => n > 0),
+      `every process tagged some: ${shares}\n${context(runs)}`,
+    );
+    assert.equal(
+      shares.reduce((a, b) => a + b, 0),
+      plan.total,
+    );
+    const found = eventIds(await client.readAll(s.output, { count: plan.total }));
+    const t = tally(found, expected);
+    assert.deepEqual({ doubled: t.doubled, missing: t.missing, unexpected: t.unexpected }, {
+      doubled: [],
+      missing: [],
+      unexpected: [],
+    });
+
+    const late = await runReplay(args, s.flags);
+    assertWholePlanDone(late, plan.total, [late]);
+    assert.equal(late.summary?.records, 0, "a finished replay tags nothing");
+    assert.equal((await client.readAll(s.output, { count: plan.total, quietMs: 500 })).length, plan.total);
+  });
+});
