@@ -62,9 +62,14 @@ describe("replay plan metadata", () => {
       plannedAt: new Date("2026-01-05T08:00:00Z"),
       stored: false,
       modelRevision: undefined,
+      delivery: undefined,
       partitions: [],
     };
-    const text = planMetadata(plan, { partition: 1, start: 10n, end: 99n, position: 10n }, "sha256:ff");
+    const text = planMetadata(
+      plan,
+      { partition: 1, start: 10n, end: 99n, position: 10n },
+      { modelRevision: "sha256:ff", delivery: "exactly-once" },
+    );
     assert.ok(text.length < 4096, "fits the broker's offset.metadata.max.bytes");
     assert.deepEqual(parsePlanMetadata(text), {
       id: "abc123",
@@ -72,6 +77,7 @@ describe("replay plan metadata", () => {
       end: "99",
       model: "sha256:ff",
       at: plan.plannedAt.getTime(),
+      delivery: "exactly-once",
     });
     for (const other of [null, "", "something else", 'sw-replay/1 {"id":1}', "sw-replay/1 {"]) {
       assert.equal(parsePlanMetadata(other), undefined);
