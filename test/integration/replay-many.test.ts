@@ -173,4 +173,65 @@ describe("one replay, many processes", () => {
     assert.equal(late.summary?.records, 0, "a finished replay tags nothing");
     assert.equal((await client.readAll(s.output, { count: plan.total, quietMs: 500 })).length, plan.total);
   });
+
+  for (const delivery of ["exactly-once", "at-least-once"] as const) {
+    it(`${delivery}: one of three SIGKILLed halfway, the other two finish its partitions and exit 0; every record ${delivery === "exactly-once" ? "once" : "at least once, repeats counted"}`, async (t) => {
+      const s = await setup({ "kafka.delivery": delivery });
+      await produce(s.input, 0, 600);
+      const args = ["--topic", s.input, "--from", "earliest", "--to", "now", "--rate", "40"];
+      let killedHeld: number[] = [];
+      const victim = runReplay(args, s.flags, (p, child) => {
+        // Killed once it holds partitions and committed some of them: its share is left half done.
+        if (p.process.done >= 40 && p.process.partitions.length > 0 && killedHeld.length === 0) {
+          killedHeld = p.process.partitions;
+          child.kill("SIGKILL");
+        }
+      });
+      const runs = [victim, ...[0, 1].map(() => runReplay(args, s.flags))];
+      const [killed, ...others] = await Promise.all(runs);
+      const all = [killed as ReplayRun, ...others];
+      assert.equal(killed?.signal, "SIGKILL", `killed mid-way\n${context(all)}`);
+      const plan = await dryRun(s, args);
+      assert.equal(plan.total, 600);
+      for (const run of others) assertWholePlanDone(run, 600, all);
+      const killedShare = last(killed as ReplayRun)?.process.done ?? 0;
+      assert.ok(killedShare < 600 && killedHeld.length > 0, `the killed process left work (${killedShare})`);
+
+      const found = eventIds(await client.readAll(s.output, { count: 600 }));
+      const tallied = tally(found, planIds(plan, 600));
+      assert.deepEqual({ missing: tallied.missing, unexpected: tallied.unexpected }, { missing: [], unexpected: [] });
+      if (delivery === "exactly-once") {
+        assert.deepEqual(tallied.doubled, [], `no record twice\n${context(all)}`);
+      } else {
+        // Only what the killed process had in flight can come again, from the partitions it held.
+        const repeats = tallied.doubled.map((id) => Number(id.slice(2)) % PARTITIONS);
+        assert.ok(
+          repeats.every((p) => killedHeld.includes(p)),
+          `repeats ${tallied.doubled} are of the killed process's partitions ${killedHeld}`,
+        );
+        t.diagnostic(`at-least-once: ${tallied.doubled.length} records written twice after the SIGKILL`);
+      }
+    });
+  }
+
+  it("refuses a process that would run the replay with another model revision or delivery mode, naming the setting", async () => {
+    const s = await setup();
+    await produce(s.input, 0, 300);
+    const args = ["--topic", s.input, "--from", "earliest", "--to", "now", "--rate", "40"];
+    // A replay under way (stopped with its plan stored and half of it done)...
+    const first = await runReplay(args, s.flags, (p, child) => {
+      if (p.done >= 40) child.kill("SIGTERM");
+    });
+    assert.equal(first.code, 143, first.stderr);
+    // ...refuses a process with another model, and one with another delivery mode.
+    const otherModel = await runReplay(args, { ...s.flags, "model.variant": "int8" });
+    assert.equal(otherModel.code, 78, otherModel.stderr);
+    assert.match(otherModel.stderr, /model: replay \S+ began with model revision \S+, and this process loads \S+/);
+    const otherDelivery = await runReplay(args, { ...s.flags, "kafka.delivery": "at-least-once" });
+    assert.equal(otherDelivery.code, 78, otherDelivery.stderr);
+    assert.match(otherDelivery.stderr, /kafka\.delivery: replay \S+ runs with kafka\.delivery exactly-once, and this process with at-least-once/);
+    // The same settings finish it.
+    const same = await runReplay(args, s.flags);
+    assertWholePlanDone(same, 300, [first, same]);
+  });
 });
