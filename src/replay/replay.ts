@@ -9,24 +9,24 @@
  */
 
 import type { Config } from "../config/index.js";
-import { type ReplayRange, ReplaySource } from "../consumers/replay-source.js";
+import { ReplaySource } from "../consumers/replay-source.js";
 import { SentimentWorkerError } from "../errors/errors.js";
 import type { KafkaAdmin } from "../kafka/client.js";
 import { connectKafka } from "../kafka/kafkajs-client.js";
 import { type KafkaJob, PARTITION_CONCURRENCY, startKafkaJob } from "../pipeline/kafka-job.js";
 import { RunCounters } from "../pipeline/run-counters.js";
 import { type Log, logTo, startTelemetry, type Telemetry } from "../telemetry/index.js";
-import { ReplayProgress } from "./progress.js";
 import { storeOrAdoptPlan } from "./plan-store.js";
+import { ReplayProgress } from "./progress.js";
 import {
   forgetReplay,
   loadPlan,
   planMetadata,
   type ReplayPlan,
+  type RunIdentity,
   readStoredPlan,
   refuseToJoin,
   resolvePlan,
-  type RunIdentity,
 } from "./replay-plan.js";
 import { type ReplaySpec, replayGroupId } from "./replay-spec.js";
 import { TokenBucket } from "./token-bucket.js";

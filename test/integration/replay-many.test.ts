@@ -162,11 +162,14 @@ describe("one replay, many processes", () => {
     );
     const found = eventIds(await client.readAll(s.output, { count: plan.total }));
     const t = tally(found, expected);
-    assert.deepEqual({ doubled: t.doubled, missing: t.missing, unexpected: t.unexpected }, {
-      doubled: [],
-      missing: [],
-      unexpected: [],
-    });
+    assert.deepEqual(
+      { doubled: t.doubled, missing: t.missing, unexpected: t.unexpected },
+      {
+        doubled: [],
+        missing: [],
+        unexpected: [],
+      },
+    );
 
     const late = await runReplay(args, s.flags);
     assertWholePlanDone(late, plan.total, [late]);
@@ -229,7 +232,10 @@ describe("one replay, many processes", () => {
     assert.match(otherModel.stderr, /model: replay \S+ began with model revision \S+, and this process loads \S+/);
     const otherDelivery = await runReplay(args, { ...s.flags, "kafka.delivery": "at-least-once" });
     assert.equal(otherDelivery.code, 78, otherDelivery.stderr);
-    assert.match(otherDelivery.stderr, /kafka\.delivery: replay \S+ runs with kafka\.delivery exactly-once, and this process with at-least-once/);
+    assert.match(
+      otherDelivery.stderr,
+      /kafka\.delivery: replay \S+ runs with kafka\.delivery exactly-once, and this process with at-least-once/,
+    );
     // The same settings finish it.
     const same = await runReplay(args, s.flags);
     assertWholePlanDone(same, 300, [first, same]);
