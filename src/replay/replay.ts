@@ -102,6 +102,7 @@ export async function startReplay(config: Config, spec: ReplaySpec, options: Rep
     return await startReplayOnce(config, spec, options);
   } catch (error) {
     if (!(error instanceof PlanTakenOver)) throw error;
+    options.log?.("another process stored the replay's plan first: starting again with its de-duplication keys");
     // The plan is stored now: this start reads it back (and must not forget it again).
     return startReplayOnce(config, spec, { ...options, restart: false });
   }

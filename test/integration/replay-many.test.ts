@@ -177,6 +177,37 @@ describe("one replay, many processes", () => {
     assert.equal((await client.readAll(s.output, { count: plan.total, quietMs: 500 })).length, plan.total);
   });
 
+  it("--retag: processes started together share the stored plan's de-duplication keys, so an id repeated across partitions is tagged once", async (t) => {
+    const s = await setup({
+      "dedup.enabled": "true",
+      "dedup.redisUrl": services.redisUrl,
+      "dedup.keyPrefix": `${uniqueName("seen")}:`,
+    });
+    // Record i has id d-(i mod 299): each id twice, 299 records apart, so in two different partitions.
+    const messages = Array.from({ length: 598 }, (_, i) => ({
+      partition: i % PARTITIONS,
+      value: JSON.stringify({ id: `d-${i % 299}`, text: texts[i % texts.length] }),
+      timestamp: String(BASE + i * 100),
+    }));
+    await client.produce(s.input, messages);
+    const args = ["--topic", s.input, "--from", "earliest", "--to", "now", "--rate", "50", "--retag"];
+    const runs = await Promise.all([0, 1, 2].map(() => runReplay(args, s.flags)));
+    const plan = await dryRun(s, args);
+    for (const run of runs) assertWholePlanDone(run, 598, runs);
+    assert.deepEqual(
+      runs.map((r) => r.summary?.replay?.plan),
+      [plan.id, plan.id, plan.id],
+    );
+    const found = eventIds(await client.readAll(s.output, { count: 299 }));
+    const tallied = tally(
+      found,
+      Array.from({ length: 299 }, (_, k) => `d-${k}`),
+    );
+    assert.deepEqual({ doubled: tallied.doubled, missing: tallied.missing }, { doubled: [], missing: [] });
+    const restarted = runs.filter((r) => r.stderr.includes("another process stored the replay's plan first")).length;
+    t.diagnostic(`${restarted} of 3 processes started again with the stored plan's keys`);
+  });
+
   for (const delivery of ["exactly-once", "at-least-once"] as const) {
     it(`${delivery}: one of three SIGKILLed halfway, the other two finish its partitions and exit 0; every record ${delivery === "exactly-once" ? "once" : "at least once, repeats counted"}`, async (t) => {
       const s = await setup({ "kafka.delivery": delivery });
