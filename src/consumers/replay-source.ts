@@ -187,6 +187,7 @@ export class ReplaySource extends MemberSource {
     const reachesEnd = BigInt(batch.lastOffset()) >= range.end - 1n;
     await this.process(handler, range, batch, inRange, reachesEnd, this.controlsOf(batch));
   }
+
   /**
    * Hands the in-range records to the pipeline in chunks (bounded, and as the rate limit admits),
    * one transaction each. Each committed chunk is resolved at once: should a later chunk fail,
@@ -224,8 +225,8 @@ export class ReplaySource extends MemberSource {
       });
       if (outcome !== "processed") return;
       batch.resolveOffset(last.offset);
-      const from = BigInt((messages[0] as ConsumedRecord).offset);
-      this.options.onOwnCommit?.(range.partition, nextOffset - (from < range.position ? range.position : from));
+      // From the chunk's first record (the group's position may already show this very commit).
+      this.options.onOwnCommit?.(range.partition, nextOffset - BigInt((messages[0] as ConsumedRecord).offset));
       this.advance(range, nextOffset);
       i += n;
     }

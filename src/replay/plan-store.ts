@@ -55,7 +55,9 @@ export async function storeOrAdoptPlan(
     } finally {
       await producer.disconnect().catch(() => {});
     }
-    return visiblePlan(kafka, spec, groupId, options.visibleWithinMs ?? 10_000);
+    const visible = await visiblePlan(kafka, spec, groupId, options.visibleWithinMs ?? 10_000);
+    // Ours (as `stored` says of a plan resolved here), unless another was stored in between.
+    return visible.id === plan.id ? { ...visible, stored: false } : visible;
   };
   try {
     return await retry(attempt, {

@@ -29,7 +29,10 @@ export interface ReplayPlan {
   /** Random per plan: names the `--retag` key namespace, so a `--restart` gets a fresh one. */
   id: string;
   plannedAt: Date;
-  /** Read back from the group's committed offsets (a resumed replay), or resolved now. */
+  /**
+   * Stored before this process looked (a resumed replay, or one another process of it stored
+   * first); false for a plan resolved here (stored by this process when it runs).
+   */
   stored: boolean;
   /** The model revision a stored plan began with (undefined for a new plan). */
   modelRevision: string | undefined;
