@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /**
  * Deploy checks, offline: hadolint on the Dockerfile; helm lint; helm template with the default
- * values and with each of helm/ci/ (GPU, KEDA, model directory, monitoring); kubeconform -strict on each
+ * values and with each of helm/ci/ (GPU, KEDA, model directory, monitoring, the replay Job on CPU
+ * and GPU); kubeconform -strict on each
  * rendering against JSON schemas made here from pinned Go modules (kubeconform would fetch them
  * from GitHub, which CI cannot reach); and each rendering's ConfigMap and container environment
  * through `sentiment-worker config`, so the chart cannot drift from the configuration schema;
  * HF_TOKEN only in the container that fetches the model; a NetworkPolicy, when rendered, opening
- * exactly the metrics port and an admin port that listens beyond loopback.
+ * exactly the metrics port and an admin port that listens beyond loopback; a replay Job, when
+ * rendered, with the worker's volumes, environment (secrets) and init container, pods the
+ * worker's selectors leave alone, and bad arguments failing it at once.
  *
  *   node scripts/check-deploy.mjs          # prints a summary; exit 1 on any failure
  *
@@ -42,6 +45,12 @@ const RENDERINGS = [
   { name: "model-dir", variant: "cpu", values: [join(ROOT, "helm", "ci", "model-dir-values.yaml")] },
   // ServiceMonitor, PrometheusRule and the dashboard's ConfigMap (the prometheus-operator's CRDs below).
   { name: "monitoring", variant: "cpu", values: [join(ROOT, "helm", "ci", "monitoring-values.yaml")] },
+  { name: "replay", variant: "cpu", values: [join(ROOT, "helm", "ci", "replay-values.yaml")] },
+  {
+    name: "gpu-replay",
+    variant: "gpu",
+    values: [join(ROOT, "helm", "ci", "gpu-values.yaml"), join(ROOT, "helm", "ci", "replay-values.yaml")],
+  },
 ];
 const TOOLS = resolve(process.env.SENTIMENT_WORKER_TOOLS_DIR || join(homedir(), ".cache", "sentiment-worker-tools"));
 const OUT = join(ROOT, ".cache", "deploy-check");
@@ -342,12 +351,16 @@ function checkConfig(docs, name, variant, cli) {
   const file = join(OUT, `${name}.config.yaml`);
   writeFileSync(file, configMap.data["config.yaml"]);
   const pod = deployment.spec.template.spec;
+  const job = docs.find((d) => d.kind === "Job");
   const volumes = new Map(pod.volumes.map((v) => [v.name, v]));
   const checked = [];
   let worker;
   let fetcher;
   let anyHfToken = false;
-  for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
+  const jobPod = job?.spec.template.spec;
+  // The replay Job's pods load the same configuration the same way (checkReplayJob: the same volumes).
+  const jobContainers = (jobPod?.containers ?? []).map((c) => ({ ...c, name: `replay Job ${c.name}` }));
+  for (const container of [...(pod.initContainers ?? []), ...pod.containers, ...jobContainers]) {
     // Kubernetes puts the container's env over the image's.
     const env = { ...imageEnv(variant), ...containerEnv(container) };
     const mounts = container.volumeMounts ?? [];
@@ -375,7 +388,7 @@ function checkConfig(docs, name, variant, cli) {
     // The Hugging Face token belongs to the container that fetches the model: a worker that runs
     // offline (an init container fetched for it) must not hold it.
     const hfToken = (container.env ?? []).some((e) => e.name === "HF_TOKEN");
-    if (container.args?.[0] === "run" && hfToken && config.model.offline) {
+    if (["run", "replay"].includes(container.args?.[0]) && hfToken && config.model.offline) {
       throw new CheckFailed(
         `${container.name}: HF_TOKEN in the worker, which runs with model.offline true: only the container that fetches needs it (secrets.huggingFace)`,
       );
@@ -405,7 +418,54 @@ function checkConfig(docs, name, variant, cli) {
   if (!worker) throw new CheckFailed("no container with ports (the worker)");
   const policy = docs.find((d) => d.kind === "NetworkPolicy");
   if (policy) checked.push(checkNetworkPolicy(policy, deployment, worker));
+  if (job) checked.push(checkReplayJob(job, deployment, docs));
   return checked;
+}
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The replay Job runs `replay` with the worker's model volume, init container, configuration and
+ * secrets (so its pods load what the worker loads), in pods no selector of the worker's matches,
+ * and fails at once on bad arguments (exit 78) instead of retrying them backoffLimit times.
+ */
+function checkReplayJob(job, deployment, docs) {
+  const pod = job.spec.template.spec;
+  const workerPod = deployment.spec.template.spec;
+  const replay = pod.containers.find((c) => c.name === "replay");
+  const worker = workerPod.containers.find((c) => c.args?.[0] === "run");
+  if (replay?.args?.[0] !== "replay") throw new CheckFailed("replay Job: no container running `replay`");
+  for (const flag of ["--topic", "--from", "--to"]) {
+    if (!replay.args.includes(flag)) throw new CheckFailed(`replay Job: no ${flag} in its arguments`);
+  }
+  if (!same(pod.volumes, workerPod.volumes)) throw new CheckFailed("replay Job: its volumes are not the worker's");
+  if (!same(pod.initContainers ?? [], workerPod.initContainers ?? [])) {
+    throw new CheckFailed("replay Job: its init container is not the worker's (model fetch)");
+  }
+  if (!same(replay.env, worker.env) || !same(replay.volumeMounts, worker.volumeMounts)) {
+    throw new CheckFailed("replay Job: its environment (secrets) or mounts are not the worker's");
+  }
+  if (pod.restartPolicy !== "Never")
+    throw new CheckFailed("replay Job: restartPolicy must be Never (podFailurePolicy)");
+  const failsOnBadArgs = (job.spec.podFailurePolicy?.rules ?? []).some(
+    (r) => r.action === "FailJob" && r.onExitCodes?.containerName === "replay" && r.onExitCodes.values?.includes(78),
+  );
+  if (!failsOnBadArgs) throw new CheckFailed("replay Job: exit 78 (bad arguments) does not fail the Job at once");
+  if (!(job.spec.backoffLimit >= 0)) throw new CheckFailed("replay Job: no backoffLimit");
+  const labels = job.spec.template.metadata.labels ?? {};
+  const selectors = [
+    deployment.spec.selector.matchLabels,
+    ...docs.filter((d) => d.kind === "Service").map((d) => d.spec.selector),
+    ...docs
+      .filter((d) => ["PodDisruptionBudget", "NetworkPolicy"].includes(d.kind))
+      .map((d) => d.spec.selector?.matchLabels ?? d.spec.podSelector?.matchLabels),
+  ].filter(Boolean);
+  if (selectors.some((sel) => Object.entries(sel).every(([k, v]) => labels[k] === v))) {
+    throw new CheckFailed(
+      "replay Job: its pods match a selector of the worker's (Deployment, Service, PDB or NetworkPolicy)",
+    );
+  }
+  return `replay Job (parallelism ${job.spec.parallelism}, completions ${job.spec.completions ?? "none"}, backoffLimit ${job.spec.backoffLimit})`;
 }
 
 const isLoopback = (host) => /^(127\.|localhost$|::1$|\[::1\]$)/i.test(host);
@@ -586,42 +646,57 @@ async function main() {
     throw new CheckFailed("the config check accepted batching.maxBatchSise");
   });
 
-  await step("self-test: HF_TOKEN in the offline worker and a NetworkPolicy opening another port are caught", () => {
-    const render = (...set) =>
-      yaml
-        .parseAllDocuments(
-          run(tools.helm, [
-            "template",
-            "sentiment-worker",
-            CHART,
-            "--kube-version",
-            VERSIONS.kubernetes,
-            ...set.flatMap((s) => ["--set", s]),
-          ]).stdout,
-        )
-        .map((d) => d.toJS())
-        .filter(Boolean);
-    const caught = (docs, pattern, what) => {
-      try {
-        checkConfig(docs, "self-test", "cpu", cli);
-      } catch (e) {
-        if (pattern.test(e.message)) return;
-        throw e;
-      }
-      throw new CheckFailed(`the check accepted ${what}`);
-    };
-    // extraEnv reaches both containers, the worker too.
-    caught(
-      render("extraEnv[0].name=HF_TOKEN", "extraEnv[0].value=hf_x"),
-      /HF_TOKEN in the worker/,
-      "HF_TOKEN in an offline worker",
-    );
-    const docs = render("networkPolicy.enabled=true");
-    const policy = docs.find((d) => d.kind === "NetworkPolicy");
-    policy.spec.ingress.push({ ports: [{ port: 8080, protocol: "TCP" }] });
-    caught(docs, /NetworkPolicy: opens ports/, "a NetworkPolicy opening port 8080");
-    return "both caught";
-  });
+  await step(
+    "self-test: HF_TOKEN in the offline worker, a NetworkPolicy opening another port and a replay Job unlike the worker are caught",
+    () => {
+      const render = (...set) =>
+        yaml
+          .parseAllDocuments(
+            run(tools.helm, [
+              "template",
+              "sentiment-worker",
+              CHART,
+              "--kube-version",
+              VERSIONS.kubernetes,
+              ...set.flatMap((s) => ["--set", s]),
+            ]).stdout,
+          )
+          .map((d) => d.toJS())
+          .filter(Boolean);
+      const caught = (docs, pattern, what) => {
+        try {
+          checkConfig(docs, "self-test", "cpu", cli);
+        } catch (e) {
+          if (pattern.test(e.message)) return;
+          throw e;
+        }
+        throw new CheckFailed(`the check accepted ${what}`);
+      };
+      // extraEnv reaches both containers, the worker too.
+      caught(
+        render("extraEnv[0].name=HF_TOKEN", "extraEnv[0].value=hf_x"),
+        /HF_TOKEN in the worker/,
+        "HF_TOKEN in an offline worker",
+      );
+      const docs = render("networkPolicy.enabled=true");
+      const policy = docs.find((d) => d.kind === "NetworkPolicy");
+      policy.spec.ingress.push({ ports: [{ port: 8080, protocol: "TCP" }] });
+      caught(docs, /NetworkPolicy: opens ports/, "a NetworkPolicy opening port 8080");
+      const withJob = () => render("replayJob.enabled=true", "secrets.redis.name=redis");
+      const jobOf = (d) => d.find((x) => x.kind === "Job").spec;
+      const noSecret = withJob();
+      const replay = jobOf(noSecret).template.spec.containers[0];
+      replay.env = replay.env.filter((e) => e.name !== "SW_DEDUP_REDIS_URL");
+      caught(noSecret, /replay Job: its environment \(secrets\)/, "a replay Job without the worker's Redis secret");
+      const retries = withJob();
+      delete jobOf(retries).podFailurePolicy;
+      caught(retries, /exit 78/, "a replay Job retrying bad arguments");
+      const selected = withJob();
+      jobOf(selected).template.metadata.labels["app.kubernetes.io/name"] = "sentiment-worker";
+      caught(selected, /match a selector of the worker's/, "replay pods the worker's Service selects");
+      return "all caught";
+    },
+  );
 }
 
 let crashed = false;

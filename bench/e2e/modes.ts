@@ -2,8 +2,12 @@
  * What the end-to-end benchmark runs, one row each: something that consumes the input topic and
  * (mostly) writes to the output topic: the live worker in its two delivery modes, `replay` (a
  * bounded run over the whole topic, `live: false` skips the paced runs, which need an always-on
- * consumer), and the raw kafkajs ceilings (`ceilings.ts`).
+ * consumer) in this process or as N `sentiment-worker replay` processes sharing one replay, and
+ * the raw kafkajs ceilings (`ceilings.ts`).
  */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { loadConfig } from "../../src/config/index.js";
 import { startWorker } from "../../src/pipeline/live-worker.js";
 import { startReplay } from "../../src/replay/replay.js";
@@ -36,6 +40,8 @@ export interface RunningMode {
   consumed?(count: number): Promise<number>;
   /** Finishes and closes everything (the benchmark calls it once every event was read). */
   stop(): Promise<void>;
+  /** CPU seconds of the child processes the row runs (counted with this process's). */
+  childCpuSeconds?(): number;
 }
 
 export interface BenchMode {
@@ -108,10 +114,82 @@ function replayMode(delivery: "exactly-once" | "at-least-once"): BenchMode {
   };
 }
 
+const cli = join(import.meta.dirname, "../../src/cli/main.js");
+
+/** utime + stime of a live process, in seconds (/proc, Linux); undefined once it is gone. */
+function cpuOf(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `sentiment-worker replay --from earliest --to now` as `n` processes of the command with the same
+ * arguments (issue #25): they share the replay's plan and split its partitions. The clock runs from
+ * their start (model load and joins in the figure); their CPU is sampled until they exit.
+ */
+function replayProcessesMode(n: number, delivery: "exactly-once" | "at-least-once"): BenchMode {
+  return {
+    name: `replay ×${n} process${n > 1 ? "es" : ""}, ${delivery}`,
+    live: false,
+    backlogFirst: true,
+    output: true,
+    async start(context) {
+      const flags = Object.entries(workerFlags(context, delivery)).flatMap(([k, v]) => [`--${k}`, v]);
+      const args = ["replay", "--topic", context.topics.input, "--from", "earliest", "--to", "now"];
+      const children: ChildProcess[] = [];
+      const cpu: number[] = [];
+      const stderr: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const child = spawn(process.execPath, [cli, ...args, "--progress-interval", "3600", ...flags], {
+          stdio: ["ignore", "ignore", "pipe"],
+        });
+        child.stderr?.on("data", (d: Buffer) => {
+          stderr[i] = `${stderr[i] ?? ""}${d}`.slice(-4000);
+        });
+        children.push(child);
+      }
+      const sample = () => {
+        children.forEach((c, i) => {
+          cpu[i] = cpuOf(c.pid) ?? cpu[i] ?? 0;
+        });
+      };
+      const sampler = setInterval(sample, 100);
+      const exited = children.map(
+        (c) => new Promise<number | null>((resolve) => c.once("exit", (code) => resolve(code))),
+      );
+      return {
+        childCpuSeconds: () => {
+          sample();
+          return cpu.reduce((a, b) => a + b, 0);
+        },
+        async stop() {
+          // Each exits by itself once the whole replay is done (every event was read by now).
+          const late = setTimeout(() => {
+            for (const c of children) c.kill("SIGTERM");
+          }, 60_000);
+          const codes = await Promise.all(exited);
+          clearTimeout(late);
+          clearInterval(sampler);
+          const failed = codes.flatMap((code, i) =>
+            code === 0 ? [] : [`process ${i + 1} exited ${code}: ${stderr[i]}`],
+          );
+          if (failed.length > 0) throw new Error(failed.join("\n"));
+        },
+      };
+    },
+  };
+}
+
 /** By the name used in `--modes`. */
 export const MODES: Readonly<Record<string, BenchMode>> = {
   "exactly-once": workerMode("exactly-once"),
   "at-least-once": workerMode("at-least-once"),
   "replay-exactly-once": replayMode("exactly-once"),
   "replay-at-least-once": replayMode("at-least-once"),
+  "replay-processes-1": replayProcessesMode(1, "exactly-once"),
+  "replay-processes-2": replayProcessesMode(2, "exactly-once"),
 };

@@ -2,7 +2,8 @@
  * `sentiment-worker replay --topic T --from <time|offset|earliest> --to <time|offset|now>`: tags a
  * bounded range of a topic again, in a consumer group of its own, with progress on stderr, and
  * exits 0 once every partition reached its end. Interrupted (Ctrl-C, SIGTERM, even SIGKILL) and
- * started again with the same arguments, it goes on where it stopped.
+ * started again with the same arguments, it goes on where it stopped; started several times at
+ * once, the processes share the replay's partitions.
  */
 import { Command, Option } from "commander";
 import type { Config } from "../config/index.js";
@@ -27,6 +28,7 @@ function planJson(plan: ReplayPlan, spec: ReplaySpec): Record<string, unknown> {
   const { total, done } = totals(plan);
   return {
     group: plan.groupId,
+    id: plan.id,
     topic: plan.topic,
     from: describeBound(spec.from),
     to: describeBound(spec.to),
@@ -97,8 +99,9 @@ async function runReplay(config: Config, spec: ReplaySpec, opts: ReplayOptions):
         planned: plan.plannedAt.toISOString(),
       });
     } else {
-      log(plan.stored ? "resuming the replay's plan" : "a new replay plan", {
+      log(plan.stored ? "running the replay's stored plan" : "a new replay plan", {
         replay: plan.groupId,
+        plan: plan.id,
         planned: plan.plannedAt.toISOString(),
         partitions: plan.partitions.length,
         toGo: String(total - done),
@@ -122,7 +125,15 @@ async function runReplay(config: Config, spec: ReplaySpec, opts: ReplayOptions):
     const complete = failure === undefined && signals.received === undefined;
     const summary = {
       ...replay.counters.summary(),
-      replay: { group: plan.groupId, topic: plan.topic, complete, done: final.done, total: final.total },
+      replay: {
+        group: plan.groupId,
+        plan: plan.id,
+        topic: plan.topic,
+        complete,
+        done: final.done,
+        total: final.total,
+        process: final.process,
+      },
     };
     stderr.write(`${JSON.stringify({ summary })}\n`);
     signals.finished();

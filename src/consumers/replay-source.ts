@@ -1,17 +1,19 @@
 /**
  * The bounded replay reader: one topic's planned offset range `[start, end)` per partition, read in
  * the replay's own consumer group (the client has no manual assignment; a group of its own leaves
- * the live groups untouched and keeps the replay's progress as committed offsets). It hands the
- * pipeline only records inside the range, pauses a partition once it passed its end, and settles
- * `finished` when every partition has. Like the group source it never commits on its own
- * initiative, except a new plan's starting offsets right after joining, so the plan is stored
- * before any record is read.
+ * the live groups untouched and keeps the replay's progress as committed offsets). Every process
+ * started with the same arguments joins that group: the group splits the partitions among them, a
+ * dead one's partitions go to the others, which read on from the committed offsets. The plan is
+ * agreed before joining (`plan`). It hands the pipeline only records inside the range, pauses a
+ * partition once it passed its end, and settles `finished` when every partition is at its end as
+ * the group's committed offsets say (read every `watchIntervalMs`): the whole plan, not only the
+ * partitions this process was given. Like the group source it commits only through the pipeline,
+ * except the end of a range whose last offsets hold only transaction markers or aborted records.
  *
  * A partition is past its end when a record at or after `end` was fetched (the batch's last offset
  * counts transaction markers and aborted records, which are never delivered), or when the client
  * skipped such records by itself (a fetch with no message).
  */
-import { SentimentWorkerError } from "../errors/errors.js";
 import type {
   ConsumedRecord,
   FetchedBatch,
@@ -42,7 +44,15 @@ export interface Admission {
 
 export interface ReplaySourceOptions extends MemberSourceOptions {
   topic: string;
-  ranges: readonly ReplayRange[];
+  /** The plan's ranges, agreed with the replay's other processes; asked once, before joining. */
+  plan: () => Promise<readonly ReplayRange[]>;
+  /**
+   * The group's committed position of each planned partition (every process's commits), or
+   * undefined when not known this time; rejects when the replay cannot go on (its plan changed).
+   */
+  committed: () => Promise<ReadonlyMap<number, bigint> | undefined>;
+  /** How often `committed` is read until every partition is done (default 1000 ms). */
+  watchIntervalMs?: number;
   /** Partitions processed at once; their messages share the batcher. */
   concurrency: number;
   /**
@@ -51,11 +61,13 @@ export interface ReplaySourceOptions extends MemberSourceOptions {
    * each claim-to-commit span short (a span longer than the dedup pending TTL could tag an id twice).
    */
   chunkRecords: () => number;
-  /** A new plan: commit each range's start with its metadata after joining, before reading. */
-  storePlan: boolean;
   admission?: Admission | undefined;
-  /** The read position of a partition moved (for progress). */
+  /** A partition's committed position moved, by this process's commit or another's (for progress). */
   onPosition?: (partition: number, position: bigint) => void;
+  /** This process committed `offsets` more of the partition (its share of the replay). */
+  onOwnCommit?: (partition: number, offsets: bigint) => void;
+  /** The planned partitions this process was given in a new group generation. */
+  onAssigned?: (partitions: readonly number[]) => void;
 }
 
 interface RangeState extends ReplayRange {
@@ -63,15 +75,12 @@ interface RangeState extends ReplayRange {
 }
 
 export class ReplaySource extends MemberSource {
-  private readonly ranges: Map<number, RangeState>;
+  private ranges = new Map<number, RangeState>();
+  private planned = false;
   private complete: (() => void) | undefined;
-  /** Every partition passed its end (resolves), or the replay cannot go on (rejects). */
+  /** Every partition is at its end in the group's committed offsets (resolves), or the replay cannot go on (rejects). */
   readonly finished: Promise<void>;
-  private storePlan: () => void = () => {};
-  /** Batches wait for it: the plan is committed before any record is read. */
-  private readonly planStored = new Promise<void>((resolve) => {
-    this.storePlan = resolve;
-  });
+  private watchTimer: NodeJS.Timeout | undefined;
 
   constructor(
     member: GroupMember,
@@ -79,57 +88,62 @@ export class ReplaySource extends MemberSource {
     private readonly options: ReplaySourceOptions,
   ) {
     super(member, admin, options);
-    this.ranges = new Map(
-      options.ranges.map((r) => [r.partition, { ...r, done: r.position >= r.end }] as [number, RangeState]),
-    );
     const completed = new Promise<void>((resolve) => {
       this.complete = resolve;
     });
     this.finished = Promise.race([completed, this.failed]);
     // Observed by whoever awaits it; never an unhandled rejection.
     this.finished.catch(() => {});
-    this.checkFinished();
   }
 
   protected override subscription(): Subscription {
     return { topics: [this.options.topic], fromBeginning: true, concurrency: this.options.concurrency };
   }
 
-  /** Joins the replay's group and starts reading; resolves once the first assignment arrived. */
+  /** Agrees on the plan, joins the replay's group and starts reading; resolves once the first assignment arrived. */
   override async start(handler: ChunkHandler): Promise<void> {
-    try {
-      await super.start(handler);
-      if (this.options.storePlan) {
-        // One OffsetCommit for every partition: the plan is stored whole or not at all.
-        await this.member.commitOffsets(
-          [...this.ranges.values()].map((r) => ({
-            topic: this.options.topic,
-            partition: r.partition,
-            offset: r.start.toString(),
-            metadata: r.metadata,
-          })),
-        );
+    const ranges = await this.options.plan();
+    this.ranges = new Map(
+      ranges.map((r) => [r.partition, { ...r, done: r.position >= r.end }] as [number, RangeState]),
+    );
+    this.planned = true;
+    this.checkFinished();
+    this.watch();
+    await super.start(handler);
+  }
+
+  override async stop(): Promise<void> {
+    clearTimeout(this.watchTimer);
+    await super.stop();
+  }
+
+  /** Reads the group's committed offsets until every partition is done: other processes' progress, and the end. */
+  private watch(): void {
+    const interval = this.options.watchIntervalMs ?? 1000;
+    const tick = async () => {
+      if (this.stopping || this.isFinished) return;
+      try {
+        const positions = await this.options.committed();
+        for (const [partition, position] of positions ?? []) {
+          const range = this.ranges.get(partition);
+          if (range) this.advance(range, position);
+        }
+      } catch (error) {
+        this.fail(error as Error);
+        return;
       }
-    } finally {
-      // On failure start() rejects and the replay stops; batches waiting for the plan must not hang.
-      this.storePlan();
-    }
+      if (!this.stopping && !this.isFinished) this.watchTimer = setTimeout(tick, interval).unref();
+    };
+    // Unreferenced: the member's connections keep the process alive, the watch alone must not.
+    this.watchTimer = setTimeout(tick, interval).unref();
   }
 
   protected override afterJoin(assigned: TopicPartition[]): void {
-    const { topic, groupId } = this.options;
-    const mine = new Set(assigned.filter((tp) => tp.topic === topic).map((tp) => tp.partition));
-    const elsewhere = [...this.ranges.values()].filter((r) => !r.done && !mine.has(r.partition));
-    if (elsewhere.length > 0) {
-      // Another live member took part of the range: two processes would each wait for the other.
-      this.fail(
-        new SentimentWorkerError(
-          `another process is running replay ${groupId} (it was given partitions ${elsewhere.map((r) => r.partition).join(", ")}): stop one of them`,
-        ),
-      );
-    }
+    const { topic } = this.options;
+    const mine = assigned.filter((tp) => tp.topic === topic).map((tp) => tp.partition);
+    this.options.onAssigned?.(mine.filter((p) => this.ranges.has(p)).sort((a, b) => a - b));
     // Fetch nothing for partitions outside the plan or already past their end.
-    const idle = [...mine].filter((p) => this.ranges.get(p)?.done !== false);
+    const idle = mine.filter((p) => this.ranges.get(p)?.done !== false);
     if (idle.length > 0) this.member.pause(topic, idle);
   }
 
@@ -137,12 +151,13 @@ export class ReplaySource extends MemberSource {
     // A fetch of only transaction markers or aborted records may be all that is left of a range.
     if (topic !== this.options.topic) return;
     const range = this.ranges.get(partition);
-    if (range && !range.done) this.advance(range, BigInt(lastOffset) + 1n);
+    if (range && !range.done && BigInt(lastOffset) + 1n >= range.end) {
+      void this.commitEnd(range);
+    }
   }
 
   protected override async read(batch: FetchedBatch, handler: ChunkHandler): Promise<void> {
     const { options } = this;
-    await this.planStored;
     const range = this.ranges.get(batch.partition);
     const first = batch.records[0];
     if (batch.topic !== options.topic || range === undefined || range.done) {
@@ -156,9 +171,10 @@ export class ReplaySource extends MemberSource {
       return;
     }
     if (BigInt(first.offset) < range.position) {
-      // Behind what this process committed itself: the member re-read an offset that did not show
-      // our latest transaction yet (after a rejoin or a retry). Going on would tag records twice.
-      options.log?.("replay read behind its own commit; skipping ahead", {
+      // Behind what the group committed (this process or another): the member re-read an offset
+      // that did not show the latest transaction yet (after a rejoin or a retry). Going on would
+      // tag records twice.
+      options.log?.("replay read behind the committed offset; skipping ahead", {
         topic: batch.topic,
         partition: batch.partition,
         offset: first.offset,
@@ -209,10 +225,34 @@ export class ReplaySource extends MemberSource {
       });
       if (outcome !== "processed") return;
       batch.resolveOffset(last.offset);
+      // From the chunk's first record (the group's position may already show this very commit).
+      this.options.onOwnCommit?.(range.partition, nextOffset - BigInt((messages[0] as ConsumedRecord).offset));
       this.advance(range, nextOffset);
       i += n;
     }
-    if (inRange.length === 0 && reachesEnd) this.advance(range, range.end);
+    if (inRange.length === 0 && reachesEnd) await this.commitEnd(range);
+  }
+
+  /**
+   * The range's last offsets hold only transaction markers or aborted records: its end is
+   * committed as such (no outputs go with it), so every process sees the partition done.
+   */
+  private async commitEnd(range: RangeState): Promise<void> {
+    const { topic } = this.options;
+    try {
+      await this.member.commitOffsets([
+        { topic, partition: range.partition, offset: range.end.toString(), metadata: range.metadata },
+      ]);
+    } catch (error) {
+      // The partition went elsewhere meanwhile: its next owner reaches the end too.
+      this.options.log?.("could not commit the end of a replay partition", {
+        topic,
+        partition: range.partition,
+        reason: (error as Error).message,
+      });
+      return;
+    }
+    this.advance(range, range.end);
   }
 
   /** The partition was read up to `position` (committed, or only markers and aborted records before it). */
@@ -233,11 +273,14 @@ export class ReplaySource extends MemberSource {
   }
 
   private checkFinished(): void {
-    if ([...this.ranges.values()].every((r) => r.done)) this.complete?.();
+    if (this.isFinished) {
+      clearTimeout(this.watchTimer);
+      this.complete?.();
+    }
   }
 
-  /** Whether every partition passed its end. */
+  /** Whether every partition of the plan is at its end. */
   get isFinished(): boolean {
-    return [...this.ranges.values()].every((r) => r.done);
+    return this.planned && [...this.ranges.values()].every((r) => r.done);
   }
 }

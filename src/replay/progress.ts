@@ -1,7 +1,8 @@
 /**
  * Where a replay stands: records done out of the plan's total (counted in offsets, so 100% is
- * exactly every partition at its end), the recent rate, the time left, and the partition that holds
- * the replay up (most records left). Pure bookkeeping; `progress-reporter.ts` draws it.
+ * exactly every partition at its end) by every process of the replay (from the group's committed
+ * offsets), the recent rate, the time left, the partition that holds the replay up (most records
+ * left), and this process's share. Pure bookkeeping; `progress-reporter.ts` draws it.
  */
 import type { PlannedPartition } from "./replay-plan.js";
 
@@ -19,6 +20,8 @@ export interface ProgressSnapshot {
   /** The partition with the most records left (undefined when all are done). */
   slowest: { partition: number; remaining: number; percent: number } | undefined;
   elapsedSeconds: number;
+  /** This process's share: records (offsets) of the chunks it committed, and the partitions it holds now. */
+  process: { done: number; partitions: number[] };
 }
 
 interface Sample {
@@ -33,6 +36,8 @@ export class ReplayProgress {
   private readonly partitions: Map<number, { start: bigint; end: bigint; position: bigint }>;
   private readonly startedAt = performance.now();
   private samples: Sample[] = [];
+  private own = 0n;
+  private holding: number[] = [];
 
   constructor(planned: readonly PlannedPartition[]) {
     this.partitions = new Map(planned.map((p) => [p.partition, { start: p.start, end: p.end, position: p.position }]));
@@ -48,6 +53,16 @@ export class ReplayProgress {
     this.samples.push({ at: now, done: this.doneCount() });
     // Keep one sample older than the window so the rate spans all of it.
     while (this.samples.length > 2 && (this.samples[1] as Sample).at < now - WINDOW_MS) this.samples.shift();
+  }
+
+  /** This process committed `offsets` more of a partition. */
+  ownCommit(_partition: number, offsets: bigint): void {
+    if (offsets > 0n) this.own += offsets;
+  }
+
+  /** The planned partitions this process holds now (a new group generation). */
+  assigned(partitions: readonly number[]): void {
+    this.holding = [...partitions];
   }
 
   private doneCount(): number {
@@ -88,6 +103,7 @@ export class ReplayProgress {
       partitions: this.partitions.size,
       slowest,
       elapsedSeconds: round1((now - this.startedAt) / 1000),
+      process: { done: Number(this.own), partitions: [...this.holding] },
     };
   }
 }

@@ -5,6 +5,8 @@
  * (inside the output transaction in exactly-once mode). So a resumed replay reads back the same
  * range (`--to now` does not move) together with how far it got, and the two can never disagree:
  * whatever removes the progress (the group's offsets expiring, `--restart`) removes the plan too.
+ * Processes started with the same arguments share one plan: the first to store it wins, the others
+ * read it back (plan-store.ts); `refuseToJoin` keeps out a process that would run it differently.
  */
 import { randomBytes } from "node:crypto";
 import { ConfigError, SentimentWorkerError } from "../errors/errors.js";
@@ -27,10 +29,15 @@ export interface ReplayPlan {
   /** Random per plan: names the `--retag` key namespace, so a `--restart` gets a fresh one. */
   id: string;
   plannedAt: Date;
-  /** Read back from the group's committed offsets (a resumed replay), or resolved now. */
+  /**
+   * Stored before this process looked (a resumed replay, or one another process of it stored
+   * first); false for a plan resolved here (stored by this process when it runs).
+   */
   stored: boolean;
   /** The model revision a stored plan began with (undefined for a new plan). */
   modelRevision: string | undefined;
+  /** The delivery mode a stored plan began with (undefined for a new plan, or one stored before it was kept). */
+  delivery: string | undefined;
   partitions: PlannedPartition[];
 }
 
@@ -41,18 +48,27 @@ interface StoredRange {
   end: string;
   model: string;
   at: number;
+  /** `kafka.delivery`; absent in plans stored before it was kept. */
+  delivery?: string;
+}
+
+/** How this process would run a plan: what every process of one replay must share. */
+export interface RunIdentity {
+  modelRevision: string;
+  delivery: string;
 }
 
 /** Marks our metadata (a group used by anything else has none of it) and its version. */
 const METADATA_PREFIX = "sw-replay/1 ";
 
-export function planMetadata(plan: ReplayPlan, partition: PlannedPartition, modelRevision: string): string {
+export function planMetadata(plan: ReplayPlan, partition: PlannedPartition, run: RunIdentity): string {
   const stored: StoredRange = {
     id: plan.id,
     start: partition.start.toString(),
     end: partition.end.toString(),
-    model: modelRevision,
+    model: run.modelRevision,
     at: plan.plannedAt.getTime(),
+    delivery: run.delivery,
   };
   return METADATA_PREFIX + JSON.stringify(stored);
 }
@@ -66,7 +82,14 @@ export function parsePlanMetadata(metadata: string | null | undefined): StoredRa
       return undefined;
     }
     if (typeof v.at !== "number") return undefined;
-    return { id: v.id, start: v.start, end: v.end, model: v.model, at: v.at };
+    return {
+      id: v.id,
+      start: v.start,
+      end: v.end,
+      model: v.model,
+      at: v.at,
+      ...(typeof v.delivery === "string" ? { delivery: v.delivery } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -104,6 +127,7 @@ export async function readStoredPlan(
     plannedAt: new Date(first.range.at),
     stored: true,
     modelRevision: first.range.model,
+    delivery: first.range.delivery,
     partitions: stored
       .map(({ partition, offset, range }) => {
         const start = BigInt(range.start);
@@ -167,6 +191,7 @@ export async function resolvePlan(admin: KafkaAdmin, groupId: string, spec: Repl
     plannedAt: new Date(),
     stored: false,
     modelRevision: undefined,
+    delivery: undefined,
     partitions: selected.map((partition) => {
       const { low, high } = ends.get(partition) as { low: bigint; high: bigint };
       // Offsets outside the log are clamped to it; a range that ends before it starts is empty.
@@ -205,4 +230,31 @@ export function totals(plan: ReplayPlan): { total: bigint; done: bigint } {
     done += p.position - p.start;
   }
   return { total, done };
+}
+
+/**
+ * A process may share a stored plan only if it runs it as the plan began: with another model
+ * revision the replay's events would mix two models, and with another delivery mode an
+ * at-least-once process would commit beside exactly-once ones that it cannot fence. The error
+ * names the setting that differs.
+ */
+export function refuseToJoin(plan: ReplayPlan, run: RunIdentity): void {
+  if (plan.modelRevision !== undefined && plan.modelRevision !== run.modelRevision) {
+    throw new ConfigError([
+      {
+        path: "model",
+        reason:
+          `replay ${plan.groupId} began with model revision ${plan.modelRevision}, and this process loads ${run.modelRevision}: ` +
+          "give every process of the replay the same model.id, model.revision, model.variant and model.dir, or start it again with --restart",
+      },
+    ]);
+  }
+  if (plan.delivery !== undefined && plan.delivery !== run.delivery) {
+    throw new ConfigError([
+      {
+        path: "kafka.delivery",
+        reason: `replay ${plan.groupId} runs with kafka.delivery ${plan.delivery}, and this process with ${run.delivery}: give every process of the replay the same kafka.delivery`,
+      },
+    ]);
+  }
 }

@@ -262,4 +262,67 @@ describe("the Helm chart's rendering", {
     const none = pod(render());
     assert.equal(hfTokenOf(none.spec.initContainers?.[0]), undefined);
   });
+
+  it("renders the replay Job only when asked: `replay` with its arguments, the worker's volumes, secrets and init container, its own pods", () => {
+    assert.equal(
+      render().find((d) => d.kind === "Job"),
+      undefined,
+    );
+    const args = ["--topic", "posts", "--from", "earliest", "--to", "now", "--rate", "500"];
+    const set = [
+      "replayJob.enabled=true",
+      `replayJob.args={${args.join(",")}}`,
+      "replayJob.parallelism=4",
+      "replayJob.completions=4",
+      "replayJob.backoffLimit=3",
+      "secrets.redis.name=redis",
+      "secrets.kafkaSasl.name=sasl",
+    ];
+    const docs = render(...set);
+    const job = docs.find((d) => d.kind === "Job") as unknown as {
+      metadata: { name: string };
+      spec: {
+        parallelism: number;
+        completions?: number;
+        backoffLimit: number;
+        podFailurePolicy: { rules: { action: string; onExitCodes?: { values: number[] } }[] };
+        template: { metadata: { labels: Record<string, string> }; spec: Record<string, Container[]> };
+      };
+    };
+    assert.ok(job, "a Job");
+    assert.deepEqual([job.spec.parallelism, job.spec.completions, job.spec.backoffLimit], [4, 4, 3]);
+    const worker = pod(docs);
+    const replay = job.spec.template.spec.containers?.[0];
+    assert.deepEqual(replay?.args, ["replay", ...args]);
+    const envNames = (c: Container | undefined) => c?.env?.map((e) => e.name);
+    assert.deepEqual(envNames(replay), envNames(worker.spec.containers?.[0]), "the worker's environment and secrets");
+    assert.ok(envNames(replay)?.includes("SW_DEDUP_REDIS_URL") && envNames(replay)?.includes("SW_KAFKA_SASL_PASSWORD"));
+    assert.deepEqual(job.spec.template.spec.volumes, worker.spec.volumes, "the worker's model cache and files");
+    assert.deepEqual(job.spec.template.spec.initContainers, worker.spec.initContainers, "the model fetched first");
+    assert.notEqual(
+      job.spec.template.metadata.labels["app.kubernetes.io/name"],
+      worker.metadata.labels["app.kubernetes.io/name"],
+      "the worker's selectors do not match the replay's pods",
+    );
+    assert.ok(
+      job.spec.podFailurePolicy.rules.some((r) => r.action === "FailJob" && r.onExitCodes?.values.includes(78)),
+    );
+    // Without completions: a work-queue Job (done when a pod succeeded, which needs the whole replay done).
+    const queue = render("replayJob.enabled=true").find((d) => d.kind === "Job") as unknown as typeof job;
+    assert.equal(queue.spec.completions, undefined);
+    // Other arguments are another replay: another Job, since a Job's pod template cannot change.
+    const other = render("replayJob.enabled=true", "replayJob.args={--topic,posts,--from,earliest,--to,1000}");
+    assert.notEqual((other.find((d) => d.kind === "Job") as unknown as typeof job).metadata.name, job.metadata.name);
+    // A replay without its range is refused when rendering, not in a crash-looping pod.
+    const helm = join(toolsBin, helmName as string);
+    const refused = spawnSync(
+      helm,
+      ["template", "sw", chart, "--set", "replayJob.enabled=true", "--set", "replayJob.args={--topic,posts}"],
+      {
+        encoding: "utf8",
+      },
+    );
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /replayJob.args needs --from/);
+  });
 });

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { loadConfig } from "../../src/config/index.js";
 import { ConfigError } from "../../src/errors/errors.js";
 import { ReplayProgress } from "../../src/replay/progress.js";
-import { parsePlanMetadata, planMetadata, type ReplayPlan } from "../../src/replay/replay-plan.js";
+import { parsePlanMetadata, planMetadata, type ReplayPlan, refuseToJoin } from "../../src/replay/replay-plan.js";
 import { parseReplaySpec, type ReplayArgs, replayGroupId } from "../../src/replay/replay-spec.js";
 import { TokenBucket } from "../../src/replay/token-bucket.js";
 
@@ -62,9 +62,14 @@ describe("replay plan metadata", () => {
       plannedAt: new Date("2026-01-05T08:00:00Z"),
       stored: false,
       modelRevision: undefined,
+      delivery: undefined,
       partitions: [],
     };
-    const text = planMetadata(plan, { partition: 1, start: 10n, end: 99n, position: 10n }, "sha256:ff");
+    const text = planMetadata(
+      plan,
+      { partition: 1, start: 10n, end: 99n, position: 10n },
+      { modelRevision: "sha256:ff", delivery: "exactly-once" },
+    );
     assert.ok(text.length < 4096, "fits the broker's offset.metadata.max.bytes");
     assert.deepEqual(parsePlanMetadata(text), {
       id: "abc123",
@@ -72,6 +77,7 @@ describe("replay plan metadata", () => {
       end: "99",
       model: "sha256:ff",
       at: plan.plannedAt.getTime(),
+      delivery: "exactly-once",
     });
     for (const other of [null, "", "something else", 'sw-replay/1 {"id":1}', "sw-replay/1 {"]) {
       assert.equal(parsePlanMetadata(other), undefined);
@@ -79,7 +85,52 @@ describe("replay plan metadata", () => {
   });
 });
 
+describe("replay plan shared by processes", () => {
+  const stored: ReplayPlan = {
+    topic: "posts",
+    groupId: "g-replay-abc",
+    id: "abc123",
+    plannedAt: new Date("2026-01-05T08:00:00Z"),
+    stored: true,
+    modelRevision: "sha256:aa",
+    delivery: "exactly-once",
+    partitions: [],
+  };
+  const refusedFor = (run: { modelRevision: string; delivery: string }) => {
+    try {
+      refuseToJoin(stored, run);
+      return undefined;
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.problems.map((p) => p.path);
+    }
+  };
+
+  it("lets a process with the plan's model and delivery mode join, and names the setting that differs otherwise", () => {
+    assert.equal(refusedFor({ modelRevision: "sha256:aa", delivery: "exactly-once" }), undefined);
+    assert.deepEqual(refusedFor({ modelRevision: "sha256:bb", delivery: "exactly-once" }), ["model"]);
+    assert.deepEqual(refusedFor({ modelRevision: "sha256:aa", delivery: "at-least-once" }), ["kafka.delivery"]);
+    // A plan stored before the delivery mode was kept: any mode joins.
+    refuseToJoin({ ...stored, delivery: undefined }, { modelRevision: "sha256:aa", delivery: "at-least-once" });
+  });
+});
+
 describe("replay progress", () => {
+  it("counts this process's share apart from the whole replay's", () => {
+    const progress = new ReplayProgress([
+      { partition: 0, start: 0n, end: 100n, position: 0n },
+      { partition: 1, start: 0n, end: 100n, position: 0n },
+    ]);
+    progress.assigned([1]);
+    progress.advance(0, 60n); // another process's commits, read from the group
+    progress.advance(1, 30n);
+    progress.ownCommit(1, 30n);
+    const s = progress.snapshot();
+    assert.equal(s.done, 90);
+    assert.deepEqual(s.process, { done: 30, partitions: [1] });
+    assert.deepEqual(s.slowest, { partition: 1, remaining: 70, percent: 30 });
+  });
+
   it("counts offsets done of the plan, names the slowest partition, and says 100% only at the end", () => {
     const progress = new ReplayProgress([
       { partition: 0, start: 0n, end: 100n, position: 40n },

@@ -246,74 +246,99 @@ describe("the replay reader", () => {
     metadata: "plan",
   });
 
-  async function startedReplay(ranges: ReturnType<typeof range>[], storePlan = true) {
+  /** A replay reader on `ranges`; `group` holds the group's committed positions its watch reads. */
+  async function startedReplay(
+    ranges: ReturnType<typeof range>[],
+    options: { assigned?: number[]; group?: Map<number, bigint>; committed?: () => Promise<Map<number, bigint>> } = {},
+  ) {
     const member = new FakeMember();
     const positions: bigint[] = [];
+    const own: bigint[] = [];
+    const group = options.group ?? new Map<number, bigint>();
     const source = new ReplaySource(member, admin(), {
       groupId: "g-replay",
       topic: "posts",
-      ranges,
+      plan: async () => ranges,
+      committed: options.committed ?? (async () => group),
+      watchIntervalMs: 5,
       concurrency: 1,
       chunkRecords: () => 2,
-      storePlan,
       drainTimeoutMs: 1000,
       heartbeatIntervalMs: 3000,
       onPosition: (_, position) => positions.push(position),
+      onOwnCommit: (_, offsets) => own.push(offsets),
     });
     const seen = recorder();
     const started = source.start(seen.handler);
-    await Promise.resolve();
-    member.join([{ topic: "posts", partition: 0 }]);
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    member.join((options.assigned ?? [0]).map((partition) => ({ topic: "posts", partition })));
     await started;
-    return { member, source, positions, ...seen };
+    return { member, source, positions, own, group, ...seen };
   }
 
-  it("stores the plan before reading, hands over only the range, and finishes at its end", async () => {
-    const { member, source, batches, positions } = await startedReplay([range(2, 6)]);
-    assert.deepEqual(member.commits, [[{ topic: "posts", partition: 0, offset: "2", metadata: "plan" }]]);
+  it("hands over only the range, counts its own share, and finishes at its end", async () => {
+    const { member, source, batches, positions, own } = await startedReplay([range(2, 6)]);
     await member.fetch("posts", [2, 3, 4, 5, 6, 7]);
     assert.deepEqual(batches, [
       ["2", "3"],
       ["4", "5"],
     ]);
     assert.deepEqual(positions, [4n, 6n]);
+    assert.deepEqual(own, [2n, 2n]);
+    assert.deepEqual(member.commits, [], "the pipeline commits the chunks, not the reader");
     assert.ok(source.isFinished);
     await source.finished;
     assert.deepEqual(member.paused, [0]);
   });
 
-  it("goes to the range when a fetch starts before it, and skips ahead of its own commit", async () => {
-    const { member, batches } = await startedReplay([range(5, 10, 7)], false);
+  it("goes to the range when a fetch starts before it, and skips ahead of the committed offset", async () => {
+    const { member, batches } = await startedReplay([range(5, 10, 7)]);
     await member.fetch("posts", [0, 1]);
     await member.fetch("posts", [6, 7]);
     assert.deepEqual(member.seeks, ["5", "7"]);
     assert.deepEqual(batches, []);
   });
 
-  it("counts a fetch of only markers or aborted records as read up to its last offset", async () => {
-    const { member, source, positions } = await startedReplay([range(0, 4, 2)], false);
+  it("commits the end of a range whose last offsets are only markers or aborted records", async () => {
+    const { member, source, positions } = await startedReplay([range(0, 4, 2)]);
     member.handlers?.skipped({ topic: "posts", partition: 0 }, "3");
+    await source.finished;
+    assert.deepEqual(member.commits, [[{ topic: "posts", partition: 0, offset: "4", metadata: "plan" }]]);
     assert.deepEqual(positions, [4n]);
+  });
+
+  it("shares the plan: reads only the partitions it was given, and finishes once the group's commits put every partition at its end", async () => {
+    const { member, source, positions, group } = await startedReplay([range(0, 4), { ...range(0, 4), partition: 1 }], {
+      assigned: [0],
+    });
+    await member.fetch("posts", [0, 1, 2, 3]);
+    let settled = false;
+    void source.finished.then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(settled, false, "partition 1 (another process's) is not done yet");
+    group.set(1, 3n);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(settled, false);
+    group.set(1, 4n);
+    await source.finished;
+    assert.deepEqual(positions, [2n, 4n, 3n, 4n]);
+  });
+
+  it("takes over a partition another process finished but whose end it cannot fetch", async () => {
+    const group = new Map([[0, 4n]]);
+    const { source } = await startedReplay([range(0, 4)], { group });
     await source.finished;
   });
 
-  it("fails when another process holds part of the range", async () => {
-    const member = new FakeMember();
-    const source = new ReplaySource(member, admin(), {
-      groupId: "g-replay",
-      topic: "posts",
-      ranges: [range(0, 4), { ...range(0, 4), partition: 1 }],
-      concurrency: 1,
-      chunkRecords: () => 2,
-      storePlan: false,
-      drainTimeoutMs: 1000,
-      heartbeatIntervalMs: 3000,
+  it("fails when the replay cannot go on (its stored plan changed)", async () => {
+    const { source } = await startedReplay([range(0, 4)], {
+      committed: async () => {
+        throw new Error("replay g-replay has another plan now");
+      },
     });
-    const started = source.start(recorder().handler);
-    await Promise.resolve();
-    member.join([{ topic: "posts", partition: 0 }]);
-    await assert.rejects(started, /another process is running replay g-replay \(it was given partitions 1\)/);
-    await assert.rejects(source.finished, /another process/);
+    await assert.rejects(source.finished, /another plan now/);
   });
 });
 

@@ -207,3 +207,59 @@ compromised dependency) does not get it.
 {{- $host := $rollout.adminHost | default "127.0.0.1" | toString | lower | trimPrefix "[" | trimSuffix "]" }}
 {{- if and $rollout.adminPort (not (or (hasPrefix "127." $host) (eq $host "localhost") (eq $host "::1"))) }}true{{ end -}}
 {{- end }}
+
+{{/* The init container that fetches the model (empty when it is not fetched on init); the worker's and the replay Job's. */}}
+{{- define "sentiment-worker.modelFetchContainer" -}}
+{{- if and (eq .Values.model.source "cache") .Values.model.cache.fetchOnInit -}}
+# Downloads model.id@model.revision into the cache volume (once; a warm cache returns at
+# once), so the worker starts offline and a hub outage shows here, not as a crash loop.
+- name: model-fetch
+  image: {{ include "sentiment-worker.image" . }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  args: ["model", "fetch"]
+  env:
+    {{- include "sentiment-worker.env" . | nindent 4 }}
+    {{- include "sentiment-worker.hfToken" . | nindent 4 }}
+  volumeMounts:
+    {{- include "sentiment-worker.volumeMounts" . | nindent 4 }}
+  securityContext:
+    {{- toYaml .Values.securityContext | nindent 4 }}
+  resources:
+    {{- toYaml .Values.initContainerResources | nindent 4 }}
+{{- end }}
+{{- end }}
+
+{{/* The pod's volumes (configuration, /tmp, the model, the Kafka TLS files); the worker's and the replay Job's. */}}
+{{- define "sentiment-worker.volumes" -}}
+- name: config
+  configMap:
+    name: {{ include "sentiment-worker.fullname" . }}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.tmpSizeLimit }}
+{{- if eq .Values.model.source "dir" }}
+{{- if not .Values.model.dir.existingClaim }}
+{{- fail "model.source dir needs model.dir.existingClaim (a PVC holding the exported model)" }}
+{{- end }}
+- name: model
+  persistentVolumeClaim:
+    claimName: {{ .Values.model.dir.existingClaim }}
+    readOnly: true
+{{- else if .Values.model.cache.existingClaim }}
+- name: model
+  persistentVolumeClaim:
+    claimName: {{ .Values.model.cache.existingClaim }}
+{{- else }}
+- name: model
+  emptyDir:
+    sizeLimit: {{ .Values.model.cache.sizeLimit }}
+{{- end }}
+{{- with .Values.secrets.kafkaTls }}
+{{- if .name }}
+- name: kafka-tls
+  secret:
+    secretName: {{ .name }}
+    defaultMode: 0440
+{{- end }}
+{{- end }}
+{{- end }}
