@@ -5,8 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/config/index.js";
@@ -14,14 +13,14 @@ import type { SentimentEvent } from "../../src/events/sentiment-event.js";
 import { startWorker, type Worker } from "../../src/pipeline/live-worker.js";
 import type { ProgressSnapshot } from "../../src/replay/progress.js";
 import { HEADERS } from "../../src/sinks/kafka/records.js";
-import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
+import { TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
 import { closeIntegration, openIntegration } from "../helpers/integration.js";
 import type { KafkaTestClient, ReadRecord } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
+import { killReplays, type ReplayRun, runReplay, tally } from "../helpers/replay-cli.js";
 import type { TestServices } from "../helpers/services.js";
 
 const texts = tinyTexts();
-const cli = join(REPO_ROOT, "dist/src/cli/main.js");
 const PARTITIONS = 3;
 /**
  * Record i is stamped BASE + i seconds: a time range is a range of i. BASE is an hour ago, within
@@ -35,14 +34,13 @@ const at = (i: number) => new Date(BASE + i * 1000).toISOString();
 let services: TestServices;
 let client: KafkaTestClient;
 const workers: Worker[] = [];
-const children = new Set<ChildProcess>();
 
 before(async () => {
   ({ services, client } = await openIntegration());
 });
 
 after(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  killReplays();
   await Promise.all(workers.map((w) => w.stop()));
   await closeIntegration({ services, client });
 });
@@ -94,60 +92,14 @@ async function produceTimed(topic: string, from: number, to: number, bad: Readon
   await client.produce(topic, messages);
 }
 
-interface ReplayRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  progress: ProgressSnapshot[];
-  summary: { records: number; events: number; deadLetters: number; duplicatesSkipped: number } | undefined;
-  stdout: string;
-  stderr: string;
-}
-
-/** Starts `replay` with the setup's flags; `onProgress` sees each JSON progress line. */
+/** Starts `replay` with the setup's flags (and `flags` over them); `onProgress` sees each JSON progress line. */
 function startReplay(
   s: Setup,
   args: string[],
   flags: Record<string, string> = {},
   onProgress?: (p: ProgressSnapshot, child: ChildProcess) => void,
 ): Promise<ReplayRun> {
-  const all = { ...s.flags, ...flags };
-  const child = spawn(
-    process.execPath,
-    [cli, "replay", ...args, "--progress-interval", "0.2", ...Object.entries(all).flatMap(([k, v]) => [`--${k}`, v])],
-    { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "" } },
-  );
-  children.add(child);
-  // A replay that does not end by itself fails the test instead of hanging it.
-  const deadline = setTimeout(() => child.kill("SIGKILL"), 120_000);
-  const run: ReplayRun = { code: null, signal: null, progress: [], summary: undefined, stdout: "", stderr: "" };
-  let pending = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    run.stdout += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    run.stderr += d.toString();
-    pending += d.toString();
-    const lines = pending.split("\n");
-    pending = lines.pop() ?? "";
-    for (const line of lines) {
-      if (!line.startsWith("{")) continue;
-      const parsed = JSON.parse(line) as { progress?: ProgressSnapshot; summary?: ReplayRun["summary"] };
-      if (parsed.progress) {
-        run.progress.push(parsed.progress);
-        onProgress?.(parsed.progress, child);
-      }
-      if (parsed.summary) run.summary = parsed.summary;
-    }
-  });
-  return new Promise((resolve) => {
-    child.once("exit", (code, signal) => {
-      clearTimeout(deadline);
-      children.delete(child);
-      run.code = code;
-      run.signal = signal;
-      resolve(run);
-    });
-  });
+  return runReplay(args, { ...s.flags, ...flags }, onProgress);
 }
 
 /**
@@ -161,14 +113,8 @@ function events(records: ReadRecord[]): SentimentEvent[] {
 
 /** Each id of `expected` exactly once, and nothing else. */
 function assertExactlyOnce(found: string[], expected: string[], context = ""): void {
-  const counts = new Map<string, number>();
-  for (const id of found) counts.set(id, (counts.get(id) ?? 0) + 1);
-  const wanted = new Set(expected);
-  const wrong = {
-    doubled: [...counts].filter(([, n]) => n > 1).map(([id]) => id),
-    missing: expected.filter((id) => !counts.has(id)),
-    unexpected: [...counts.keys()].filter((id) => !wanted.has(id)),
-  };
+  const { doubled, missing, unexpected } = tally(found, expected);
+  const wrong = { doubled, missing, unexpected };
   if (Object.values(wrong).some((list) => list.length > 0)) assert.fail(`${JSON.stringify(wrong)}\n${context}`);
 }
 

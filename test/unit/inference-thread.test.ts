@@ -7,13 +7,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { InferenceError, ModelError } from "../../src/errors/errors.js";
-import { OnnxBackend } from "../../src/inference/onnx-backend.js";
 import { ThreadedOnnxBackend } from "../../src/inference/onnx-thread.js";
 import { padBatch } from "../../src/inference/padded-batch.js";
 import { TextTokenizer } from "../../src/inference/tokenizer.js";
 import { TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
+import { tinyBackends } from "../helpers/onnx-backends.js";
 
 const runtime = { executionProviders: ["cpu"], intraOpThreads: 1, interOpThreads: 1 };
 const onnxPath = join(TINY_MODEL_DIR, "model.onnx");
@@ -21,18 +21,7 @@ const parity = tinyParity();
 const tokenizer = () => TextTokenizer.fromFile(join(TINY_MODEL_DIR, "tokenizer.json"), parity.maxLength);
 
 describe("ONNX Runtime in its own thread", () => {
-  let threaded: ThreadedOnnxBackend;
-  let inline: OnnxBackend;
-  before(async () => {
-    [threaded, inline] = await Promise.all([
-      ThreadedOnnxBackend.load(onnxPath, 3, runtime),
-      OnnxBackend.load(onnxPath, 3, runtime),
-    ]);
-  });
-  after(async () => {
-    await threaded?.close();
-    await inline?.close();
-  });
+  const backends = tinyBackends();
 
   it("gives the same logits as the session on the calling thread, batches in flight together", async () => {
     const encoded = await tokenizer().encodeAll(parity.items.map((item) => item.text));
@@ -42,9 +31,9 @@ describe("ONNX Runtime in its own thread", () => {
       // Two copies: the threaded backend takes ownership of (transfers) the one it is given.
       batches.push([padBatch(items), padBatch(items)]);
     }
-    const fromThread = await Promise.all(batches.map(([a]) => threaded.run(a as ReturnType<typeof padBatch>)));
+    const fromThread = await Promise.all(batches.map(([a]) => backends.threaded.run(a as ReturnType<typeof padBatch>)));
     for (const [i, [, b]] of batches.entries()) {
-      assert.deepEqual(fromThread[i], await inline.run(b as ReturnType<typeof padBatch>), `batch ${i}`);
+      assert.deepEqual(fromThread[i], await backends.inline.run(b as ReturnType<typeof padBatch>), `batch ${i}`);
     }
   });
 
@@ -56,8 +45,8 @@ describe("ONNX Runtime in its own thread", () => {
       attentionMask: new BigInt64Array(3),
       realTokens: 2,
     };
-    await assert.rejects(threaded.run(bad), InferenceError);
-    const logits = await threaded.run(padBatch([{ ids: [101, 102], tokens: 2, truncated: false }]));
+    await assert.rejects(backends.threaded.run(bad), InferenceError);
+    const logits = await backends.threaded.run(padBatch([{ ids: [101, 102], tokens: 2, truncated: false }]));
     assert.equal(logits.length, 3);
   });
 

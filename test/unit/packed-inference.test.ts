@@ -9,18 +9,17 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { loadConfig } from "../../src/config/index.js";
 import { SentimentClassifier } from "../../src/inference/classifier.js";
-import { OnnxBackend } from "../../src/inference/onnx-backend.js";
-import { ThreadedOnnxBackend } from "../../src/inference/onnx-thread.js";
 import { classifiedAt, packEncodings } from "../../src/inference/packed.js";
 import { padBatch, padPacked } from "../../src/inference/padded-batch.js";
 import { softmax, softmaxRows } from "../../src/inference/postprocess.js";
 import { type EncodedText, TextTokenizer } from "../../src/inference/tokenizer.js";
 import { TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
+import { tinyBackends } from "../helpers/onnx-backends.js";
 import { seededShuffle } from "../helpers/random.js";
 
 const parity = tinyParity();
-const runtime = { executionProviders: ["cpu"], intraOpThreads: 1, interOpThreads: 1 };
-const onnxPath = join(TINY_MODEL_DIR, "model.onnx");
+const _runtime = { executionProviders: ["cpu"], intraOpThreads: 1, interOpThreads: 1 };
+const _onnxPath = join(TINY_MODEL_DIR, "model.onnx");
 let corpus: EncodedText[];
 
 /** The corpus shuffled into batches of 1 to 40 texts (long, short and truncated ones mixed). */
@@ -49,29 +48,18 @@ describe("padding packed ids", () => {
 });
 
 describe("probabilities from the inference thread", () => {
-  let threaded: ThreadedOnnxBackend;
-  let inline: OnnxBackend;
-  before(async () => {
-    [threaded, inline] = await Promise.all([
-      ThreadedOnnxBackend.load(onnxPath, 3, runtime),
-      OnnxBackend.load(onnxPath, 3, runtime),
-    ]);
-  });
-  after(async () => {
-    await threaded?.close();
-    await inline?.close();
-  });
+  const backends = tinyBackends();
 
   it("are the softmax of the calling thread's logits on padBatch, batches in flight together", async () => {
     const all = batches(12);
     const fromThread = await Promise.all(
       all.map((batch) => {
         const { ids, starts } = packEncodings(batch);
-        return threaded.scorePacked({ ids, starts });
+        return backends.threaded.scorePacked({ ids, starts });
       }),
     );
     for (const [i, batch] of all.entries()) {
-      const expected = softmaxRows(await inline.run(padBatch(batch)), 3);
+      const expected = softmaxRows(await backends.inline.run(padBatch(batch)), 3);
       assert.deepEqual(fromThread[i]?.scores, expected, `batch ${i} of ${batch.length}`);
       assert.ok((fromThread[i]?.runMs ?? -1) >= 0);
     }
@@ -79,7 +67,7 @@ describe("probabilities from the inference thread", () => {
 
   it("takes the batch's buffers (transferred, not copied)", async () => {
     const { ids, starts } = packEncodings(corpus.slice(0, 4));
-    await threaded.scorePacked({ ids, starts });
+    await backends.threaded.scorePacked({ ids, starts });
     assert.equal(ids.byteLength, 0);
     assert.equal(starts.byteLength, 0);
   });
