@@ -193,7 +193,7 @@ export async function startKafkaJob<S extends ChunkSource>(
     // languages itself), or in the process, with languages identified on a thread of their own.
     // Shared by every model (a switch keeps them).
     const threads = processingThreads(config.runtime.processingThreads);
-    const work = threads > 0 ? await ThreadPoolChunkWork.start(threads, config.input) : undefined;
+    const work = threads > 0 ? await ThreadPoolChunkWork.start(threads, config.input, { log }) : undefined;
     if (work) closers.push(() => work.close());
     const languages =
       work || config.input.detectLanguage === "off" ? undefined : await ThreadedLanguageIdentifier.start();

@@ -96,6 +96,11 @@ export class WorkerChannel<Q, R> {
     return channel;
   }
 
+  /** The thread is gone (it failed or exited unasked): every request fails; a new one is needed. */
+  get isBroken(): boolean {
+    return this.broken !== undefined && this.closing === undefined;
+  }
+
   /** Sends a request (its `transfer` buffers are moved, never read on this side again) and resolves with the reply. */
   request(request: Q, transfer: ArrayBuffer[] = []): Promise<R> {
     if (this.closing) return Promise.reject(this.errors.run(`${this.errors.name} is closed`));

@@ -158,6 +158,26 @@ describe("processing threads", () => {
     assert.equal((await again.build(buildRequest(again))).starts.length, 4);
   });
 
+  it("start a new thread in place of one that died: the chunk on it fails, the next ones are worked", async () => {
+    const logged: string[] = [];
+    const dying = await ThreadPoolChunkWork.start(1, kafkaJobConfig.input, {
+      threadUrl: new URL("../helpers/dying-work-thread.js", import.meta.url),
+      log: (message) => void logged.push(message),
+    });
+    try {
+      const post = (offset: number) => record(offset, JSON.stringify({ id: `id-${offset}`, text: "hello" }));
+      await assert.rejects(dying.prepare(tp, [post(666)], model, { hashes: false }), /processing thread exited/);
+      for (const offset of [667, 668]) {
+        const next = await dying.prepare(tp, [post(offset)], model, { hashes: false });
+        assert.deepEqual(next.ids, [`id-${offset}`]);
+        assert.equal((await next.build(buildRequest(next))).starts.length, 2);
+      }
+      assert.deepEqual(logged, ["a processing thread stopped; starting another in its place"]);
+    } finally {
+      await dying.close();
+    }
+  });
+
   it("are one fewer than the cores by default, at least 1 and at most 8; 0 keeps the work in the process", () => {
     assert.deepEqual(
       [1, 2, 4, 32].map((cores) => processingThreads(undefined, cores)),

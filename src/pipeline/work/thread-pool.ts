@@ -83,34 +83,52 @@ export type WorkReply = Prepared | Built | null;
 interface Slot {
   channel: WorkerChannel<WorkRequest, WorkReply>;
   inFlight: number;
+  /** A new thread starting in place of one that died. */
+  replacing?: Promise<void> | undefined;
+}
+
+type Channel = WorkerChannel<WorkRequest, WorkReply>;
+
+export interface ThreadPoolOptions {
+  /** The thread's module (tests give one that can die); default `work-thread-main.js`. */
+  threadUrl?: URL;
+  log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
 export class ThreadPoolChunkWork implements ChunkWork {
   private nextJob = 0;
+  private closed = false;
 
-  private constructor(private readonly slots: Slot[]) {}
+  private constructor(
+    private readonly slots: Slot[],
+    private readonly startThread: () => Promise<Channel>,
+    private readonly log: ThreadPoolOptions["log"],
+  ) {}
 
-  static async start(threads: number, input: Config["input"]): Promise<ThreadPoolChunkWork> {
-    const started = await Promise.allSettled(
-      Array.from({ length: threads }, () =>
-        WorkerChannel.start<WorkRequest, WorkReply>(
-          new URL("./work-thread-main.js", import.meta.url),
-          { input } satisfies WorkThreadInit,
-          {
-            name: "a processing thread",
-            load: (message) => new InferenceError(message),
-            run: (message, cause) => new InferenceError(message, cause === undefined ? undefined : { cause }),
-          },
-        ),
-      ),
-    );
+  static async start(
+    threads: number,
+    input: Config["input"],
+    options: ThreadPoolOptions = {},
+  ): Promise<ThreadPoolChunkWork> {
+    const url = options.threadUrl ?? new URL("./work-thread-main.js", import.meta.url);
+    const startThread = () =>
+      WorkerChannel.start<WorkRequest, WorkReply>(url, { input } satisfies WorkThreadInit, {
+        name: "a processing thread",
+        load: (message) => new InferenceError(message),
+        run: (message, cause) => new InferenceError(message, cause === undefined ? undefined : { cause }),
+      });
+    const started = await Promise.allSettled(Array.from({ length: threads }, startThread));
     const channels = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
     const failed = started.find((s) => s.status === "rejected");
     if (failed) {
       await Promise.all(channels.map((c) => c.close()));
       throw failed.reason;
     }
-    return new ThreadPoolChunkWork(channels.map((channel) => ({ channel, inFlight: 0 })));
+    return new ThreadPoolChunkWork(
+      channels.map((channel) => ({ channel, inFlight: 0 })),
+      startThread,
+      options.log,
+    );
   }
 
   get threads(): number {
@@ -124,6 +142,7 @@ export class ThreadPoolChunkWork implements ChunkWork {
     options: PrepareOptions,
   ): Promise<PreparedChunk> {
     const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+    await slot.replacing;
     const job = this.nextJob++;
     const packed = packRecords(records);
     const prepared = (await this.request(
@@ -159,6 +178,8 @@ export class ThreadPoolChunkWork implements ChunkWork {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((slot) => slot.replacing));
     await Promise.all(this.slots.map((slot) => slot.channel.close()));
   }
 
@@ -166,8 +187,31 @@ export class ThreadPoolChunkWork implements ChunkWork {
     slot.inFlight++;
     try {
       return await slot.channel.request(request, transfer);
+    } catch (error) {
+      // The chunks on a thread that died fail (they are read again); the next ones get a new thread.
+      if (slot.channel.isBroken) this.replace(slot, error);
+      throw error;
     } finally {
       slot.inFlight--;
     }
+  }
+
+  private replace(slot: Slot, cause: unknown): void {
+    if (this.closed || slot.replacing) return;
+    const dead = slot.channel;
+    this.log?.("a processing thread stopped; starting another in its place", {
+      reason: cause instanceof Error ? cause.message : String(cause),
+    });
+    slot.replacing = this.startThread().then(
+      (channel) => {
+        if (slot.channel === dead) slot.channel = channel;
+        slot.replacing = undefined;
+      },
+      (error: unknown) => {
+        // It could not start: the next chunk tries again.
+        this.log?.("a processing thread could not be started", { reason: (error as Error).message });
+        slot.replacing = undefined;
+      },
+    );
   }
 }
