@@ -13,6 +13,7 @@ import type { ModelIdentity } from "../../events/sentiment-event.js";
 import { serializeEvent } from "../../events/serialize-event.js";
 import type { DetectLanguage } from "../../language/event-language.js";
 import type { Identified } from "../../language/identify.js";
+import type { ChunkSchemas } from "../../schema-registry/schema-cache.js";
 import type { ChunkClassifier, Classified, CommittedTag, PackedEncodings } from "../ports.js";
 import type { EventKind } from "../run-counters.js";
 import { buildChunk } from "../stages/build-chunk.js";
@@ -91,6 +92,8 @@ export type ChunkModel = Pick<ChunkClassifier, "encodePacked"> & {
 export interface PrepareOptions {
   /** Hash the texts for the result cache. */
   hashes: boolean;
+  /** The schemas of the records' ids (registry formats), looked up before (`stages/resolve-schemas.ts`). */
+  schemas?: ChunkSchemas;
 }
 
 /** Where chunks are prepared and built. */
@@ -109,8 +112,13 @@ export class ChunkState {
   readonly items: ChunkItem[];
   readonly messages: MessageItem[];
 
-  constructor(partition: ChunkPartition, records: readonly ChunkRecord[], input: Config["input"]) {
-    this.items = decodeChunk(partition, records, input);
+  constructor(
+    partition: ChunkPartition,
+    records: readonly ChunkRecord[],
+    input: Config["input"],
+    schemas?: ChunkSchemas,
+  ) {
+    this.items = decodeChunk(partition, records, input, schemas);
     this.messages = [];
     for (const item of this.items) if (isMessage(item)) this.messages.push(item);
   }

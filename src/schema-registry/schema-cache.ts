@@ -1,0 +1,68 @@
+/**
+ * The schemas of the ids a chunk's records name, asked of the registry once per id (on the main
+ * thread, before the chunk is decoded on a processing thread, which gets them with the records).
+ * A found schema is kept for good (an id never changes meaning); an id the registry does not have
+ * is asked again after `missingTtlMs`, in case it was being registered.
+ */
+import { SchemaRegistryUnavailableError } from "../errors/errors.js";
+import type { SchemaLookup, SchemaRegistryClient } from "./registry-client.js";
+
+/** The lookups of a chunk's schema ids: cloned to a processing thread with the records. */
+export type ChunkSchemas = Map<number, SchemaLookup>;
+
+export class SchemaCache {
+  private readonly known = new Map<number, SchemaLookup & { found: true }>();
+  private readonly missing = new Map<number, { lookup: SchemaLookup; until: number }>();
+  private readonly pending = new Map<number, Promise<SchemaLookup>>();
+
+  constructor(
+    private readonly client: Pick<SchemaRegistryClient, "schemaById">,
+    private readonly missingTtlMs = 30_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Lookups of `ids`; throws SchemaRegistryUnavailableError when the registry does not say for one of them. */
+  async lookup(ids: Iterable<number>): Promise<ChunkSchemas> {
+    const out: ChunkSchemas = new Map();
+    const asked: Promise<void>[] = [];
+    for (const id of new Set(ids)) {
+      const known = this.known.get(id) ?? this.freshMissing(id);
+      if (known) {
+        out.set(id, known);
+        continue;
+      }
+      asked.push(this.ask(id).then((lookup) => void out.set(id, lookup)));
+    }
+    const settled = await Promise.allSettled(asked);
+    const failed = settled.find((s) => s.status === "rejected");
+    if (failed) {
+      const reason = (failed as PromiseRejectedResult).reason;
+      throw reason instanceof SchemaRegistryUnavailableError
+        ? reason
+        : new SchemaRegistryUnavailableError(String(reason), reason);
+    }
+    return out;
+  }
+
+  private freshMissing(id: number): SchemaLookup | undefined {
+    const entry = this.missing.get(id);
+    if (entry && entry.until > this.now()) return entry.lookup;
+    this.missing.delete(id);
+    return undefined;
+  }
+
+  /** One request per id at a time, however many chunks wait for it. */
+  private ask(id: number): Promise<SchemaLookup> {
+    let request = this.pending.get(id);
+    if (!request) {
+      request = this.client.schemaById(id).then((lookup) => {
+        if (lookup.found) this.known.set(id, lookup);
+        else this.missing.set(id, { lookup, until: this.now() + this.missingTtlMs });
+        return lookup;
+      });
+      request.finally(() => this.pending.delete(id)).catch(() => {});
+      this.pending.set(id, request);
+    }
+    return request;
+  }
+}
