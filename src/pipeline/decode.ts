@@ -161,7 +161,12 @@ const decoders = new SchemaDecoders();
 type Parsed = { value: unknown; raw: string | undefined } | { dead: Decoded };
 
 /** A registry format's value: its header read, its payload decoded with the schema its id names. */
-function decodeRegistered(value: Buffer, format: RegistryFormat, schemas: ChunkSchemas | undefined): Parsed {
+function decodeRegistered(
+  value: Buffer,
+  format: RegistryFormat,
+  schemas: ChunkSchemas | undefined,
+  plain: boolean,
+): Parsed {
   const id = wireSchemaId(value);
   if (id === undefined) {
     return {
@@ -174,7 +179,7 @@ function decodeRegistered(value: Buffer, format: RegistryFormat, schemas: ChunkS
   const lookup = schemas?.get(id);
   if (!lookup) return { dead: dead("SCHEMA_NOT_FOUND", `schema ${id} was not looked up in the registry`) };
   if (!lookup.found) return { dead: dead("SCHEMA_NOT_FOUND", lookup.message) };
-  const result = decoders.decode(format, id, lookup.schema, value);
+  const result = decoders.decode(format, id, lookup.schema, value, plain);
   if (!result.ok) return { dead: dead("INVALID_PAYLOAD", result.message) };
   return { value: result.value, raw: result.json };
 }
@@ -219,7 +224,7 @@ function decode(record: InputRecord, options: InputOptions, schemas: ChunkSchema
       }
     }
   } else {
-    const registered = decodeRegistered(record.value, options.format, schemas);
+    const registered = decodeRegistered(record.value, options.format, schemas, options.passthrough);
     if ("dead" in registered) return registered.dead;
     parsed = registered.value;
     raw = registered.raw;

@@ -23,7 +23,8 @@ export function isRegistryFormat(format: string): format is RegistryFormat {
 export type PayloadResult = { ok: true; value: unknown; json?: string } | { ok: false; message: string };
 
 interface Decoder {
-  decode(value: Buffer): PayloadResult;
+  /** `plain`: the whole value as JSON's kinds (for passthrough); else only what field paths read must be right. */
+  decode(value: Buffer, plain: boolean): PayloadResult;
 }
 
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
@@ -67,9 +68,11 @@ function avroDecoder(schema: RegisteredSchema): Decoder {
   for (const ref of schema.references) avro.Type.forSchema(JSON.parse(ref.schema), { registry });
   const type = avro.Type.forSchema(JSON.parse(schema.schema), { registry });
   return {
-    decode: (value) => {
+    decode: (value, plain) => {
       try {
-        return { ok: true, value: plainAvro(type.fromBuffer(value.subarray(WIRE_HEADER_BYTES))) };
+        // A record's fields are own properties, so field paths read it as it is.
+        const decoded = type.fromBuffer(value.subarray(WIRE_HEADER_BYTES));
+        return { ok: true, value: plain ? plainAvro(decoded) : decoded };
       } catch (e) {
         return { ok: false, message: `the Avro payload does not decode with its schema: ${(e as Error).message}` };
       }
@@ -164,7 +167,7 @@ export class SchemaDecoders {
   private readonly decoders = new Map<number, Decoder | string>();
 
   /** Decodes `value` (the whole record value, header included) with schema `id`. */
-  decode(format: RegistryFormat, id: number, schema: RegisteredSchema, value: Buffer): PayloadResult {
+  decode(format: RegistryFormat, id: number, schema: RegisteredSchema, value: Buffer, plain = true): PayloadResult {
     let decoder = this.decoders.get(id);
     if (decoder === undefined) {
       decoder = this.make(id, schema);
@@ -177,7 +180,7 @@ export class SchemaDecoders {
         message: `schema ${id} is ${schema.schemaType}, not ${SCHEMA_TYPES[format]} as input.format ${format} reads`,
       };
     }
-    return decoder.decode(value);
+    return decoder.decode(value, plain);
   }
 
   /** A decoder, or why the schema cannot be used (each record of it says so in its dead letter). */
