@@ -10,7 +10,7 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { Config } from "../config/index.js";
 import { errorMessage } from "../errors/error-message.js";
-import { SchemaRegistryUnavailableError } from "../errors/errors.js";
+import { ConfigError, SchemaRegistryUnavailableError } from "../errors/errors.js";
 
 /** AVRO, PROTOBUF or JSON; another type is passed on as named (its records cannot be decoded). */
 export type SchemaType = string;
@@ -71,7 +71,7 @@ export class SchemaRegistryClient {
       try {
         return readFileSync(path);
       } catch (e) {
-        throw new Error(`input.schemaRegistry.${field}: cannot read ${path}: ${errorMessage(e)}`);
+        throw new ConfigError([{ path: `input.schemaRegistry.${field}`, reason: `cannot read ${path}: ${errorMessage(e)}` }]);
       }
     };
     const ca = file(settings.caFile, "caFile");
