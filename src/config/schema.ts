@@ -222,6 +222,12 @@ const input = z
 
 const output = z
   .strictObject({
+    format: z
+      .enum(["json", "avro"])
+      .default("json")
+      .describe(
+        "Events as JSON, or as Avro in Confluent's wire format (Kafka only): the schema, generated from `sentiment.v1`, registered in `input.schemaRegistry` under the output topic's `-value` subject with compatibility BACKWARD (docs/events.md).",
+      ),
     path: z.string().default("-").describe("Output file of the `file` source's events; `-` is stdout."),
     deadLetterPath: z
       .string()
@@ -530,6 +536,18 @@ export const configSchema = z
           code: "custom",
           path: ["input", "schemaRegistry", "url"],
           message: `required when input.format is ${c.input.format}`,
+        });
+      }
+    }
+    if (c.output.format === "avro") {
+      if (c.input.source !== "kafka") {
+        ctx.addIssue({ code: "custom", path: ["output", "format"], message: "avro needs input.source kafka" });
+      }
+      if (c.input.schemaRegistry.url === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["input", "schemaRegistry", "url"],
+          message: "required when output.format is avro (the registry the event schema is registered in)",
         });
       }
     }

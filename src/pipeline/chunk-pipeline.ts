@@ -29,7 +29,7 @@ import type { RunCounters } from "./run-counters.js";
 import { accountChunk, type ChunkMade, lagAfter } from "./stages/account-chunk.js";
 import { claimChunk } from "./stages/claim-chunk.js";
 import { inferChunk } from "./stages/infer-chunk.js";
-import { resolveSchemas } from "./stages/resolve-schemas.js";
+import { resolveSchemas, untilRegistryAnswers } from "./stages/resolve-schemas.js";
 import type { Built, ChunkWork, DeadRecord, Prepared, PreparedChunk } from "./work/chunk-work.js";
 import { InProcessChunkWork } from "./work/in-process.js";
 
@@ -57,6 +57,10 @@ export interface ChunkPipelineParts {
   setReady?: (ready: boolean) => void;
   /** The schemas of registry formats (`input.format` avro, protobuf, json-schema), looked up before decoding. */
   schemas?: SchemaCache;
+  /** Look up the records' schemas before decoding (a registry input format). */
+  registryInput?: boolean;
+  /** `output.format: avro`: the event schema and the subject it is registered under (in `schemas`). */
+  avroOutput?: { subject: string; schema: string };
   /** Readiness for the health endpoint: false while the schema registry does not answer. */
   setSchemaRegistryReady?: (ready: boolean) => void;
   /** Told when a chunk starts waiting for the schema registry. */
@@ -122,16 +126,25 @@ export class ChunkPipeline implements ChunkHandler {
 
   private async process(chunk: PartitionChunk, trace: ChunkTrace, use: ChunkTagging): Promise<Outcome> {
     const cache = use.dedup?.results;
-    const { schemas: schemaCache } = this.parts;
+    const { schemas: schemaCache, avroOutput } = this.parts;
+    const waiting = {
+      givenUp: () => chunk.isStale() || !chunk.isRunning() || chunk.signal.aborted,
+      setReady: this.parts.setSchemaRegistryReady,
+      onUnavailable: this.parts.onSchemaRegistryUnavailable,
+    };
+    // Avro events: the event schema's id (registered once), before anything of the chunk is done.
+    let avroSchemaId: number | undefined;
+    if (schemaCache && avroOutput) {
+      avroSchemaId = await untilRegistryAnswers(
+        () => schemaCache.register(avroOutput.subject, avroOutput.schema, "BACKWARD"),
+        waiting,
+      );
+      if (avroSchemaId === undefined) return "abandoned";
+    }
     // Registry formats: the schemas first, here, so decoding (on a processing thread) needs no registry.
-    const schemas = schemaCache
-      ? await resolveSchemas(chunk.messages, schemaCache, {
-          givenUp: () => chunk.isStale() || !chunk.isRunning() || chunk.signal.aborted,
-          setReady: this.parts.setSchemaRegistryReady,
-          onUnavailable: this.parts.onSchemaRegistryUnavailable,
-        })
-      : undefined;
-    if (schemaCache && schemas === undefined) return "abandoned";
+    const schemas =
+      schemaCache && this.parts.registryInput ? await resolveSchemas(chunk.messages, schemaCache, waiting) : undefined;
+    if (schemaCache && this.parts.registryInput && schemas === undefined) return "abandoned";
     const prepared = await trace.stage(SPANS.consume, () =>
       this.work.prepare(chunk, chunk.messages, use.classifier, {
         hashes: cache !== undefined,
@@ -139,7 +152,7 @@ export class ChunkPipeline implements ChunkHandler {
       }),
     );
     try {
-      return await this.tagAndCommit(chunk, trace, use, prepared);
+      return await this.tagAndCommit(chunk, trace, use, prepared, avroSchemaId);
     } finally {
       prepared.release();
     }
@@ -150,6 +163,7 @@ export class ChunkPipeline implements ChunkHandler {
     trace: ChunkTrace,
     use: ChunkTagging,
     prepared: PreparedChunk,
+    avroSchemaId: number | undefined,
   ): Promise<Outcome> {
     const { config, delivery } = this.parts;
     const records = chunk.messages;
@@ -193,6 +207,7 @@ export class ChunkPipeline implements ChunkHandler {
         detectLanguage: config.input.detectLanguage,
         processedAt: Date.now(),
         keepTags: offer !== undefined,
+        ...(avroSchemaId !== undefined ? { avroSchemaId } : {}),
       });
       const outputs = this.outputs(chunk, prepared, tagged, built);
       made = {

@@ -9,6 +9,7 @@
 import type { Config } from "../config/index.js";
 import type { ChunkSource } from "../consumers/chunk-source.js";
 import { RedisDeduplicator } from "../dedup/redis-dedup.js";
+import { sentimentEventAvroSchema } from "../events/sentiment-avro.js";
 import { checkSentimentLabels, type ModelIdentity } from "../events/sentiment-event.js";
 import { SentimentClassifier } from "../inference/classifier.js";
 import { ModelSlot, type SwitchableModels } from "../inference/model-slot.js";
@@ -206,8 +207,10 @@ export async function startKafkaJob<S extends ChunkSource>(
     const counters = new RunCounters();
     telemetry.metrics.track(counters);
     const registryUrl = config.input.schemaRegistry.url;
+    const registryInput = isRegistryFormat(config.input.format);
+    const avroOutput = config.output.format === "avro";
     const schemas =
-      isRegistryFormat(config.input.format) && registryUrl !== undefined
+      (registryInput || avroOutput) && registryUrl !== undefined
         ? new SchemaCache(new SchemaRegistryClient({ ...config.input.schemaRegistry, url: registryUrl }))
         : undefined;
     let registryUp = true;
@@ -225,6 +228,15 @@ export async function startKafkaJob<S extends ChunkSource>(
       ...(schemas
         ? {
             schemas,
+            registryInput,
+            ...(avroOutput
+              ? {
+                  avroOutput: {
+                    subject: `${config.kafka.outputTopic}-value`,
+                    schema: JSON.stringify(sentimentEventAvroSchema()),
+                  },
+                }
+              : {}),
             setSchemaRegistryReady: (ready: boolean) => {
               if (ready && !registryUp) log("the schema registry answers again");
               registryUp = ready;

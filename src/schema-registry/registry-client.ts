@@ -71,7 +71,9 @@ export class SchemaRegistryClient {
       try {
         return readFileSync(path);
       } catch (e) {
-        throw new ConfigError([{ path: `input.schemaRegistry.${field}`, reason: `cannot read ${path}: ${errorMessage(e)}` }]);
+        throw new ConfigError([
+          { path: `input.schemaRegistry.${field}`, reason: `cannot read ${path}: ${errorMessage(e)}` },
+        ]);
       }
     };
     const ca = file(settings.caFile, "caFile");
@@ -95,6 +97,38 @@ export class SchemaRegistryClient {
     const references: RegisteredSchema["references"] = [];
     await this.collectReferences(raw, references, new Set(), 0);
     return { found: true, schema: { schemaType: schemaType(raw), schema: raw.schema, references } };
+  }
+
+  /**
+   * Registers `schema` under `subject` (the id of the version that has it, when one does) and sets
+   * the subject's compatibility to `compatibility`; throws SchemaRegistryUnavailableError when the
+   * registry does not accept it (any answer but 200: an incompatible schema is a 409 on Confluent's
+   * registry and Apicurio's alike, but their error codes differ, and neither is needed here).
+   */
+  async register(subject: string, schema: string, schemaType: SchemaType, compatibility?: string): Promise<number> {
+    const path = encodeURIComponent(subject);
+    if (compatibility !== undefined) {
+      const set = await this.send("PUT", `config/${path}`, { compatibility });
+      if (set.status !== 200) {
+        const detail = JSON.stringify(set.body ?? "").slice(0, 300);
+        throw new SchemaRegistryUnavailableError(
+          `the schema registry did not set the compatibility of ${subject}: ${set.status} ${detail}`,
+        );
+      }
+    }
+    const reply = await this.send(
+      "POST",
+      `subjects/${path}/versions`,
+      schemaType === "AVRO" ? { schema } : { schema, schemaType },
+    );
+    const id = (reply.body as { id?: unknown } | null)?.id;
+    if (reply.status !== 200 || typeof id !== "number") {
+      const detail = JSON.stringify(reply.body ?? "").slice(0, 300);
+      throw new SchemaRegistryUnavailableError(
+        `the schema registry did not register the schema of ${subject}: ${reply.status} ${detail}`,
+      );
+    }
+    return id;
   }
 
   /** The references of `raw`, depth first, each once, into `out`. */
@@ -132,7 +166,20 @@ export class SchemaRegistryClient {
   }
 
   private get(path: string): Promise<Reply> {
+    return this.send("GET", path);
+  }
+
+  private send(method: string, path: string, json?: unknown): Promise<Reply> {
     const url = new URL(path, this.base);
+    const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json), "utf8");
+    const headers =
+      body === undefined
+        ? this.headers
+        : {
+            ...this.headers,
+            "content-type": "application/vnd.schemaregistry.v1+json",
+            "content-length": String(body.length),
+          };
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const fail = (e: unknown) =>
@@ -143,7 +190,7 @@ export class SchemaRegistryClient {
         );
       const req = send(
         url,
-        { method: "GET", headers: this.headers, timeout: this.settings.timeoutMs, ...this.tls },
+        { method, headers, timeout: this.settings.timeoutMs, ...this.tls },
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -172,7 +219,7 @@ export class SchemaRegistryClient {
       );
       req.on("timeout", () => req.destroy(new Error(`no answer within ${this.settings.timeoutMs} ms`)));
       req.on("error", fail);
-      req.end();
+      req.end(body);
     });
   }
 }

@@ -14,9 +14,10 @@ export class SchemaCache {
   private readonly known = new Map<number, SchemaLookup & { found: true }>();
   private readonly missing = new Map<number, { lookup: SchemaLookup; until: number }>();
   private readonly pending = new Map<number, Promise<SchemaLookup>>();
+  private readonly registered = new Map<string, Promise<number>>();
 
   constructor(
-    private readonly client: Pick<SchemaRegistryClient, "schemaById">,
+    private readonly client: Pick<SchemaRegistryClient, "schemaById" | "register">,
     private readonly missingTtlMs = 30_000,
     private readonly now: () => number = Date.now,
   ) {}
@@ -42,6 +43,18 @@ export class SchemaCache {
         : new SchemaRegistryUnavailableError(String(reason), reason);
     }
     return out;
+  }
+
+  /** The id of `schema` under `subject`, registered once per process (again after a failure). */
+  register(subject: string, schema: string, compatibility: string): Promise<number> {
+    const key = `${subject}\u0000${schema}`;
+    let id = this.registered.get(key);
+    if (!id) {
+      id = this.client.register(subject, schema, "AVRO", compatibility);
+      id.catch(() => this.registered.delete(key));
+      this.registered.set(key, id);
+    }
+    return id;
   }
 
   private freshMissing(id: number): SchemaLookup | undefined {

@@ -248,4 +248,47 @@ describe("schema registry formats", { skip }, () => {
     );
     assert.equal((await client.readAll(s.dlq, { count: 0, quietMs: 500 })).length, 0);
   });
+
+  it("output.format avro: events a consumer reads knowing only the registry; the subject BACKWARD", async () => {
+    const s = await workerSetup(client, services, {
+      partitions: 1,
+      flags: { "input.schemaRegistry.url": url, "output.format": "avro", "input.passthrough": "true" },
+    });
+    const total = 12;
+    await client.produce(
+      s.input,
+      Array.from({ length: total }, (_, i) => ({ value: JSON.stringify({ id: `a${i}`, text: texts[i], n: 10 ** i }) })),
+    );
+    const worker = await startWorker(configOf(s));
+    try {
+      await client.waitForGroupAtEnd(s.flags["kafka.groupId"] as string, s.input, 60_000);
+    } finally {
+      await worker.stop();
+    }
+    const records = await client.readAll(s.output, { count: total, quietMs: 500 });
+    // What a consumer does: the id from the header, the schema from the registry, then decode.
+    const types = new Map<number, avro.Type>();
+    const events = [];
+    for (const r of records) {
+      const value = r.value as Buffer;
+      assert.equal(value[0], 0, "the magic byte");
+      const id = value.readUInt32BE(1);
+      if (!types.has(id)) {
+        const answer = (await (await fetch(`${url}/schemas/ids/${id}`)).json()) as { schema: string };
+        types.set(id, avro.Type.forSchema(JSON.parse(answer.schema)));
+      }
+      events.push((types.get(id) as avro.Type).fromBuffer(value.subarray(5)));
+    }
+    assert.equal(types.size, 1);
+    assert.deepEqual(events.map((e) => e.id).sort(), Array.from({ length: total }, (_, i) => `a${i}`).sort());
+    const third = events.find((e) => e.id === "a3");
+    assert.equal(third.schema, "sentiment.v1");
+    assert.equal(third.source.topic, s.input);
+    assert.ok(["positive", "neutral", "negative"].includes(third.sentiment.label));
+    assert.deepEqual(JSON.parse(third.input), { id: "a3", text: texts[3], n: 1000 });
+    const config = (await (await fetch(`${url}/config/${encodeURIComponent(`${s.output}-value`)}`)).json()) as {
+      compatibilityLevel?: string;
+    };
+    assert.equal(config.compatibilityLevel, "BACKWARD");
+  });
 });

@@ -8,15 +8,22 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import avro from "avsc";
+import { LosslessNumber } from "lossless-json";
 import protobuf from "protobufjs";
 import { loadConfig } from "../../src/config/index.js";
 import { ConfigError, SchemaRegistryUnavailableError } from "../../src/errors/errors.js";
 import type { SourceCoordinates } from "../../src/events/dead-letter.js";
+import { AvroEventWriter, sentimentEventAvroSchema } from "../../src/events/sentiment-avro.js";
+import { sentimentEventSchema } from "../../src/events/sentiment-event.js";
 import { serializeEvent } from "../../src/events/serialize-event.js";
 import { buildEvent } from "../../src/pipeline/build-event.js";
 import { type Decoded, type DecodedMessage, decodeRecord } from "../../src/pipeline/decode.js";
 import { chunkSchemaIds, resolveSchemas } from "../../src/pipeline/stages/resolve-schemas.js";
-import type { RegisteredSchema, SchemaLookup } from "../../src/schema-registry/registry-client.js";
+import type {
+  RegisteredSchema,
+  SchemaLookup,
+  SchemaRegistryClient,
+} from "../../src/schema-registry/registry-client.js";
 import { type ChunkSchemas, SchemaCache } from "../../src/schema-registry/schema-cache.js";
 import { protobufMessageIndexes, wireSchemaId } from "../../src/schema-registry/wire-format.js";
 
@@ -213,18 +220,26 @@ describe("decoding registry formats", () => {
   });
 });
 
+/** A registry client that only looks schemas up as `client` says. */
+const fakeRegistry = (client: Pick<SchemaRegistryClient, "schemaById">) => ({
+  ...client,
+  register: async () => assert.fail("nothing is registered here"),
+});
+
 describe("the schema cache", () => {
   const schema = avroSchema(AVRO_POST);
 
   it("asks the registry once per id, however many chunks name it at once", async () => {
     const asked: number[] = [];
-    const cache = new SchemaCache({
-      schemaById: async (id) => {
-        asked.push(id);
-        await new Promise((r) => setTimeout(r, 10));
-        return id === 404 ? { found: false, message: "none" } : found(schema);
-      },
-    });
+    const cache = new SchemaCache(
+      fakeRegistry({
+        schemaById: async (id) => {
+          asked.push(id);
+          await new Promise((r) => setTimeout(r, 10));
+          return id === 404 ? { found: false, message: "none" } : found(schema);
+        },
+      }),
+    );
     const [a, b] = await Promise.all([cache.lookup([1, 2, 404]), cache.lookup([2, 1])]);
     await cache.lookup([1, 2, 404]);
     assert.deepEqual(asked.sort(), [1, 2, 404]);
@@ -237,12 +252,12 @@ describe("the schema cache", () => {
     let now = 0;
     let calls = 0;
     const cache = new SchemaCache(
-      {
+      fakeRegistry({
         schemaById: async () => {
           calls++;
           return { found: false, message: "none" };
         },
-      },
+      }),
       1000,
       () => now,
     );
@@ -256,12 +271,14 @@ describe("the schema cache", () => {
   it("holds a chunk while the registry does not answer (readiness false), then goes on; gives up on request", async () => {
     let down = 2;
     const ready: boolean[] = [];
-    const cache = new SchemaCache({
-      schemaById: async () => {
-        if (down-- > 0) throw new SchemaRegistryUnavailableError("connect ECONNREFUSED");
-        return found(schema);
-      },
-    });
+    const cache = new SchemaCache(
+      fakeRegistry({
+        schemaById: async () => {
+          if (down-- > 0) throw new SchemaRegistryUnavailableError("connect ECONNREFUSED");
+          return found(schema);
+        },
+      }),
+    );
     const records = [{ offset: "0", key: null, value: wire(1, Buffer.alloc(0)), timestamp: "0" }];
     const unavailable: string[] = [];
     const schemas = await resolveSchemas(records, cache, {
@@ -273,11 +290,13 @@ describe("the schema cache", () => {
     assert.deepEqual(ready, [false, false, true]);
     assert.equal(unavailable.length, 1);
 
-    const never = new SchemaCache({
-      schemaById: async () => {
-        throw new SchemaRegistryUnavailableError("down");
-      },
-    });
+    const never = new SchemaCache(
+      fakeRegistry({
+        schemaById: async () => {
+          throw new SchemaRegistryUnavailableError("down");
+        },
+      }),
+    );
     const givenUp = await resolveSchemas(records, never, { givenUp: () => true });
     assert.equal(givenUp, undefined);
   });
@@ -306,5 +325,40 @@ describe("registry settings", () => {
       }),
       ["input.schemaRegistry.password"],
     );
+  });
+});
+
+describe("Avro events (output.format avro)", () => {
+  const event = {
+    schema: "sentiment.v1" as const,
+    id: "p-1",
+    source: { topic: "posts", partition: 2, offset: "17", timestamp: "", timestampMs: "-1" },
+    sentiment: { label: "positive" as const, score: 0.9, scores: { positive: 0.9, neutral: 0.07, negative: 0.03 } },
+    lang: "pt",
+    langSource: "input" as const,
+    truncated: false,
+    model: { name: "m", revision: "r" },
+    processedAt: "2026-12-07T10:00:00.000Z",
+    input: { id: new LosslessNumber("9007199254740993"), text: "ok" },
+  };
+
+  it("has a field for every field of sentiment.v1 (one source), optional ones a union with null", () => {
+    const avroFields = (sentimentEventAvroSchema().fields as { name: string; type: unknown }[]).map((f) => f.name);
+    assert.deepEqual(avroFields, Object.keys(sentimentEventSchema.shape));
+    const lang = (sentimentEventAvroSchema().fields as { name: string; type: unknown }[]).find(
+      (f) => f.name === "lang",
+    );
+    assert.deepEqual(lang?.type, ["null", "string"]);
+  });
+
+  it("reads back with the generated schema alone: absent fields null, input as its exact JSON text", () => {
+    const type = avro.Type.forSchema(sentimentEventAvroSchema() as avro.Schema);
+    const back = type.fromBuffer(new AvroEventWriter().toBuffer(event)) as Record<string, unknown>;
+    assert.equal(back.id, "p-1");
+    assert.equal((back.source as { partition: number }).partition, 2);
+    assert.equal((back.sentiment as { label: string }).label, "positive");
+    assert.equal(back.lang, "pt");
+    assert.equal(back.langConfidence, null);
+    assert.equal(back.input, '{"id":9007199254740993,"text":"ok"}');
   });
 });

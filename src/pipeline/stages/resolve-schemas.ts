@@ -29,17 +29,22 @@ export function chunkSchemaIds(records: readonly ChunkRecord[]): Set<number> {
 }
 
 /** The chunk's schemas; undefined when it was given up while the registry did not answer. */
-export async function resolveSchemas(
+export function resolveSchemas(
   records: readonly ChunkRecord[],
   cache: SchemaCache,
   context: ResolveContext,
 ): Promise<ChunkSchemas | undefined> {
   const ids = chunkSchemaIds(records);
+  return untilRegistryAnswers(() => cache.lookup(ids), context);
+}
+
+/** `ask` until the registry answers (readiness false meanwhile); undefined when the chunk was given up. */
+export async function untilRegistryAnswers<T>(ask: () => Promise<T>, context: ResolveContext): Promise<T | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const schemas = await cache.lookup(ids);
+      const answer = await ask();
       context.setReady?.(true);
-      return schemas;
+      return answer;
     } catch (error) {
       if (!(error instanceof SchemaRegistryUnavailableError)) throw error;
       if (attempt === 1) context.onUnavailable?.(error);
