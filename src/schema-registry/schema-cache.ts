@@ -7,6 +7,11 @@
 import { SchemaRegistryUnavailableError } from "../errors/errors.js";
 import type { SchemaLookup, SchemaRegistryClient } from "./registry-client.js";
 
+/** Requests in flight at once: a chunk of records with thousands of made-up ids must not flood the registry. */
+const MAX_CONCURRENT_LOOKUPS = 8;
+/** Ids the registry said it lacks, remembered at most: made-up ids must not fill the memory. */
+const MAX_MISSING = 10_000;
+
 /** The lookups of a chunk's schema ids: cloned to a processing thread with the records. */
 export type ChunkSchemas = Map<number, SchemaLookup>;
 
@@ -25,19 +30,24 @@ export class SchemaCache {
   /** Lookups of `ids`; throws SchemaRegistryUnavailableError when the registry does not say for one of them. */
   async lookup(ids: Iterable<number>): Promise<ChunkSchemas> {
     const out: ChunkSchemas = new Map();
-    const asked: Promise<void>[] = [];
+    const unknown: number[] = [];
     for (const id of new Set(ids)) {
       const known = this.known.get(id) ?? this.freshMissing(id);
-      if (known) {
-        out.set(id, known);
-        continue;
-      }
-      asked.push(this.ask(id).then((lookup) => void out.set(id, lookup)));
+      if (known) out.set(id, known);
+      else unknown.push(id);
     }
-    const settled = await Promise.allSettled(asked);
-    const failed = settled.find((s) => s.status === "rejected");
-    if (failed) {
-      const reason = (failed as PromiseRejectedResult).reason;
+    // A few at a time; the first failure stops the rest (the chunk waits and asks again anyway).
+    let next = 0;
+    const worker = async () => {
+      while (next < unknown.length) {
+        const id = unknown[next++] as number;
+        out.set(id, await this.ask(id));
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(MAX_CONCURRENT_LOOKUPS, unknown.length) }, worker));
+    } catch (reason) {
+      next = unknown.length;
       throw reason instanceof SchemaRegistryUnavailableError
         ? reason
         : new SchemaRegistryUnavailableError(String(reason), reason);
@@ -70,7 +80,10 @@ export class SchemaCache {
     if (!request) {
       request = this.client.schemaById(id).then((lookup) => {
         if (lookup.found) this.known.set(id, lookup);
-        else this.missing.set(id, { lookup, until: this.now() + this.missingTtlMs });
+        else {
+          if (this.missing.size >= MAX_MISSING) this.missing.delete(this.missing.keys().next().value as number);
+          this.missing.set(id, { lookup, until: this.now() + this.missingTtlMs });
+        }
         return lookup;
       });
       request.finally(() => this.pending.delete(id)).catch(() => {});

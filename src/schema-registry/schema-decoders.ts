@@ -162,6 +162,9 @@ const jsonDecoder: Decoder = {
   },
 };
 
+/** Parsed schemas kept per thread; past this the oldest is parsed again when met again. */
+const MAX_DECODERS = 1024;
+
 /** Decoders by schema id, made on first use (one per thread that decodes). */
 export class SchemaDecoders {
   private readonly decoders = new Map<number, Decoder | string>();
@@ -171,6 +174,7 @@ export class SchemaDecoders {
     let decoder = this.decoders.get(id);
     if (decoder === undefined) {
       decoder = this.make(id, schema);
+      if (this.decoders.size >= MAX_DECODERS) this.decoders.delete(this.decoders.keys().next().value as number);
       this.decoders.set(id, decoder);
     }
     if (typeof decoder === "string") return { ok: false, message: decoder };

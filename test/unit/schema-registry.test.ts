@@ -362,3 +362,22 @@ describe("Avro events (output.format avro)", () => {
     assert.equal(back.input, '{"id":9007199254740993,"text":"ok"}');
   });
 });
+
+describe("the schema cache under made-up ids", () => {
+  it("asks at most 8 at a time, however many ids a chunk names", async () => {
+    let inFlight = 0;
+    let most = 0;
+    const cache = new SchemaCache({
+      schemaById: async () => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 2));
+        inFlight--;
+        return { found: false, message: "none" };
+      },
+      register: async () => assert.fail("nothing is registered here"),
+    });
+    const looked = await cache.lookup(Array.from({ length: 200 }, (_, i) => 1000 + i));
+    assert.equal(looked.size, 200);
+    assert.equal(most, 8);
+  });
+});
