@@ -211,7 +211,12 @@ export async function startKafkaJob<S extends ChunkSource>(
     const avroOutput = config.output.format === "avro";
     const schemas =
       (registryInput || avroOutput) && registryUrl !== undefined
-        ? new SchemaCache(new SchemaRegistryClient({ ...config.input.schemaRegistry, url: registryUrl }))
+        ? new SchemaCache(
+            new SchemaRegistryClient({ ...config.input.schemaRegistry, url: registryUrl }),
+            undefined,
+            undefined,
+            (message) => log(message),
+          )
         : undefined;
     let registryUp = true;
     const pipeline = new ChunkPipeline({

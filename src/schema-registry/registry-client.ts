@@ -100,22 +100,21 @@ export class SchemaRegistryClient {
   }
 
   /**
-   * Registers `schema` under `subject` (the id of the version that has it, when one does) and sets
-   * the subject's compatibility to `compatibility`; throws SchemaRegistryUnavailableError when the
-   * registry does not accept it (any answer but 200: an incompatible schema is a 409 on Confluent's
-   * registry and Apicurio's alike, but their error codes differ, and neither is needed here).
+   * Registers `schema` under `subject` (the id of the version that has it, when one does), then
+   * sets the subject's compatibility to `compatibility`. Throws SchemaRegistryUnavailableError when
+   * the registry does not register it (any answer but 200: an incompatible schema is a 409 on
+   * Confluent's registry and Apicurio's alike, but their error codes differ, and neither is needed
+   * here). A refused compatibility (credentials that may register but not configure) is only told
+   * to `onRefused`: the events can still be written.
    */
-  async register(subject: string, schema: string, schemaType: SchemaType, compatibility?: string): Promise<number> {
+  async register(
+    subject: string,
+    schema: string,
+    schemaType: SchemaType,
+    compatibility?: string,
+    onRefused?: (message: string) => void,
+  ): Promise<number> {
     const path = encodeURIComponent(subject);
-    if (compatibility !== undefined) {
-      const set = await this.send("PUT", `config/${path}`, { compatibility });
-      if (set.status !== 200) {
-        const detail = JSON.stringify(set.body ?? "").slice(0, 300);
-        throw new SchemaRegistryUnavailableError(
-          `the schema registry did not set the compatibility of ${subject}: ${set.status} ${detail}`,
-        );
-      }
-    }
     const reply = await this.send(
       "POST",
       `subjects/${path}/versions`,
@@ -127,6 +126,13 @@ export class SchemaRegistryClient {
       throw new SchemaRegistryUnavailableError(
         `the schema registry did not register the schema of ${subject}: ${reply.status} ${detail}`,
       );
+    }
+    if (compatibility !== undefined) {
+      const set = await this.send("PUT", `config/${path}`, { compatibility });
+      if (set.status !== 200) {
+        const detail = JSON.stringify(set.body ?? "").slice(0, 300);
+        onRefused?.(`the schema registry did not set ${subject} to ${compatibility}: ${set.status} ${detail}`);
+      }
     }
     return id;
   }

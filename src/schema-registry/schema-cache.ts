@@ -25,6 +25,8 @@ export class SchemaCache {
     private readonly client: Pick<SchemaRegistryClient, "schemaById" | "register">,
     private readonly missingTtlMs = 30_000,
     private readonly now: () => number = Date.now,
+    /** Told when the registry keeps the event schema but refuses its subject's compatibility. */
+    private readonly onCompatibilityRefused?: (message: string) => void,
   ) {}
 
   /** Lookups of `ids`; throws SchemaRegistryUnavailableError when the registry does not say for one of them. */
@@ -60,7 +62,7 @@ export class SchemaCache {
     const key = `${subject}\u0000${schema}`;
     let id = this.registered.get(key);
     if (!id) {
-      id = this.client.register(subject, schema, "AVRO", compatibility);
+      id = this.client.register(subject, schema, "AVRO", compatibility, this.onCompatibilityRefused);
       id.catch(() => this.registered.delete(key));
       this.registered.set(key, id);
     }

@@ -184,4 +184,35 @@ describe("the schema registry client", { skip }, () => {
       (e: unknown) => e instanceof ConfigError && e.problems[0]?.path === "input.schemaRegistry.caFile",
     );
   });
+
+  it("registers a schema, then sets its subject's compatibility; a refused setting is only told, a refused schema throws", async () => {
+    const calls: string[] = [];
+    let configStatus = 200;
+    handler = (req, res) => {
+      let body = "";
+      req.on("data", (d) => {
+        body += d;
+      });
+      req.on("end", () => {
+        calls.push(`${req.method} ${req.url} ${body}`);
+        if (req.method === "POST" && req.url?.endsWith("/subjects/out-value/versions"))
+          return json(res, 200, { id: 5 });
+        if (req.method === "POST") return json(res, 409, { error_code: 0, message: "Incompatible artifact" });
+        json(res, configStatus, configStatus === 200 ? { compatibility: "BACKWARD" } : { error_code: 40301 });
+      });
+    };
+    const refused: string[] = [];
+    const c = client({ token: TOKEN });
+    assert.equal(await c.register("out-value", '"string"', "AVRO", "BACKWARD", (m) => refused.push(m)), 5);
+    assert.deepEqual(calls, [
+      `POST /apis/ccompat/v7/subjects/out-value/versions {"schema":"\\"string\\""}`,
+      'PUT /apis/ccompat/v7/config/out-value {"compatibility":"BACKWARD"}',
+    ]);
+    configStatus = 403;
+    assert.equal(await c.register("out-value", '"string"', "AVRO", "BACKWARD", (m) => refused.push(m)), 5);
+    assert.equal(refused.length, 1);
+    assert.match(refused[0] ?? "", /403/);
+    const error = await unavailable(c.register("other-value", '"int"', "AVRO", "BACKWARD"));
+    assert.match(error.message, /409/);
+  });
 });
