@@ -64,6 +64,8 @@ function containerEngineEnv(env) {
 
 /** Each local service and the variable that names it to the tests. */
 const SERVICE_VARS = { kafka: "KAFKA_BROKERS", redis: "REDIS_URL", registry: "SCHEMA_REGISTRY_URL" };
+/** The prefix of every setting `up` prints for a service (Kafka's secured listeners too). */
+const SERVICE_PREFIXES = { kafka: "KAFKA_", redis: "REDIS_", registry: "SCHEMA_REGISTRY_" };
 
 /**
  * Starts the local services the environment does not name (Kafka and Redis unless Docker provides
@@ -89,10 +91,12 @@ function provideServices(env) {
     process.stderr.write(`could not start the local ${missing.join(", ")} (scripts/services.mjs up)\n`);
     process.exit(1);
   }
+  // Only the settings of the services asked for (`up` prints those of every one that runs: a local
+  // Kafka must not replace the containers of SWDEV_TEST_SERVICES=testcontainers).
+  const asked = new RegExp(`^(?:${missing.map((k) => SERVICE_PREFIXES[k]).join("|")})`);
   for (const line of up.stdout.split("\n")) {
     const eq = line.indexOf("=");
-    // Only the services asked for: `up` prints the settings of every one that runs.
-    if (eq > 0 && env[line.slice(0, eq)] === undefined) env[line.slice(0, eq)] = line.slice(eq + 1);
+    if (eq > 0 && asked.test(line)) env[line.slice(0, eq)] = line.slice(eq + 1);
   }
   const started = missing.filter((k) => !wasRunning.has(k));
   return () => {
