@@ -375,7 +375,9 @@ function buildKafka() {
   const libs = join(root, ".cache/kafka", KAFKA_VERSION, "libs");
   if (!existsSync(libs) || !readdirSync(libs).some((f) => f.startsWith(`kafka_2.13-${KAFKA_VERSION}`))) {
     // The same jars the local broker runs, fetched from Maven Central once.
-    const r = spawnSync(process.execPath, [join(root, "scripts/services.mjs"), "fetch"], { stdio: ["ignore", 2, 2] });
+    const r = spawnSync(process.execPath, [join(root, "scripts/services.mjs"), "fetch", "kafka"], {
+      stdio: ["ignore", 2, 2],
+    });
     if (r.status !== 0) throw new Error("fetching the Kafka jars failed (node scripts/services.mjs fetch)");
   }
   const jars = readdirSync(libs).sort();

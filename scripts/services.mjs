@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   accessSync,
   closeSync,
   constants,
+  cpSync,
   existsSync,
   mkdirSync,
   openSync,
@@ -15,16 +16,21 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createConnection, createServer } from "node:net";
+import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-// Starts and stops the local Apache Kafka broker (KRaft, single node) and Redis that the tests,
-// demos and benchmarks use, each on a free loopback port. No Docker needed.
+// Starts and stops the local Apache Kafka broker (KRaft, single node), Redis and a schema registry
+// (Apicurio Registry, in memory, Confluent-compatible API) that the tests, demos and benchmarks use,
+// each on a free loopback port. No Docker needed.
 //
-//   node scripts/services.mjs up [kafka] [redis]    start what is not running (default both); print
-//                                                    KAFKA_BROKERS=... REDIS_URL=... (and the secured
-//                                                    listeners: KAFKA_SASL_BROKERS, KAFKA_TLS_BROKERS, ...)
-//   node scripts/services.mjs down [kafka] [redis]  stop exactly the processes `up` started (by process id)
-//   node scripts/services.mjs status                 print the settings of what runs, exit 1 unless both do
-//   node scripts/services.mjs fetch                  download the Kafka jars into the cache only
+//   node scripts/services.mjs up [kafka] [redis] [registry]
+//                            start what is not running (default Kafka and Redis; the registry when
+//                            named); print KAFKA_BROKERS=... REDIS_URL=... SCHEMA_REGISTRY_URL=...
+//                            (and the secured listeners: KAFKA_SASL_BROKERS, KAFKA_TLS_BROKERS, ...)
+//   node scripts/services.mjs down [kafka] [redis] [registry]
+//                            stop exactly the processes `up` started (by process id; default all)
+//   node scripts/services.mjs status     print the settings of what runs, exit 1 unless Kafka and Redis do
+//   node scripts/services.mjs fetch [kafka] [registry]
+//                            download the Kafka jars and build the registry into the caches only
 //
 // Chaos commands (for tests that take a broker or Redis away; they refuse to run without an
 // explicit SWDEV_SERVICES_DIR, so a stray call cannot kill the shared services others test against):
@@ -33,6 +39,7 @@ import { dirname, join, resolve } from "node:path";
 //   start-kafka  start it again on the same ports and data directory (no re-format); print the settings
 //   kill-redis   SIGKILL redis-server (no persistence: its keys are gone)
 //   start-redis  start it again on the same port; print the settings
+//   kill-registry / start-registry   the same for the schema registry (in memory: its schemas are gone)
 //
 // Use `export $(node scripts/services.mjs up)` to export the settings into a shell: stdout carries
 // the settings only, everything else (Maven, apt-get, progress) goes to stderr.
@@ -40,6 +47,9 @@ import { dirname, join, resolve } from "node:path";
 // reserves for its own settings and refuses when unknown); jars in .cache/kafka/<version>/libs.
 // Another SWDEV_SERVICES_DIR gives a second, isolated set on other ports
 // (test/helpers/chaos-services.ts does that for tests).
+// The registry is Apicurio Registry built as a Quarkus app from Maven Central (scripts/registry/pom.xml),
+// once, into ~/.cache/sentiment-worker-tools/apicurio-registry/ (SENTIMENT_WORKER_TOOLS_DIR), outside the
+// clone so CI reruns reuse it (about 30 s cold).
 // Missing redis-server, mvn or java are installed with apt-get when running as root, else the
 // error says what to run. `up` stops what it started when a later step fails.
 // Plain Node with no npm packages, so it runs before `npm ci` too.
@@ -50,6 +60,24 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const pom = join(root, "scripts/kafka/pom.xml");
 const KAFKA_VERSION = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(readFileSync(pom, "utf8"))[1];
 const libs = join(root, ".cache/kafka", KAFKA_VERSION, "libs");
+const registryDir = join(root, "scripts/registry");
+const REGISTRY_VERSION = /<apicurio\.version>([^<]+)<\/apicurio\.version>/.exec(
+  readFileSync(join(registryDir, "pom.xml"), "utf8"),
+)[1];
+const tools = resolve(process.env.SENTIMENT_WORKER_TOOLS_DIR || join(homedir(), ".cache", "sentiment-worker-tools"));
+/** Keyed by the pom and the build's settings, so an edit to either builds again. */
+const registryBuild = join(
+  tools,
+  "apicurio-registry",
+  `${REGISTRY_VERSION}-${createHash("sha256")
+    .update(readFileSync(join(registryDir, "pom.xml")))
+    .update(readFileSync(join(registryDir, "src/main/resources/application.properties")))
+    .digest("hex")
+    .slice(0, 12)}`,
+);
+const registryJar = join(registryBuild, "target", "local-schema-registry-1-runner.jar");
+/** Where the registry's Confluent-compatible API answers. */
+const REGISTRY_API = "/apis/ccompat/v7";
 const explicitDir = process.env.SWDEV_SERVICES_DIR;
 const stateDir = resolve(explicitDir || join(root, ".cache/services"));
 const stateFile = join(stateDir, "state.json");
@@ -224,6 +252,36 @@ function fetchKafka() {
     rmSync(libs, { recursive: true, force: true });
     throw new Error(`mvn could not fetch the Kafka jars (${mvn.error?.message ?? `exit ${mvn.status}`})`);
   }
+}
+
+/** Builds the registry (scripts/registry/pom.xml) into the tools cache, unless built already. */
+function fetchRegistry() {
+  if (existsSync(registryJar)) return;
+  const mvnPath = ensureInstalled("mvn", "maven");
+  ensureInstalled("java", "default-jre-headless");
+  log(`building Apicurio Registry ${REGISTRY_VERSION} from Maven Central into ${registryBuild}`);
+  rmSync(registryBuild, { recursive: true, force: true });
+  mkdirSync(registryBuild, { recursive: true });
+  cpSync(join(registryDir, "pom.xml"), join(registryBuild, "pom.xml"));
+  cpSync(join(registryDir, "src"), join(registryBuild, "src"), { recursive: true });
+  const mvn = spawnSync(
+    mvnPath,
+    ["-q", "-B", "--no-transfer-progress", "-Dstyle.color=never", "-DskipTests", "package"],
+    // Maven's output to stderr: stdout is for the settings `export $(... up)` reads.
+    { cwd: registryBuild, stdio: ["ignore", 2, 2] },
+  );
+  if (mvn.error || mvn.status !== 0 || !existsSync(registryJar)) {
+    rmSync(registryBuild, { recursive: true, force: true });
+    throw new Error(`mvn could not build the schema registry (${mvn.error?.message ?? `exit ${mvn.status}`})`);
+  }
+}
+
+/** Kafka's jars and the registry's build (or those named: kafka, registry), into their caches. */
+function fetchAll(args) {
+  const unknown = args.filter((a) => a !== "kafka" && a !== "registry");
+  if (unknown.length > 0) throw new Error(`nothing to fetch for ${unknown.join(", ")} (kafka, registry)`);
+  if (args.length === 0 || args.includes("kafka")) fetchKafka();
+  if (args.length === 0 || args.includes("registry")) fetchRegistry();
 }
 
 /**
@@ -415,6 +473,42 @@ async function startRedis(port) {
   return entry;
 }
 
+/** Starts the schema registry on `port` (a free one when not given) and waits until its API answers. */
+async function startRegistry(port) {
+  fetchRegistry();
+  const java = ensureInstalled("java", "default-jre-headless");
+  const chosen = port ?? (await freePort());
+  const dir = join(stateDir, "registry");
+  mkdirSync(dir, { recursive: true });
+  const logFile = join(dir, "registry.log");
+  const from = logSize(logFile);
+  const args = [
+    "-Xms64m",
+    "-Xmx256m",
+    "-Djava.awt.headless=true",
+    `-Dquarkus.http.host=${HOST}`,
+    `-Dquarkus.http.port=${chosen}`,
+    // The build directory is not the working directory, so Quarkus's relative paths stay in `dir`.
+    `-Djava.io.tmpdir=${dir}`,
+    "-jar",
+    registryJar,
+  ];
+  const pid = startDetached(java, args, logFile);
+  const entry = { pid, port: chosen, logFile };
+  await waitFor(
+    `Apicurio Registry ${REGISTRY_VERSION}`,
+    async () =>
+      /^HTTP\/1\.[01] 200 /.test(
+        (await ask(chosen, `GET ${REGISTRY_API}/subjects HTTP/1.0\r\nHost: ${HOST}\r\n\r\n`)) ?? "",
+      ),
+    entry,
+    SERVICES.registry.marker,
+    logFile,
+    from,
+  );
+  return entry;
+}
+
 function settings(state) {
   const lines = [];
   if (state.kafka) lines.push(`KAFKA_BROKERS=${HOST}:${state.kafka.port}`);
@@ -428,13 +522,17 @@ function settings(state) {
   if (state.kafka?.tlsPort)
     lines.push(`KAFKA_TLS_BROKERS=${HOST}:${state.kafka.tlsPort}`, `KAFKA_TLS_CA=${state.kafka.caFile}`);
   if (state.redis) lines.push(`REDIS_URL=redis://${HOST}:${state.redis.port}`);
+  if (state.registry) lines.push(`SCHEMA_REGISTRY_URL=http://${HOST}:${state.registry.port}${REGISTRY_API}`);
   return lines.map((l) => `${l}\n`).join("");
 }
 
 const SERVICES = {
   kafka: { marker: "kafka.Kafka", name: "Kafka" },
   redis: { marker: "redis-server", name: "Redis" },
+  registry: { marker: "local-schema-registry", name: "the schema registry" },
 };
+/** What `up` starts when no service is named: the registry only when asked for (it costs 200 MB). */
+const DEFAULT_UP = ["kafka", "redis"];
 
 /** The entries of `state` whose process runs. */
 function running(state) {
@@ -443,11 +541,11 @@ function running(state) {
   );
 }
 
-/** The services named on the command line (kafka, redis), all when none is. */
-function selected(args) {
+/** The services named on the command line (kafka, redis, registry), else `fallback`. */
+function selected(args, fallback = Object.keys(SERVICES)) {
   const unknown = args.filter((a) => !(a in SERVICES));
-  if (unknown.length > 0) throw new Error(`unknown service ${unknown.join(", ")} (kafka, redis)`);
-  return args.length > 0 ? args : Object.keys(SERVICES);
+  if (unknown.length > 0) throw new Error(`unknown service ${unknown.join(", ")} (kafka, redis, registry)`);
+  return args.length > 0 ? args : fallback;
 }
 
 async function stop(entry, marker, what) {
@@ -459,18 +557,20 @@ async function stop(entry, marker, what) {
 }
 
 async function up(args) {
-  const wanted = selected(args);
+  const wanted = selected(args, DEFAULT_UP);
   const state = readState();
   // What this `up` started, so a later failure stops it again instead of leaving it running.
   const started = [];
   // Prerequisites first (jars, java, redis-server; installed when missing), before anything starts.
   const needKafka = wanted.includes("kafka") && !isOurs(state.kafka, "kafka.Kafka");
   const needRedis = wanted.includes("redis") && !isOurs(state.redis, "redis-server");
+  const needRegistry = wanted.includes("registry") && !isOurs(state.registry, SERVICES.registry.marker);
   if (needKafka) {
     fetchKafka();
     ensureInstalled("java", "default-jre-headless");
   }
   if (needRedis) redisBinary();
+  if (needRegistry) fetchRegistry();
   try {
     if (needKafka) {
       state.kafka = await startKafka();
@@ -483,6 +583,12 @@ async function up(args) {
       started.push("redis");
       writeState(state);
       log(`Redis on ${HOST}:${state.redis.port} (pid ${state.redis.pid})`);
+    }
+    if (needRegistry) {
+      state.registry = await startRegistry();
+      started.push("registry");
+      writeState(state);
+      log(`Apicurio Registry ${REGISTRY_VERSION} on ${HOST}:${state.registry.port} (pid ${state.registry.pid})`);
     }
   } catch (e) {
     for (const key of started.reverse()) {
@@ -542,7 +648,12 @@ async function start(key) {
   const state = chaosState(key);
   const { marker, name } = SERVICES[key];
   if (!isOurs(state[key], marker)) {
-    state[key] = key === "kafka" ? await restartKafka(state.kafka) : await startRedis(state.redis.port);
+    state[key] =
+      key === "kafka"
+        ? await restartKafka(state.kafka)
+        : key === "redis"
+          ? await startRedis(state.redis.port)
+          : await startRegistry(state.registry.port);
     writeState(state);
     log(`${name} on ${HOST}:${state[key].port} again (pid ${state[key].pid})`);
   }
@@ -553,16 +664,18 @@ const commands = {
   up,
   down,
   status,
-  fetch: fetchKafka,
+  fetch: fetchAll,
   "kill-kafka": () => kill("kafka"),
   "start-kafka": () => start("kafka"),
   "kill-redis": () => kill("redis"),
   "start-redis": () => start("redis"),
+  "kill-registry": () => kill("registry"),
+  "start-registry": () => start("registry"),
 };
 const command = commands[process.argv[2]];
 if (!command) {
   process.stderr.write(
-    "usage: node scripts/services.mjs up|down [kafka] [redis] | status | fetch | kill-kafka | start-kafka | kill-redis | start-redis\n",
+    "usage: node scripts/services.mjs up|down [kafka] [redis] [registry] | status | fetch [kafka] [registry] | kill-kafka | start-kafka | kill-redis | start-redis | kill-registry | start-registry\n",
   );
   process.exit(2);
 }

@@ -3,9 +3,10 @@
 //
 //   node scripts/test.mjs [unit|integration|all]   (default all; `npm test` builds first)
 //
-// Integration tests need Kafka and Redis. With KAFKA_BROKERS and REDIS_URL set they are used;
-// else, with SWDEV_TEST_SERVICES=testcontainers, each test file starts them as containers from the
-// local images; else this script starts the local services (scripts/services.mjs), and stops
+// Integration tests need Kafka and Redis, and the schema-registry tests a registry. With
+// KAFKA_BROKERS, REDIS_URL and SCHEMA_REGISTRY_URL set they are used; else, with
+// SWDEV_TEST_SERVICES=testcontainers, each test file starts Kafka and Redis as containers from the
+// local images; else this script starts the missing ones locally (scripts/services.mjs), and stops
 // afterwards those it started. The container tests (test/integration/container-*.test.ts,
 // testcontainers.test.ts) use podman's service when `scripts/containers.mjs service up` runs it,
 // and skip, saying how to enable them, when no engine answers.
@@ -61,30 +62,43 @@ function containerEngineEnv(env) {
   }
 }
 
+/** Each local service and the variable that names it to the tests. */
+const SERVICE_VARS = { kafka: "KAFKA_BROKERS", redis: "REDIS_URL", registry: "SCHEMA_REGISTRY_URL" };
+/** The prefix of every setting `up` prints for a service (Kafka's secured listeners too). */
+const SERVICE_PREFIXES = { kafka: "KAFKA_", redis: "REDIS_", registry: "SCHEMA_REGISTRY_" };
+
 /**
- * Starts local services unless the environment or Docker provides them; returns a function that
- * stops those this run started (not one that already ran, e.g. for someone else's tests).
+ * Starts the local services the environment does not name (Kafka and Redis unless Docker provides
+ * them; the schema registry, which has no container image, always); returns a function that stops
+ * those this run started (not one that already ran, e.g. for someone else's tests).
  */
 function provideServices(env) {
-  if (env.KAFKA_BROKERS && env.REDIS_URL) return () => {};
   // Opt-in: every test file starts its own Kafka and Redis containers (test/helpers/services.ts).
-  if (env.SWDEV_TEST_SERVICES === "testcontainers") return () => {};
+  const fromContainers = env.SWDEV_TEST_SERVICES === "testcontainers" ? ["kafka", "redis"] : [];
+  const missing = Object.keys(SERVICE_VARS).filter((k) => !env[SERVICE_VARS[k]] && !fromContainers.includes(k));
+  if (missing.length === 0) return () => {};
   const before = spawnSync(process.execPath, [services, "status"], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "ignore"],
   });
-  const wasRunning = { kafka: /^KAFKA_BROKERS=/m.test(before.stdout), redis: /^REDIS_URL=/m.test(before.stdout) };
-  const up = spawnSync(process.execPath, [services, "up"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const wasRunning = new Set(missing.filter((k) => new RegExp(`^${SERVICE_VARS[k]}=`, "m").test(before.stdout)));
+  const up = spawnSync(process.execPath, [services, "up", ...missing], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   if (up.status !== 0) {
     // `up` already stopped what it started; its own message (above) says what went wrong.
-    process.stderr.write("could not start the local Kafka and Redis (scripts/services.mjs up)\n");
+    process.stderr.write(`could not start the local ${missing.join(", ")} (scripts/services.mjs up)\n`);
     process.exit(1);
   }
+  // Only the settings of the services asked for (`up` prints those of every one that runs: a local
+  // Kafka must not replace the containers of SWDEV_TEST_SERVICES=testcontainers).
+  const asked = new RegExp(`^(?:${missing.map((k) => SERVICE_PREFIXES[k]).join("|")})`);
   for (const line of up.stdout.split("\n")) {
     const eq = line.indexOf("=");
-    if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
+    if (eq > 0 && asked.test(line)) env[line.slice(0, eq)] = line.slice(eq + 1);
   }
-  const started = Object.keys(wasRunning).filter((k) => !wasRunning[k]);
+  const started = missing.filter((k) => !wasRunning.has(k));
   return () => {
     if (started.length > 0) spawnSync(process.execPath, [services, "down", ...started], { stdio: ["ignore", 2, 2] });
   };

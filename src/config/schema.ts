@@ -113,6 +113,42 @@ const kafka = z
   })
   .prefault({});
 
+/** Formats whose records are in Confluent's wire format, decoded through `input.schemaRegistry`. */
+export const REGISTRY_FORMATS = ["avro", "protobuf", "json-schema"] as const;
+
+const schemaRegistry = z
+  .strictObject({
+    url: z
+      .string()
+      .url()
+      .optional()
+      .meta({ env: ["SCHEMA_REGISTRY_URL"], secret: "url" })
+      .describe(
+        "Base URL of the schema registry's Confluent API (Confluent Schema Registry, Redpanda, Apicurio's `/apis/ccompat/v7`, Karapace), for `input.format` avro, protobuf and json-schema.",
+      ),
+    username: z.string().optional().describe("User name for HTTP basic authentication (with `password`)."),
+    password: z.string().optional().meta({ secret: true }).describe("Password for HTTP basic authentication."),
+    token: z
+      .string()
+      .optional()
+      .meta({ secret: true })
+      .describe("Bearer token (`Authorization: Bearer <token>`), instead of basic authentication."),
+    caFile: z
+      .string()
+      .optional()
+      .describe("PEM file with the CA certificates to trust for https (default: the system's)."),
+    certFile: z.string().optional().describe("PEM client certificate for mutual TLS."),
+    keyFile: z.string().optional().meta({ secret: true }).describe("PEM private key of the client certificate."),
+    rejectUnauthorized: z
+      .boolean()
+      .default(true)
+      .describe("Verify the registry's certificate; turn off only for a test registry."),
+    timeoutMs: positiveInt
+      .default(10_000)
+      .describe("How long one request to the registry may take before it counts as unreachable."),
+  })
+  .prefault({});
+
 const input = z
   .strictObject({
     source: z
@@ -120,9 +156,23 @@ const input = z
       .default("file")
       .describe("Where `run` reads from: a JSONL file or stdin (no broker), or Kafka."),
     path: z.string().default("-").describe("Input file for the `file` source; `-` is stdin."),
-    format: z.enum(["json", "text"]).default("json").describe("Record values are JSON objects, or plain UTF-8 text."),
-    idField: z.string().min(1).default("id").describe("Dotted path of the message id in a JSON value."),
-    textField: z.string().min(1).default("text").describe("Dotted path of the text in a JSON value."),
+    format: z
+      .enum(["json", "text", ...REGISTRY_FORMATS])
+      .default("json")
+      .describe(
+        "Record values are JSON objects, plain UTF-8 text, or Avro, Protobuf or JSON Schema records in Confluent's wire format, decoded with their schemas from `input.schemaRegistry` (docs/events.md).",
+      ),
+    schemaRegistry,
+    idField: z
+      .string()
+      .min(1)
+      .default("id")
+      .describe("Dotted path of the message id in a JSON value (or decoded Avro, Protobuf record)."),
+    textField: z
+      .string()
+      .min(1)
+      .default("text")
+      .describe("Dotted path of the text in a JSON value (or decoded Avro, Protobuf record)."),
     langField: z
       .string()
       .min(1)
@@ -140,7 +190,10 @@ const input = z
       .boolean()
       .default(false)
       .describe("Take the message id from the record key; with no id at all, a hash of the text is used."),
-    passthrough: z.boolean().default(false).describe("Copy the input JSON object into the event's `input` field."),
+    passthrough: z
+      .boolean()
+      .default(false)
+      .describe("Copy the input JSON object (or the decoded Avro, Protobuf record) into the event's `input` field."),
     maxTextBytes: positiveInt
       .default(65_536)
       .describe(
@@ -169,6 +222,12 @@ const input = z
 
 const output = z
   .strictObject({
+    format: z
+      .enum(["json", "avro"])
+      .default("json")
+      .describe(
+        "Events as JSON, or as Avro in Confluent's wire format (Kafka only): the schema, generated from `sentiment.v1`, registered in `input.schemaRegistry` under the output topic's `-value` subject with compatibility BACKWARD (docs/events.md).",
+      ),
     path: z.string().default("-").describe("Output file of the `file` source's events; `-` is stdout."),
     deadLetterPath: z
       .string()
@@ -463,6 +522,49 @@ export const configSchema = z
           message: "name at least one topic (or set kafka.inputPattern) when input.source is kafka",
         });
       }
+    }
+    if ((REGISTRY_FORMATS as readonly string[]).includes(c.input.format)) {
+      if (c.input.source !== "kafka") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["input", "format"],
+          message: `${c.input.format} needs input.source kafka (records in Confluent's wire format)`,
+        });
+      }
+      if (c.input.schemaRegistry.url === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["input", "schemaRegistry", "url"],
+          message: `required when input.format is ${c.input.format}`,
+        });
+      }
+    }
+    if (c.output.format === "avro") {
+      if (c.input.source !== "kafka") {
+        ctx.addIssue({ code: "custom", path: ["output", "format"], message: "avro needs input.source kafka" });
+      }
+      if (c.input.schemaRegistry.url === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["input", "schemaRegistry", "url"],
+          message: "required when output.format is avro (the registry the event schema is registered in)",
+        });
+      }
+    }
+    const registry = c.input.schemaRegistry;
+    if ((registry.username === undefined) !== (registry.password === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["input", "schemaRegistry", registry.username === undefined ? "username" : "password"],
+        message: "basic authentication needs both username and password",
+      });
+    }
+    if (registry.token !== undefined && registry.username !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["input", "schemaRegistry", "token"],
+        message: "set a bearer token or a username and password, not both",
+      });
     }
     if (c.kafka.sasl.mechanism !== "none" && (!c.kafka.sasl.username || !c.kafka.sasl.password)) {
       ctx.addIssue({

@@ -114,3 +114,14 @@ export class OffsetCommitError extends SentimentWorkerError {
 
 /** The consumer group refused this member (a setting the broker rejects, a missing ACL). */
 export class GroupJoinError extends SentimentWorkerError {}
+
+/**
+ * The schema registry did not answer a schema lookup (down, unreachable, timed out, refused our
+ * credentials, or answered something that is not a schema). Not the record's fault: the chunk
+ * waits and asks again (readiness false) until it answers.
+ */
+export class SchemaRegistryUnavailableError extends SentimentWorkerError {
+  constructor(message: string, cause?: unknown) {
+    super(message, cause === undefined ? { retriable: true } : { cause, retriable: true });
+  }
+}

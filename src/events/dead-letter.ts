@@ -10,6 +10,12 @@ export const DEAD_LETTER_CODES = [
   "OUTPUT_TOO_LARGE",
   // More headers than `input.maxHeaders` (Kafka): the dead letter goes without them.
   "TOO_MANY_HEADERS",
+  // Registry formats (avro, protobuf, json-schema): the value lacks the wire format's zero magic byte and schema id.
+  "NO_MAGIC_BYTE",
+  // The registry answers that it has no schema with the record's id (a wrong or deleted id).
+  "SCHEMA_NOT_FOUND",
+  // The payload does not decode with the schema its id names (or that schema is of another type or unusable).
+  "INVALID_PAYLOAD",
 ] as const;
 export type DeadLetterCode = (typeof DEAD_LETTER_CODES)[number];
 

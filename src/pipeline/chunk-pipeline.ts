@@ -10,11 +10,13 @@
  */
 import type { Config } from "../config/index.js";
 import type { ChunkHandler, PartitionChunk, TopicPartition } from "../consumers/chunk-source.js";
+import type { SchemaRegistryUnavailableError } from "../errors/errors.js";
 import { AbandonedChunkError, CommitOutcomeUnknownError, FencedError } from "../errors/errors.js";
 import { recordTimestamp } from "../events/record-timestamp.js";
 import type { Lease } from "../inference/model-slot.js";
 import type { ConsumedRecord } from "../kafka/client.js";
 import type { Identified } from "../language/identify.js";
+import type { SchemaCache } from "../schema-registry/schema-cache.js";
 import type { ProducedRecord } from "../sinks/kafka/partition-sink.js";
 import { deadLetterMessage, eventRecord } from "../sinks/kafka/records.js";
 import { messageBytes } from "../sinks/kafka/request-chunks.js";
@@ -27,6 +29,7 @@ import type { RunCounters } from "./run-counters.js";
 import { accountChunk, type ChunkMade, lagAfter } from "./stages/account-chunk.js";
 import { claimChunk } from "./stages/claim-chunk.js";
 import { inferChunk } from "./stages/infer-chunk.js";
+import { resolveSchemas, untilRegistryAnswers } from "./stages/resolve-schemas.js";
 import type { Built, ChunkWork, DeadRecord, Prepared, PreparedChunk } from "./work/chunk-work.js";
 import { InProcessChunkWork } from "./work/in-process.js";
 
@@ -52,6 +55,16 @@ export interface ChunkPipelineParts {
   limits?: OutputLimits;
   /** Readiness for the health endpoint: false while Redis is down in `fail` mode. */
   setReady?: (ready: boolean) => void;
+  /** The schemas of registry formats (`input.format` avro, protobuf, json-schema), looked up before decoding. */
+  schemas?: SchemaCache;
+  /** Look up the records' schemas before decoding (a registry input format). */
+  registryInput?: boolean;
+  /** `output.format: avro`: the event schema and the subject it is registered under (in `schemas`). */
+  avroOutput?: { subject: string; schema: string };
+  /** Readiness for the health endpoint: false while the schema registry does not answer. */
+  setSchemaRegistryReady?: (ready: boolean) => void;
+  /** Told when a chunk starts waiting for the schema registry. */
+  onSchemaRegistryUnavailable?: (error: SchemaRegistryUnavailableError) => void;
   /** Where chunks are decoded and their events built; default: in the process (`identifyAll` identifies their languages). */
   work?: ChunkWork;
   /** Identifies a chunk's languages elsewhere (the language thread), for the default `work`; default: here, per event. */
@@ -113,11 +126,33 @@ export class ChunkPipeline implements ChunkHandler {
 
   private async process(chunk: PartitionChunk, trace: ChunkTrace, use: ChunkTagging): Promise<Outcome> {
     const cache = use.dedup?.results;
+    const { schemas: schemaCache, avroOutput } = this.parts;
+    const waiting = {
+      givenUp: () => chunk.isStale() || !chunk.isRunning() || chunk.signal.aborted,
+      setReady: this.parts.setSchemaRegistryReady,
+      onUnavailable: this.parts.onSchemaRegistryUnavailable,
+    };
+    // Avro events: the event schema's id (registered once), before anything of the chunk is done.
+    let avroSchemaId: number | undefined;
+    if (schemaCache && avroOutput) {
+      avroSchemaId = await untilRegistryAnswers(
+        () => schemaCache.register(avroOutput.subject, avroOutput.schema, "BACKWARD"),
+        waiting,
+      );
+      if (avroSchemaId === undefined) return "abandoned";
+    }
+    // Registry formats: the schemas first, here, so decoding (on a processing thread) needs no registry.
+    const schemas =
+      schemaCache && this.parts.registryInput ? await resolveSchemas(chunk.messages, schemaCache, waiting) : undefined;
+    if (schemaCache && this.parts.registryInput && schemas === undefined) return "abandoned";
     const prepared = await trace.stage(SPANS.consume, () =>
-      this.work.prepare(chunk, chunk.messages, use.classifier, { hashes: cache !== undefined }),
+      this.work.prepare(chunk, chunk.messages, use.classifier, {
+        hashes: cache !== undefined,
+        ...(schemas ? { schemas } : {}),
+      }),
     );
     try {
-      return await this.tagAndCommit(chunk, trace, use, prepared);
+      return await this.tagAndCommit(chunk, trace, use, prepared, avroSchemaId);
     } finally {
       prepared.release();
     }
@@ -128,6 +163,7 @@ export class ChunkPipeline implements ChunkHandler {
     trace: ChunkTrace,
     use: ChunkTagging,
     prepared: PreparedChunk,
+    avroSchemaId: number | undefined,
   ): Promise<Outcome> {
     const { config, delivery } = this.parts;
     const records = chunk.messages;
@@ -171,6 +207,7 @@ export class ChunkPipeline implements ChunkHandler {
         detectLanguage: config.input.detectLanguage,
         processedAt: Date.now(),
         keepTags: offer !== undefined,
+        ...(avroSchemaId !== undefined ? { avroSchemaId } : {}),
       });
       const outputs = this.outputs(chunk, prepared, tagged, built);
       made = {

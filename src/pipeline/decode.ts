@@ -11,6 +11,9 @@ import { errorMessage } from "../errors/error-message.js";
 import type { DeadLetterCode } from "../events/dead-letter.js";
 import type { InputRecord } from "../events/input-record.js";
 import { inputLanguageTag } from "../language/languages.js";
+import type { ChunkSchemas } from "../schema-registry/schema-cache.js";
+import { type RegistryFormat, SchemaDecoders } from "../schema-registry/schema-decoders.js";
+import { wireSchemaId } from "../schema-registry/wire-format.js";
 
 export interface DecodedMessage {
   kind: "message";
@@ -152,16 +155,45 @@ function parseExact(raw: string): { value: unknown; rewritten: number } {
 
 const dead = (code: DeadLetterCode, message: string): Decoded => ({ kind: "dead", code, message });
 
-export function decodeRecord(record: InputRecord, options: InputOptions): Decoded {
+/** Parsed schemas of this thread (each processing thread decodes with its own). */
+const decoders = new SchemaDecoders();
+
+type Parsed = { value: unknown; raw: string | undefined } | { dead: Decoded };
+
+/** A registry format's value: its header read, its payload decoded with the schema its id names. */
+function decodeRegistered(
+  value: Buffer,
+  format: RegistryFormat,
+  schemas: ChunkSchemas | undefined,
+  plain: boolean,
+): Parsed {
+  const id = wireSchemaId(value);
+  if (id === undefined) {
+    return {
+      dead: dead(
+        "NO_MAGIC_BYTE",
+        `input.format ${format} reads Confluent's wire format: a zero byte and a 4-byte schema id before the payload; this value ${value.length < 5 ? `has only ${value.length} bytes` : `starts with byte ${value[0]}`}`,
+      ),
+    };
+  }
+  const lookup = schemas?.get(id);
+  if (!lookup) return { dead: dead("SCHEMA_NOT_FOUND", `schema ${id} was not looked up in the registry`) };
+  if (!lookup.found) return { dead: dead("SCHEMA_NOT_FOUND", lookup.message) };
+  const result = decoders.decode(format, id, lookup.schema, value, plain);
+  if (!result.ok) return { dead: dead("INVALID_PAYLOAD", result.message) };
+  return { value: result.value, raw: result.json };
+}
+
+export function decodeRecord(record: InputRecord, options: InputOptions, schemas?: ChunkSchemas): Decoded {
   try {
-    return decode(record, options);
+    return decode(record, options, schemas);
   } catch (e) {
     // Not expected (every case is handled below); a record must still never stop the worker.
     return dead("SCHEMA", `the record could not be decoded: ${errorMessage(e)}`);
   }
 }
 
-function decode(record: InputRecord, options: InputOptions): Decoded {
+function decode(record: InputRecord, options: InputOptions, schemas: ChunkSchemas | undefined): Decoded {
   // First, whatever the value: a record's headers are bounded like its text (a tombstone's too).
   if (record.headerCount !== undefined && record.headerCount > options.maxHeaders) {
     return dead(
@@ -170,29 +202,38 @@ function decode(record: InputRecord, options: InputOptions): Decoded {
     );
   }
   if (record.value === null) return { kind: "tombstone" };
-  let raw: string;
-  try {
-    raw = utf8.decode(record.value);
-  } catch {
-    return dead("INVALID_UTF8", "the record value is not valid UTF-8");
-  }
-
+  // The value's text where there is one (JSON), so numbers that a double rounds can be read again exactly.
+  let raw: string | undefined;
   let text: string;
   let fieldId: string | undefined;
   let lang: string | undefined;
   let langIgnored = false;
   let input: Record<string, unknown> | undefined;
-  if (options.format === "text") {
-    text = raw;
-  } else {
-    let parsed: unknown;
+  let parsed: unknown;
+  if (options.format === "json" || options.format === "text") {
     try {
-      parsed = JSON.parse(raw);
-    } catch (e) {
-      return dead("INVALID_JSON", `the record value is not JSON: ${(e as Error).message}`);
+      raw = utf8.decode(record.value);
+    } catch {
+      return dead("INVALID_UTF8", "the record value is not valid UTF-8");
     }
+    if (options.format === "json") {
+      try {
+        parsed = JSON.parse(raw);
+      } catch (e) {
+        return dead("INVALID_JSON", `the record value is not JSON: ${(e as Error).message}`);
+      }
+    }
+  } else {
+    const registered = decodeRegistered(record.value, options.format, schemas, options.passthrough);
+    if ("dead" in registered) return registered.dead;
+    parsed = registered.value;
+    raw = registered.raw;
+  }
+  if (options.format === "text") {
+    text = raw as string;
+  } else {
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-      return dead("SCHEMA", "the record value is JSON but not an object");
+      return dead("SCHEMA", `the record value is ${raw === undefined ? "decoded" : "JSON"} but not an object`);
     }
     const found = at(parsed, options.textField);
     if (typeof found !== "string") {
@@ -202,7 +243,9 @@ function decode(record: InputRecord, options: InputOptions): Decoded {
       );
     }
     text = found;
-    const foundId = at(parsed, options.idField);
+    let foundId = at(parsed, options.idField);
+    // An Avro long past 2^53, decoded exactly: its digits are the id.
+    if (isLosslessNumber(foundId)) foundId = foundId.value;
     if (foundId !== undefined && !(typeof foundId === "number" || (typeof foundId === "string" && foundId))) {
       return dead("SCHEMA", `field ${options.idField} must be a non-empty string or a number`);
     }
@@ -220,12 +263,15 @@ function decode(record: InputRecord, options: InputOptions): Decoded {
 
     // JSON.parse rounds numbers to doubles; the source text is read again, exactly, only when that
     // matters: a number id (its digits are the id), or passthrough with a number that may round.
-    const exact = typeof foundId === "number" || (options.passthrough && INEXACT_NUMBER.test(raw));
+    // Avro and Protobuf values are exact already (no text to read again).
+    const exact =
+      raw !== undefined && (typeof foundId === "number" || (options.passthrough && INEXACT_NUMBER.test(raw)));
     if ((exact || options.passthrough) && nestsDeeperThan(parsed, MAX_JSON_DEPTH)) {
       return dead("SCHEMA", `the record value nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`);
     }
     let value = parsed as Record<string, unknown>;
-    if (exact) {
+    if (typeof foundId === "number" && raw === undefined) fieldId = String(foundId);
+    if (exact && raw !== undefined) {
       let result: ReturnType<typeof parseExact>;
       try {
         result = parseExact(raw);

@@ -9,12 +9,16 @@
 import type { Config } from "../config/index.js";
 import type { ChunkSource } from "../consumers/chunk-source.js";
 import { RedisDeduplicator } from "../dedup/redis-dedup.js";
+import { sentimentEventAvroSchema } from "../events/sentiment-avro.js";
 import { checkSentimentLabels, type ModelIdentity } from "../events/sentiment-event.js";
 import { SentimentClassifier } from "../inference/classifier.js";
 import { ModelSlot, type SwitchableModels } from "../inference/model-slot.js";
 import type { GroupMember, KafkaAdmin, RecordProducer, TopicRequirement } from "../kafka/client.js";
 import { connectKafka } from "../kafka/kafkajs-client.js";
 import { ThreadedLanguageIdentifier } from "../language/language-thread.js";
+import { SchemaRegistryClient } from "../schema-registry/registry-client.js";
+import { SchemaCache } from "../schema-registry/schema-cache.js";
+import { isRegistryFormat } from "../schema-registry/schema-decoders.js";
 import { AtLeastOnceSink } from "../sinks/kafka/at-least-once-sink.js";
 import { ExactlyOnceSink } from "../sinks/kafka/exactly-once-sink.js";
 import { MAX_REQUEST_BYTES } from "../sinks/kafka/request-chunks.js";
@@ -61,6 +65,8 @@ export interface KafkaJob<S extends ChunkSource> {
   producer(): Promise<RecordProducer>;
   /** Redis answers, or de-duplication is off or bypassed. */
   redisReady(): boolean;
+  /** The schema registry answered the last lookup; undefined without a registry format. */
+  schemaRegistryReady(): boolean | undefined;
   /** Stops the source (in-flight batches finish or are abandoned), then closes everything. */
   stop(): Promise<void>;
 }
@@ -200,6 +206,19 @@ export async function startKafkaJob<S extends ChunkSource>(
     if (languages) closers.push(() => languages.close());
     const counters = new RunCounters();
     telemetry.metrics.track(counters);
+    const registryUrl = config.input.schemaRegistry.url;
+    const registryInput = isRegistryFormat(config.input.format);
+    const avroOutput = config.output.format === "avro";
+    const schemas =
+      (registryInput || avroOutput) && registryUrl !== undefined
+        ? new SchemaCache(
+            new SchemaRegistryClient({ ...config.input.schemaRegistry, url: registryUrl }),
+            undefined,
+            undefined,
+            (message) => log(message),
+          )
+        : undefined;
+    let registryUp = true;
     const pipeline = new ChunkPipeline({
       config,
       delivery,
@@ -211,6 +230,27 @@ export async function startKafkaJob<S extends ChunkSource>(
       setReady: (ready) => {
         redisUp = ready;
       },
+      ...(schemas
+        ? {
+            schemas,
+            registryInput,
+            ...(avroOutput
+              ? {
+                  avroOutput: {
+                    subject: `${config.kafka.outputTopic}-value`,
+                    schema: JSON.stringify(sentimentEventAvroSchema()),
+                  },
+                }
+              : {}),
+            setSchemaRegistryReady: (ready: boolean) => {
+              if (ready && !registryUp) log("the schema registry answers again");
+              registryUp = ready;
+            },
+            onSchemaRegistryUnavailable: (error: Error) => {
+              if (registryUp) log(`the schema registry does not answer: ${error.message}`);
+            },
+          }
+        : {}),
       tagging: () => slot.acquire(),
       ...(work ? { work } : {}),
       ...(languages ? { identifyAll: (texts: readonly string[]) => languages.identifyAll(texts) } : {}),
@@ -228,6 +268,7 @@ export async function startKafkaJob<S extends ChunkSource>(
       models: { slot, load },
       producer: () => kafka.producer(),
       redisReady: () => redisUp || !dedup || config.dedup.onRedisUnavailable === "bypass",
+      schemaRegistryReady: () => (schemas ? registryUp : undefined),
       stop: () => {
         closing ??= closeAll();
         return closing;

@@ -76,11 +76,16 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   });
 
   let stopping: Promise<void> | undefined;
-  const readiness = () => ({
-    model: true,
-    consumer: source.inGroup && stopping === undefined,
-    redis: job.redisReady(),
-  });
+  const readiness = (): Record<string, boolean> => {
+    const registry = job.schemaRegistryReady();
+    return {
+      model: true,
+      consumer: source.inGroup && stopping === undefined,
+      redis: job.redisReady(),
+      // Only with a registry format (input.format avro, protobuf, json-schema).
+      ...(registry === undefined ? {} : { schemaRegistry: registry }),
+    };
+  };
   telemetry.setReadiness(readiness);
   return {
     counters,

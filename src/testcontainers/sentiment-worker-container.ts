@@ -59,6 +59,24 @@ export class SentimentWorkerContainer extends GenericContainer {
   }
 
   /**
+   * The schema registry as the container reaches it (its Confluent API, e.g.
+   * `http://registry:8081`, or Apicurio's `http://registry:8080/apis/ccompat/v7`), and the format
+   * its topics use; `credentials`: basic (`username`, `password`) or bearer (`token`).
+   */
+  withSchemaRegistry(
+    url: string,
+    options: {
+      format?: "avro" | "protobuf" | "json-schema";
+      username?: string;
+      password?: string;
+      token?: string;
+    } = {},
+  ): this {
+    const { format = "avro", ...credentials } = options;
+    return this.withConfig({ input: { format, schemaRegistry: { url, ...credentials } } });
+  }
+
+  /**
    * An exported model directory on this machine (config.json, tokenizer.json, onnx/…), mounted
    * read-only; the worker then never contacts the Hugging Face hub. The engine must see this
    * machine's files (a local Docker or podman); for a remote engine, copy the files instead.

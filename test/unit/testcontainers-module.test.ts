@@ -54,7 +54,8 @@ describe("sentiment-worker/testcontainers", () => {
       .withRedis("redis://redis:6379")
       .withModel("test/fixtures/models/tiny")
       .withConfig({ batching: { maxBatchSize: 8 } })
-      .withConfig({ kafka: { outputTopic: "out" } });
+      .withConfig({ kafka: { outputTopic: "out" } })
+      .withSchemaRegistry("http://registry:8080/apis/ccompat/v7", { format: "protobuf", token: "t0ken" });
     assert.deepEqual(container.getEnvironment(), {
       SW_KAFKA_BROKERS: "kafka:9092",
       SW_KAFKA_INPUT_TOPICS: "posts",
@@ -63,6 +64,9 @@ describe("sentiment-worker/testcontainers", () => {
       SW_DEDUP_REDIS_URL: "redis://redis:6379",
       SW_MODEL_DIR: module.MODEL_MOUNT,
       SW_BATCHING_MAX_BATCH_SIZE: "8",
+      SW_INPUT_FORMAT: "protobuf",
+      SW_INPUT_SCHEMA_REGISTRY_URL: "http://registry:8080/apis/ccompat/v7",
+      SW_INPUT_SCHEMA_REGISTRY_TOKEN: "t0ken",
     });
     assert.equal(module.METRICS_PORT, 9464);
     assert.match(module.SENTIMENT_WORKER_IMAGE, /^sentiment-worker:\d+\.\d+\.\d+/);

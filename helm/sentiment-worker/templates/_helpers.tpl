@@ -134,6 +134,28 @@ has these fields they are repeated here and the file stays the truth.
       key: {{ .urlKey }}
 {{- end }}
 {{- end }}
+{{- with .Values.secrets.schemaRegistry }}
+{{- if .name }}
+{{- if .tokenKey }}
+- name: SW_INPUT_SCHEMA_REGISTRY_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .tokenKey }}
+{{- else }}
+- name: SW_INPUT_SCHEMA_REGISTRY_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .usernameKey }}
+- name: SW_INPUT_SCHEMA_REGISTRY_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .passwordKey }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- with .Values.secrets.adminToken }}
 {{- if .name }}
 - name: SW_ROLLOUT_ADMIN_TOKEN

@@ -1,6 +1,7 @@
 /** Decode: each record of a chunk to a message to tag, a dead letter with its code, or a tombstone. */
 import type { Config } from "../../config/index.js";
 import { recordTimestamp } from "../../events/record-timestamp.js";
+import type { ChunkSchemas } from "../../schema-registry/schema-cache.js";
 import { decodeRecord } from "../decode.js";
 import type { ChunkItem, ChunkPartition, ChunkRecord } from "./items.js";
 
@@ -8,6 +9,8 @@ export function decodeChunk<R extends ChunkRecord>(
   { topic, partition }: ChunkPartition,
   records: readonly R[],
   input: Config["input"],
+  /** The schemas the records' ids name (registry formats). */
+  schemas?: ChunkSchemas,
 ): ChunkItem<R>[] {
   return records.map((record) => {
     // Any timestamp gives coordinates (a time outside a date's range keeps only its raw value).
@@ -15,6 +18,7 @@ export function decodeChunk<R extends ChunkRecord>(
     const decoded = decodeRecord(
       { key: record.key, value: record.value, source, headerCount: record.headerCount },
       input,
+      schemas,
     );
     return { record, source, decoded };
   });

@@ -9,10 +9,12 @@
 import type { Config } from "../../config/index.js";
 import { textHash } from "../../dedup/result-cache.js";
 import type { DeadLetterCode } from "../../events/dead-letter.js";
+import { AvroEventWriter } from "../../events/sentiment-avro.js";
 import type { ModelIdentity } from "../../events/sentiment-event.js";
 import { serializeEvent } from "../../events/serialize-event.js";
 import type { DetectLanguage } from "../../language/event-language.js";
 import type { Identified } from "../../language/identify.js";
+import type { ChunkSchemas } from "../../schema-registry/schema-cache.js";
 import type { ChunkClassifier, Classified, CommittedTag, PackedEncodings } from "../ports.js";
 import type { EventKind } from "../run-counters.js";
 import { buildChunk } from "../stages/build-chunk.js";
@@ -61,6 +63,8 @@ export interface BuildRequest {
   processedAt: number;
   /** Keep each event with its text (a shadow model compares them). */
   keepTags: boolean;
+  /** `output.format: avro`: the registry's id of the event schema, for the wire-format header; absent: JSON. */
+  avroSchemaId?: number;
 }
 
 /** The events made, one per tagged message, in the order of `tagged`. */
@@ -91,6 +95,8 @@ export type ChunkModel = Pick<ChunkClassifier, "encodePacked"> & {
 export interface PrepareOptions {
   /** Hash the texts for the result cache. */
   hashes: boolean;
+  /** The schemas of the records' ids (registry formats), looked up before (`stages/resolve-schemas.ts`). */
+  schemas?: ChunkSchemas;
 }
 
 /** Where chunks are prepared and built. */
@@ -109,8 +115,13 @@ export class ChunkState {
   readonly items: ChunkItem[];
   readonly messages: MessageItem[];
 
-  constructor(partition: ChunkPartition, records: readonly ChunkRecord[], input: Config["input"]) {
-    this.items = decodeChunk(partition, records, input);
+  constructor(
+    partition: ChunkPartition,
+    records: readonly ChunkRecord[],
+    input: Config["input"],
+    schemas?: ChunkSchemas,
+  ) {
+    this.items = decodeChunk(partition, records, input, schemas);
     this.messages = [];
     for (const item of this.items) if (isMessage(item)) this.messages.push(item);
   }
@@ -154,13 +165,15 @@ export class ChunkState {
       tagged.push(item);
       results.set(item, classified(request, t, labels));
     }
+    const { avroSchemaId } = request;
     const built = buildChunk(tagged, results, {
       model: request.model,
       detectLanguage: request.detectLanguage,
       identify,
       processedAt: new Date(request.processedAt),
       format: {
-        event: (event) => serializeEvent(event),
+        event: (event): string | Uint8Array =>
+          avroSchemaId === undefined ? serializeEvent(event) : avroEvent(avroSchemaId, event),
         // Only messages are built here: dead letters are made where the records' headers are.
         deadLetter: () => "",
         bytes: () => 0,
@@ -206,14 +219,34 @@ function classified(request: BuildRequest, t: number, labels: readonly string[])
   };
 }
 
-/** UTF-8 strings back to back in one buffer of its own (so it can be transferred). */
-export function packStrings(strings: readonly string[]): { values: Uint8Array; starts: Int32Array } {
+/** The Avro writer of this thread, made on first use. */
+let avroWriter: AvroEventWriter | undefined;
+
+/** An event in Confluent's wire format: zero byte, the schema's id, the Avro bytes. */
+function avroEvent(schemaId: number, event: Parameters<AvroEventWriter["toBuffer"]>[0]): Uint8Array {
+  avroWriter ??= new AvroEventWriter();
+  const body = avroWriter.toBuffer(event);
+  const value = Buffer.allocUnsafe(5 + body.length);
+  value[0] = 0;
+  value.writeUInt32BE(schemaId, 1);
+  body.copy(value, 5);
+  return value;
+}
+
+/** Values (UTF-8 strings or bytes) back to back in one buffer of its own (so it can be transferred). */
+export function packStrings(strings: readonly (string | Uint8Array)[]): { values: Uint8Array; starts: Int32Array } {
   const starts = new Int32Array(strings.length + 1);
   for (let i = 0; i < strings.length; i++) {
-    starts[i + 1] = (starts[i] as number) + Buffer.byteLength(strings[i] as string, "utf8");
+    const value = strings[i] as string | Uint8Array;
+    starts[i + 1] =
+      (starts[i] as number) + (typeof value === "string" ? Buffer.byteLength(value, "utf8") : value.length);
   }
   // Not from Buffer's shared pool: the whole ArrayBuffer is ours to transfer.
   const values = Buffer.allocUnsafeSlow(starts[strings.length] as number);
-  for (let i = 0; i < strings.length; i++) values.write(strings[i] as string, starts[i] as number, "utf8");
+  for (let i = 0; i < strings.length; i++) {
+    const value = strings[i] as string | Uint8Array;
+    if (typeof value === "string") values.write(value, starts[i] as number, "utf8");
+    else values.set(value, starts[i] as number);
+  }
   return { values, starts };
 }

@@ -23,7 +23,7 @@ export class InProcessChunkWork implements ChunkWork {
     model: ChunkModel,
     options: PrepareOptions,
   ): Promise<PreparedChunk> {
-    const state = new ChunkState(partition, records, this.input);
+    const state = new ChunkState(partition, records, this.input, options.schemas);
     const encodings = await model.encodePacked(state.texts());
     const { identifyAll } = this;
     return {

@@ -31,7 +31,12 @@ void serveRequests<WorkRequest, WorkReply>(parentPort, () => {
     handle: async (request) => {
       switch (request.type) {
         case "prepare": {
-          const state = new ChunkState(request.partition, unpackRecords(request.records), input);
+          const state = new ChunkState(
+            request.partition,
+            unpackRecords(request.records),
+            input,
+            request.options.schemas,
+          );
           const { path, maxLength } = request.tokenizer;
           const encodings = packEncodings(await tokenizer(path, maxLength).encodeAll(state.texts()));
           chunks.set(request.job, state);
