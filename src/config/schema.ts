@@ -566,6 +566,24 @@ export const configSchema = z
         message: "set a bearer token or a username and password, not both",
       });
     }
+    // Credentials cross the network only encrypted, as HF_TOKEN does; a loopback registry is local.
+    if (registry.url !== undefined) {
+      let url: URL | undefined;
+      try {
+        url = new URL(registry.url);
+      } catch {
+        url = undefined;
+      }
+      const credentials =
+        registry.token !== undefined || registry.username !== undefined || (url !== undefined && url.username !== "");
+      if (url?.protocol === "http:" && credentials && !isLoopback(url.hostname)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["input", "schemaRegistry", "url"],
+          message: "credentials are sent only over https or to a loopback address: use an https:// URL",
+        });
+      }
+    }
     if (c.kafka.sasl.mechanism !== "none" && (!c.kafka.sasl.username || !c.kafka.sasl.password)) {
       ctx.addIssue({
         code: "custom",

@@ -326,6 +326,33 @@ describe("registry settings", () => {
       ["input.schemaRegistry.password"],
     );
   });
+
+  it("send credentials only over https or to a loopback registry", () => {
+    const kafka = {
+      SW_INPUT_FORMAT: "avro",
+      SW_INPUT_SOURCE: "kafka",
+      KAFKA_BROKERS: "b:9092",
+      SW_KAFKA_INPUT_TOPICS: "t",
+    };
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ env: { ...kafka, ...env } });
+        return [];
+      } catch (e) {
+        assert.ok(e instanceof ConfigError);
+        assert.doesNotMatch(e.message, /s3cret/, "the secret is not printed");
+        return e.problems.map((p) => `${p.path}: ${p.reason}`);
+      }
+    };
+    const token = { SW_INPUT_SCHEMA_REGISTRY_TOKEN: "s3cret-token" };
+    assert.deepEqual(problems({ SCHEMA_REGISTRY_URL: "http://registry.example:8081", ...token }), [
+      "input.schemaRegistry.url: credentials are sent only over https or to a loopback address: use an https:// URL",
+    ]);
+    assert.equal(problems({ SCHEMA_REGISTRY_URL: "http://u:s3cret@registry.example:8081" }).length, 1);
+    assert.deepEqual(problems({ SCHEMA_REGISTRY_URL: "https://registry.example:8081", ...token }), []);
+    assert.deepEqual(problems({ SCHEMA_REGISTRY_URL: "http://127.0.0.1:8081", ...token }), []);
+    assert.deepEqual(problems({ SCHEMA_REGISTRY_URL: "http://registry.example:8081" }), [], "no credentials: any URL");
+  });
 });
 
 describe("Avro events (output.format avro)", () => {
