@@ -55,21 +55,27 @@ export function classifiedAt(
   i: number,
   labels: readonly string[],
 ): Classified {
-  const base = i * labels.length;
+  const tokens = (encodings.starts[i + 1] as number) - (encodings.starts[i] as number);
+  return classifiedRow(results.scores, i, labels, encodings.truncated[i] === 1, tokens);
+}
+
+/** Row `row` of probabilities (`labels` per row, in their order) as callers see a result. */
+export function classifiedRow(
+  probabilities: Float64Array,
+  row: number,
+  labels: readonly string[],
+  truncated: boolean,
+  tokens: number,
+): Classified {
+  const base = row * labels.length;
   const scores: Record<string, number> = {};
   let best = 0;
   for (let l = 0; l < labels.length; l++) {
-    const p = results.scores[base + l] as number;
+    const p = probabilities[base + l] as number;
     scores[labels[l] as string] = p;
-    if (p > (results.scores[base + best] as number)) best = l;
+    if (p > (probabilities[base + best] as number)) best = l;
   }
-  return {
-    label: labels[best] as string,
-    score: results.scores[base + best] as number,
-    scores,
-    truncated: encodings.truncated[i] === 1,
-    tokens: (encodings.starts[i + 1] as number) - (encodings.starts[i] as number),
-  };
+  return { label: labels[best] as string, score: probabilities[base + best] as number, scores, truncated, tokens };
 }
 
 /** The encodings of texts `indexes` (in that order), packed anew. */

@@ -12,7 +12,6 @@ import type { Config } from "../config/index.js";
 import type { ChunkHandler, PartitionChunk, TopicPartition } from "../consumers/chunk-source.js";
 import type { SchemaRegistryUnavailableError } from "../errors/errors.js";
 import { AbandonedChunkError, CommitOutcomeUnknownError, FencedError } from "../errors/errors.js";
-import { recordTimestamp } from "../events/record-timestamp.js";
 import type { Lease } from "../inference/model-slot.js";
 import type { ConsumedRecord } from "../kafka/client.js";
 import type { Identified } from "../language/identify.js";
@@ -28,6 +27,7 @@ import type { ChunkTagging, CommittedTag } from "./ports.js";
 import type { RunCounters } from "./run-counters.js";
 import { accountChunk, type ChunkMade, lagAfter } from "./stages/account-chunk.js";
 import { claimChunk } from "./stages/claim-chunk.js";
+import { recordSource } from "./stages/decode-chunk.js";
 import { inferChunk } from "./stages/infer-chunk.js";
 import { resolveSchemas, untilRegistryAnswers } from "./stages/resolve-schemas.js";
 import type { Built, ChunkWork, DeadRecord, Prepared, PreparedChunk } from "./work/chunk-work.js";
@@ -82,6 +82,9 @@ type Outcome = "processed" | "abandoned";
 
 const key = ({ topic, partition }: TopicPartition) => `${topic}:${partition}`;
 
+/** The chunk is to be given up (rebalance, seek, stop): nothing waits for a store on its behalf. */
+const givenUp = (chunk: PartitionChunk) => chunk.isStale() || !chunk.isRunning() || chunk.signal.aborted;
+
 export class ChunkPipeline implements ChunkHandler {
   private assigned = new Map<string, TopicPartition>();
   private readonly work: ChunkWork;
@@ -128,7 +131,7 @@ export class ChunkPipeline implements ChunkHandler {
     const cache = use.dedup?.results;
     const { schemas: schemaCache, avroOutput } = this.parts;
     const waiting = {
-      givenUp: () => chunk.isStale() || !chunk.isRunning() || chunk.signal.aborted,
+      givenUp: () => givenUp(chunk),
       setReady: this.parts.setSchemaRegistryReady,
       onUnavailable: this.parts.onSchemaRegistryUnavailable,
     };
@@ -177,7 +180,7 @@ export class ChunkPipeline implements ChunkHandler {
         {
           dedup: use.dedup,
           retag: delivery.retag(chunk),
-          givenUp: () => chunk.isStale() || !chunk.isRunning() || chunk.signal.aborted,
+          givenUp: () => givenUp(chunk),
           setReady: this.parts.setReady,
         },
       ),
@@ -307,13 +310,12 @@ export class ChunkPipeline implements ChunkHandler {
     if (tooLarge) dead.sort((a, b) => a.index - b.index);
     const deadLetters = dead.map(({ index, code, message }) => {
       const record = records[index] as ConsumedRecord;
-      const source = {
-        topic: chunk.topic,
-        partition: chunk.partition,
-        offset: record.offset,
-        ...recordTimestamp(record.timestamp),
-      };
-      return deadLetterMessage({ code, message, source }, record, workerVersion, limits?.deadLetterBytes);
+      return deadLetterMessage(
+        { code, message, source: recordSource(chunk, record) },
+        record,
+        workerVersion,
+        limits?.deadLetterBytes,
+      );
     });
     return {
       events,

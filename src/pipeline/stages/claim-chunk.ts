@@ -5,7 +5,7 @@
  */
 import type { ClaimingDeduplicator } from "../../dedup/dedup.js";
 import { DedupUnavailableError } from "../../errors/errors.js";
-import { pause } from "../../errors/retry.js";
+import { type Unavailability, untilAvailable, type WaitContext } from "./until-available.js";
 
 /** Ids of an acknowledged commit whose outputs a sweep aborted: tagged again when read before `next`. */
 export interface Retag {
@@ -13,13 +13,16 @@ export interface Retag {
   ids: ReadonlySet<string>;
 }
 
-export interface ClaimContext {
+export interface ClaimContext extends WaitContext {
   dedup: ClaimingDeduplicator | undefined;
   retag: Retag | undefined;
-  /** The chunk is to be given up (rebalance, seek, stop): stop waiting for the store. */
-  givenUp(): boolean;
-  setReady?: ((ready: boolean) => void) | undefined;
 }
+
+const REDIS_DOWN: Unavailability<DedupUnavailableError> = {
+  is: (error): error is DedupUnavailableError => error instanceof DedupUnavailableError,
+  initialMs: 100,
+  maxMs: 2000,
+};
 
 /** A chunk's messages as the claim sees them: each one's id and its record's offset. */
 export interface Claimable {
@@ -54,17 +57,8 @@ export async function claimChunk(
   if (asked.length === 0) return all;
   const askedIds = asked.map((i) => ids[i] as string);
   const sources = asked.map((i) => `${partition}${offsets[i]}`);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const outcomes = await dedup.claimDetailed(askedIds, sources);
-      context.setReady?.(true);
-      const claimed = new Set(asked.filter((_, n) => outcomes[n] === "new" || outcomes[n] === "retaken"));
-      return all.filter((i) => again.has(i) || claimed.has(i));
-    } catch (error) {
-      if (!(error instanceof DedupUnavailableError)) throw error;
-      context.setReady?.(false);
-      if (context.givenUp()) return undefined;
-      await pause(attempt, { initialMs: 100, maxMs: 2000 });
-    }
-  }
+  const outcomes = await untilAvailable(() => dedup.claimDetailed(askedIds, sources), REDIS_DOWN, context);
+  if (outcomes === undefined) return undefined;
+  const claimed = new Set(asked.filter((_, n) => outcomes[n] === "new" || outcomes[n] === "retaken"));
+  return all.filter((i) => again.has(i) || claimed.has(i));
 }

@@ -1,5 +1,6 @@
 /** Decode: each record of a chunk to a message to tag, a dead letter with its code, or a tombstone. */
 import type { Config } from "../../config/index.js";
+import type { SourceCoordinates } from "../../events/dead-letter.js";
 import { recordTimestamp } from "../../events/record-timestamp.js";
 import type { ChunkSchemas } from "../../schema-registry/schema-cache.js";
 import { decodeRecord } from "../decode.js";
@@ -13,8 +14,7 @@ export function decodeChunk<R extends ChunkRecord>(
   schemas?: ChunkSchemas,
 ): ChunkItem<R>[] {
   return records.map((record) => {
-    // Any timestamp gives coordinates (a time outside a date's range keeps only its raw value).
-    const source = { topic, partition, offset: record.offset, ...recordTimestamp(record.timestamp) };
+    const source = recordSource({ topic, partition }, record);
     const decoded = decodeRecord(
       { key: record.key, value: record.value, source, headerCount: record.headerCount },
       input,
@@ -22,4 +22,9 @@ export function decodeChunk<R extends ChunkRecord>(
     );
     return { record, source, decoded };
   });
+}
+
+/** Where a record came from; any timestamp gives coordinates (a time outside a date's range keeps only its raw value). */
+export function recordSource({ topic, partition }: ChunkPartition, record: ChunkRecord): SourceCoordinates {
+  return { topic, partition, offset: record.offset, ...recordTimestamp(record.timestamp) };
 }

@@ -5,18 +5,18 @@
  * or until the chunk must be given up — as the claim does for Redis.
  */
 import { SchemaRegistryUnavailableError } from "../../errors/errors.js";
-import { pause } from "../../errors/retry.js";
 import type { ChunkSchemas, SchemaCache } from "../../schema-registry/schema-cache.js";
 import { wireSchemaId } from "../../schema-registry/wire-format.js";
 import type { ChunkRecord } from "./items.js";
+import { type Unavailability, untilAvailable, type WaitContext } from "./until-available.js";
 
-export interface ResolveContext {
-  /** The chunk is to be given up (rebalance, seek, stop): stop waiting for the registry. */
-  givenUp(): boolean;
-  setReady?: ((ready: boolean) => void) | undefined;
-  /** Told once per outage, with why. */
-  onUnavailable?: ((error: SchemaRegistryUnavailableError) => void) | undefined;
-}
+export type ResolveContext = WaitContext<SchemaRegistryUnavailableError>;
+
+const REGISTRY_DOWN: Unavailability<SchemaRegistryUnavailableError> = {
+  is: (error): error is SchemaRegistryUnavailableError => error instanceof SchemaRegistryUnavailableError,
+  initialMs: 200,
+  maxMs: 5000,
+};
 
 /** The schema ids `records` name, each once. */
 export function chunkSchemaIds(records: readonly ChunkRecord[]): Set<number> {
@@ -39,18 +39,6 @@ export function resolveSchemas(
 }
 
 /** `ask` until the registry answers (readiness false meanwhile); undefined when the chunk was given up. */
-export async function untilRegistryAnswers<T>(ask: () => Promise<T>, context: ResolveContext): Promise<T | undefined> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const answer = await ask();
-      context.setReady?.(true);
-      return answer;
-    } catch (error) {
-      if (!(error instanceof SchemaRegistryUnavailableError)) throw error;
-      if (attempt === 1) context.onUnavailable?.(error);
-      context.setReady?.(false);
-      if (context.givenUp()) return undefined;
-      await pause(attempt, { initialMs: 200, maxMs: 5000 });
-    }
-  }
+export function untilRegistryAnswers<T>(ask: () => Promise<T>, context: ResolveContext): Promise<T | undefined> {
+  return untilAvailable(ask, REGISTRY_DOWN, context);
 }

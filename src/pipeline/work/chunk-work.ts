@@ -12,6 +12,7 @@ import type { DeadLetterCode } from "../../events/dead-letter.js";
 import { AvroEventWriter } from "../../events/sentiment-avro.js";
 import type { ModelIdentity } from "../../events/sentiment-event.js";
 import { serializeEvent } from "../../events/serialize-event.js";
+import { classifiedRow } from "../../inference/packed.js";
 import type { DetectLanguage } from "../../language/event-language.js";
 import type { Identified } from "../../language/identify.js";
 import type { ChunkSchemas } from "../../schema-registry/schema-cache.js";
@@ -163,7 +164,10 @@ export class ChunkState {
     for (const [t, m] of request.tagged.entries()) {
       const item = this.messages[m] as MessageItem;
       tagged.push(item);
-      results.set(item, classified(request, t, labels));
+      results.set(
+        item,
+        classifiedRow(request.scores, t, labels, request.truncated[t] === 1, request.tokens[t] as number),
+      );
     }
     const { avroSchemaId } = request;
     const built = buildChunk(tagged, results, {
@@ -200,23 +204,6 @@ export class ChunkState {
     }
     return { values, starts, kinds: distinct, kindOf, timestamps, tags: built.tags };
   }
-}
-
-function classified(request: BuildRequest, t: number, labels: readonly string[]): Classified {
-  const base = t * labels.length;
-  const scores: Record<string, number> = {};
-  let best = 0;
-  for (let l = 0; l < labels.length; l++) {
-    scores[labels[l] as string] = request.scores[base + l] as number;
-    if ((request.scores[base + l] as number) > (request.scores[base + best] as number)) best = l;
-  }
-  return {
-    label: labels[best] as string,
-    score: request.scores[base + best] as number,
-    scores,
-    truncated: request.truncated[t] === 1,
-    tokens: request.tokens[t] as number,
-  };
 }
 
 /** The Avro writer of this thread, made on first use. */
