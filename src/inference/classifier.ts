@@ -25,6 +25,8 @@ import { ThreadedTokenizer } from "./tokenizer-thread.js";
 export type Tokenizer = Pick<TextTokenizer, "encodeAll"> & {
   encodePacked?(texts: readonly string[]): Promise<PackedEncodings>;
   close?(): Promise<void>;
+  /** False while a tokenizer thread that died is not replaced yet. */
+  readonly ready?: boolean;
 };
 
 export interface Classified extends Sentiment {
@@ -90,10 +92,10 @@ export class SentimentClassifier {
     // The JavaScript encoder runs on a thread of its own (its vocabulary is loaded there only); the
     // Rust library already encodes on libuv's pool.
     const tokenizer: Tokenizer = TextTokenizer.isBertShape(model.tokenizerPath)
-      ? await ThreadedTokenizer.start(model.tokenizerPath, model.maxLength)
+      ? await ThreadedTokenizer.start(model.tokenizerPath, model.maxLength, { log: options.log })
       : TextTokenizer.fromFile(model.tokenizerPath, model.maxLength);
     try {
-      const backend = await loadBackend(model, options.runtime);
+      const backend = await loadBackend(model, options.runtime, { log: options.log });
       for (const { provider, reason } of backend.providers?.skipped ?? []) {
         options.log?.("execution provider unavailable, using the next in runtime.executionProviders", {
           provider,
@@ -106,6 +108,11 @@ export class SentimentClassifier {
       await tokenizer.close?.();
       throw error;
     }
+  }
+
+  /** The model's threads run (false while one that died is not replaced yet: readiness). */
+  get ready(): boolean {
+    return this.backend.ready !== false && this.tokenizer.ready !== false;
   }
 
   /** The texts' encodings, in order: one call per chunk, tokenized off the event loop. */

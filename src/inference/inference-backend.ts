@@ -30,6 +30,8 @@ export interface InferenceBackend {
    * it the caller pads and calls `run`.
    */
   scorePacked?(batch: PackedIds): Promise<PackedScores>;
+  /** False while the runtime cannot take batches (its thread died and a new one has not loaded yet); absent: always. */
+  readonly ready?: boolean;
   /** Above 1 when the backend queues batches itself (a thread running one at a time): how many to hand it at once. */
   readonly depth?: number;
   close(): Promise<void>;

@@ -11,9 +11,12 @@
  * builds the tensors, runs the model and sends back every label's probability in one transferred
  * Float64Array: the main thread neither pads nor allocates per text. Batches queue in the thread,
  * so the batcher hands it the next one before the last ends (`depth`).
+ *
+ * A thread that dies (out of memory, a crash in ONNX Runtime) fails the batches on it, and a new one
+ * loads the same model with the same options for the next (`restarting-thread.ts`).
  */
 import { InferenceError, ModelError } from "../errors/errors.js";
-import { WorkerChannel } from "../threads/worker-channel.js";
+import { type RestartOptions, RestartingThread } from "../threads/restarting-thread.js";
 import type { InferenceBackend, PackedScores, ProviderChoice, RuntimeOptions } from "./inference-backend.js";
 import type { PackedIds } from "./packed.js";
 import type { PaddedBatch } from "./padded-batch.js";
@@ -36,7 +39,7 @@ export class ThreadedOnnxBackend implements InferenceBackend {
   readonly depth = 2;
 
   private constructor(
-    private readonly channel: WorkerChannel<RunRequest, RunReply>,
+    private readonly channel: RestartingThread<RunRequest, RunReply>,
     readonly numLabels: number,
     private readonly simulated: SimulatedDeviceSpec | undefined,
   ) {}
@@ -47,17 +50,30 @@ export class ThreadedOnnxBackend implements InferenceBackend {
     numLabels: number,
     runtime: RuntimeOptions,
     simulated?: SimulatedDeviceSpec,
+    options: RestartOptions & { threadUrl?: URL } = {},
   ): Promise<ThreadedOnnxBackend> {
-    const channel = await WorkerChannel.start<RunRequest, RunReply>(
-      new URL("./onnx-thread-main.js", import.meta.url),
+    const { threadUrl, ...restart } = options;
+    const channel = await RestartingThread.start<RunRequest, RunReply>(
+      threadUrl ?? new URL("./onnx-thread-main.js", import.meta.url),
       { onnxPath, numLabels, runtime: { ...runtime }, simulated } satisfies ThreadInit,
       {
         name: "the inference thread",
         load: (message) => new ModelError(message),
         run: (message, cause) => new InferenceError(message, cause === undefined ? undefined : { cause }),
       },
+      restart,
     );
     return new ThreadedOnnxBackend(channel, numLabels, simulated);
+  }
+
+  /** False from the thread's death until a new one loaded the model. */
+  get ready(): boolean {
+    return this.channel.ready;
+  }
+
+  /** Ends the thread at once, as a crash would: for tests of what follows. */
+  kill(): Promise<void> {
+    return this.channel.kill();
   }
 
   get providers(): ProviderChoice {

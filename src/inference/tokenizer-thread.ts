@@ -2,10 +2,11 @@
  * The JavaScript BERT encoder in a worker thread of its own: tokenizing is the largest piece of
  * per-message work on the event loop once the model is fast (a sixth of it with a no-op model),
  * and the event loop is what limits the worker then. A chunk's texts go over as strings; their ids
- * come back packed in three typed arrays, transferred, not copied.
+ * come back packed in three typed arrays, transferred, not copied. A thread that dies is replaced
+ * (`restarting-thread.ts`).
  */
 import { InferenceError, ModelError } from "../errors/errors.js";
-import { WorkerChannel } from "../threads/worker-channel.js";
+import { type RestartOptions, RestartingThread } from "../threads/restarting-thread.js";
 import { type PackedEncodings, unpackEncoding } from "./packed.js";
 import type { EncodedText } from "./tokenizer.js";
 
@@ -18,12 +19,12 @@ export interface TokenizerThreadInit {
 
 export class ThreadedTokenizer {
   private constructor(
-    private readonly channel: WorkerChannel<string[], PackedEncodings>,
+    private readonly channel: RestartingThread<string[], PackedEncodings>,
     readonly maxLength: number,
   ) {}
 
-  static async start(tokenizerPath: string, maxLength: number): Promise<ThreadedTokenizer> {
-    const channel = await WorkerChannel.start<string[], PackedEncodings>(
+  static async start(tokenizerPath: string, maxLength: number, options: RestartOptions = {}): Promise<ThreadedTokenizer> {
+    const channel = await RestartingThread.start<string[], PackedEncodings>(
       new URL("./tokenizer-thread-main.js", import.meta.url),
       { tokenizerPath, maxLength } satisfies TokenizerThreadInit,
       {
@@ -31,8 +32,14 @@ export class ThreadedTokenizer {
         load: (message) => new ModelError(message),
         run: (message, cause) => new InferenceError(message, cause === undefined ? undefined : { cause }),
       },
+      options,
     );
     return new ThreadedTokenizer(channel, maxLength);
+  }
+
+  /** False from the thread's death until a new one loaded the vocabulary. */
+  get ready(): boolean {
+    return this.channel.ready;
   }
 
   /** The texts' encodings, packed as they come from the thread. */

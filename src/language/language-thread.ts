@@ -5,14 +5,15 @@
  * built; the identifier's database lives in that thread only.
  */
 import { SentimentWorkerError } from "../errors/errors.js";
-import { WorkerChannel } from "../threads/worker-channel.js";
+import { type RestartOptions, RestartingThread } from "../threads/restarting-thread.js";
 import type { Identified } from "./identify.js";
 
 export class ThreadedLanguageIdentifier {
-  private constructor(private readonly channel: WorkerChannel<string[], Identified[]>) {}
+  private constructor(private readonly channel: RestartingThread<string[], Identified[]>) {}
 
-  static async start(): Promise<ThreadedLanguageIdentifier> {
-    const channel = await WorkerChannel.start<string[], Identified[]>(
+  /** A thread that dies is replaced (`restarting-thread.ts`). */
+  static async start(options: RestartOptions = {}): Promise<ThreadedLanguageIdentifier> {
+    const channel = await RestartingThread.start<string[], Identified[]>(
       new URL("./language-thread-main.js", import.meta.url),
       {},
       {
@@ -20,6 +21,7 @@ export class ThreadedLanguageIdentifier {
         load: (message) => new SentimentWorkerError(message),
         run: (message, cause) => new SentimentWorkerError(message, cause === undefined ? undefined : { cause }),
       },
+      options,
     );
     return new ThreadedLanguageIdentifier(channel);
   }

@@ -65,6 +65,8 @@ export interface KafkaJob<S extends ChunkSource> {
   producer(): Promise<RecordProducer>;
   /** Redis answers, or de-duplication is off or bypassed. */
   redisReady(): boolean;
+  /** The model in use runs (its threads are up: false while one that died is not replaced yet). */
+  modelReady(): boolean;
   /** The schema registry answered the last lookup; undefined without a registry format. */
   schemaRegistryReady(): boolean | undefined;
   /** Stops the source (in-flight batches finish or are abandoned), then closes everything. */
@@ -202,7 +204,7 @@ export async function startKafkaJob<S extends ChunkSource>(
     const work = threads > 0 ? await ThreadPoolChunkWork.start(threads, config.input, { log }) : undefined;
     if (work) closers.push(() => work.close());
     const languages =
-      work || config.input.detectLanguage === "off" ? undefined : await ThreadedLanguageIdentifier.start();
+      work || config.input.detectLanguage === "off" ? undefined : await ThreadedLanguageIdentifier.start({ log });
     if (languages) closers.push(() => languages.close());
     const counters = new RunCounters();
     telemetry.metrics.track(counters);
@@ -268,6 +270,7 @@ export async function startKafkaJob<S extends ChunkSource>(
       models: { slot, load },
       producer: () => kafka.producer(),
       redisReady: () => redisUp || !dedup || config.dedup.onRedisUnavailable === "bypass",
+      modelReady: () => slot.current.classifier.ready,
       schemaRegistryReady: () => (schemas ? registryUp : undefined),
       stop: () => {
         closing ??= closeAll();

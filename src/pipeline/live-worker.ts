@@ -79,7 +79,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const readiness = (): Record<string, boolean> => {
     const registry = job.schemaRegistryReady();
     return {
-      model: true,
+      model: job.modelReady(),
       consumer: source.inGroup && stopping === undefined,
       redis: job.redisReady(),
       // Only with a registry format (input.format avro, protobuf, json-schema).

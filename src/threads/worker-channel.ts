@@ -54,6 +54,7 @@ export class WorkerChannel<Q, R> {
   private closing: Promise<void> | undefined;
   private onClosed: () => void = () => {};
   private onLoaded: (error?: Error) => void = () => {};
+  private onGone: ((error: Error, exitCode: number | undefined) => void) | undefined;
   /** What the thread said about itself once loaded (e.g. the execution providers it runs on). */
   info: unknown;
 
@@ -83,6 +84,8 @@ export class WorkerChannel<Q, R> {
     thread.on("error", (error) => channel.breakDown(errors.run(`${errors.name} failed`, error)));
     thread.on("exit", (code) => {
       channel.breakDown(errors.run(`${errors.name} exited (code ${code})`));
+      // An "error" comes before its "exit": told once, here, with the first error and the code.
+      if (!channel.closing && channel.broken) channel.onGone?.(channel.broken, code);
       channel.onClosed();
     });
     try {
@@ -99,6 +102,19 @@ export class WorkerChannel<Q, R> {
   /** The thread is gone (it failed or exited unasked): every request fails; a new one is needed. */
   get isBroken(): boolean {
     return this.broken !== undefined && this.closing === undefined;
+  }
+
+  /**
+   * `listener` is told once, when the loaded thread is gone unasked (it failed, or exited without
+   * `close()`): with why, and its exit code when it exited.
+   */
+  whenGone(listener: (error: Error, exitCode: number | undefined) => void): void {
+    this.onGone = listener;
+  }
+
+  /** Ends the thread at once, as a crash would (its requests fail): for tests of what follows. */
+  terminate(): Promise<number> {
+    return this.thread.terminate();
   }
 
   /** Sends a request (its `transfer` buffers are moved, never read on this side again) and resolves with the reply. */

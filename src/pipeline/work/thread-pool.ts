@@ -3,13 +3,14 @@
  * main thread keeps only Kafka, Redis and the model's queue: per message it copies the record's
  * bytes once and reads back an id and a finished event value. A chunk stays on the thread that
  * prepared it (its decoded state lives there until built or released); a new chunk goes to the
- * thread with the fewest requests in flight.
+ * thread with the fewest requests in flight. A thread that dies fails the chunks on it (they are
+ * read again) and a new one takes its place (`restarting-thread.ts`).
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { Config } from "../../config/index.js";
 import { InferenceError } from "../../errors/errors.js";
-import { WorkerChannel } from "../../threads/worker-channel.js";
+import { RestartingThread } from "../../threads/restarting-thread.js";
 import type { ChunkPartition, ChunkRecord } from "../stages/items.js";
 import type {
   BuildRequest,
@@ -81,13 +82,9 @@ export type WorkRequest =
 export type WorkReply = Prepared | Built | null;
 
 interface Slot {
-  channel: WorkerChannel<WorkRequest, WorkReply>;
+  channel: RestartingThread<WorkRequest, WorkReply>;
   inFlight: number;
-  /** A new thread starting in place of one that died. */
-  replacing?: Promise<void> | undefined;
 }
-
-type Channel = WorkerChannel<WorkRequest, WorkReply>;
 
 export interface ThreadPoolOptions {
   /** The thread's module (tests give one that can die); default `work-thread-main.js`. */
@@ -97,13 +94,8 @@ export interface ThreadPoolOptions {
 
 export class ThreadPoolChunkWork implements ChunkWork {
   private nextJob = 0;
-  private closed = false;
 
-  private constructor(
-    private readonly slots: Slot[],
-    private readonly startThread: () => Promise<Channel>,
-    private readonly log: ThreadPoolOptions["log"],
-  ) {}
+  private constructor(private readonly slots: Slot[]) {}
 
   static async start(
     threads: number,
@@ -112,11 +104,16 @@ export class ThreadPoolChunkWork implements ChunkWork {
   ): Promise<ThreadPoolChunkWork> {
     const url = options.threadUrl ?? new URL("./work-thread-main.js", import.meta.url);
     const startThread = () =>
-      WorkerChannel.start<WorkRequest, WorkReply>(url, { input } satisfies WorkThreadInit, {
-        name: "a processing thread",
-        load: (message) => new InferenceError(message),
-        run: (message, cause) => new InferenceError(message, cause === undefined ? undefined : { cause }),
-      });
+      RestartingThread.start<WorkRequest, WorkReply>(
+        url,
+        { input } satisfies WorkThreadInit,
+        {
+          name: "a processing thread",
+          load: (message) => new InferenceError(message),
+          run: (message, cause) => new InferenceError(message, cause === undefined ? undefined : { cause }),
+        },
+        { log: options.log },
+      );
     const started = await Promise.allSettled(Array.from({ length: threads }, startThread));
     const channels = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
     const failed = started.find((s) => s.status === "rejected");
@@ -124,11 +121,7 @@ export class ThreadPoolChunkWork implements ChunkWork {
       await Promise.all(channels.map((c) => c.close()));
       throw failed.reason;
     }
-    return new ThreadPoolChunkWork(
-      channels.map((channel) => ({ channel, inFlight: 0 })),
-      startThread,
-      options.log,
-    );
+    return new ThreadPoolChunkWork(channels.map((channel) => ({ channel, inFlight: 0 })));
   }
 
   get threads(): number {
@@ -142,7 +135,6 @@ export class ThreadPoolChunkWork implements ChunkWork {
     options: PrepareOptions,
   ): Promise<PreparedChunk> {
     const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
-    await slot.replacing;
     const job = this.nextJob++;
     const packed = packRecords(records);
     const prepared = (await this.request(
@@ -178,8 +170,6 @@ export class ThreadPoolChunkWork implements ChunkWork {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all(this.slots.map((slot) => slot.replacing));
     await Promise.all(this.slots.map((slot) => slot.channel.close()));
   }
 
@@ -187,31 +177,8 @@ export class ThreadPoolChunkWork implements ChunkWork {
     slot.inFlight++;
     try {
       return await slot.channel.request(request, transfer);
-    } catch (error) {
-      // The chunks on a thread that died fail (they are read again); the next ones get a new thread.
-      if (slot.channel.isBroken) this.replace(slot, error);
-      throw error;
     } finally {
       slot.inFlight--;
     }
-  }
-
-  private replace(slot: Slot, cause: unknown): void {
-    if (this.closed || slot.replacing) return;
-    const dead = slot.channel;
-    this.log?.("a processing thread stopped; starting another in its place", {
-      reason: cause instanceof Error ? cause.message : String(cause),
-    });
-    slot.replacing = this.startThread().then(
-      (channel) => {
-        if (slot.channel === dead) slot.channel = channel;
-        slot.replacing = undefined;
-      },
-      (error: unknown) => {
-        // It could not start: the next chunk tries again.
-        this.log?.("a processing thread could not be started", { reason: (error as Error).message });
-        slot.replacing = undefined;
-      },
-    );
   }
 }
