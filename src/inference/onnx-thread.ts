@@ -59,7 +59,7 @@ export class ThreadedOnnxBackend implements InferenceBackend {
       {
         name: "the inference thread",
         load: (message) => new ModelError(message),
-        run: (message, cause) => new InferenceError(message, cause === undefined ? undefined : { cause }),
+        run: (message, options) => new InferenceError(message, options),
       },
       restart,
     );
@@ -69,11 +69,6 @@ export class ThreadedOnnxBackend implements InferenceBackend {
   /** False from the thread's death until a new one loaded the model. */
   get ready(): boolean {
     return this.channel.ready;
-  }
-
-  /** Ends the thread at once, as a crash would: for tests of what follows. */
-  kill(): Promise<void> {
-    return this.channel.kill();
   }
 
   get providers(): ProviderChoice {

@@ -30,7 +30,7 @@ export class ThreadedTokenizer {
       {
         name: "the tokenizer thread",
         load: (message) => new ModelError(message),
-        run: (message, cause) => new InferenceError(message, cause === undefined ? undefined : { cause }),
+        run: (message, options) => new InferenceError(message, options),
       },
       options,
     );

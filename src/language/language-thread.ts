@@ -19,7 +19,7 @@ export class ThreadedLanguageIdentifier {
       {
         name: "the language thread",
         load: (message) => new SentimentWorkerError(message),
-        run: (message, cause) => new SentimentWorkerError(message, cause === undefined ? undefined : { cause }),
+        run: (message, options) => new SentimentWorkerError(message, options),
       },
       options,
     );

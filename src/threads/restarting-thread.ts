@@ -30,6 +30,8 @@ export class RestartingThread<Q, R> {
   /** Why the last new thread could not load (said with each request refused meanwhile). */
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
+  /** Told when the running thread is gone (tests wait for it). */
+  private readonly onGone = new Set<() => void>();
   /** The next attempt at a new thread, after one could not load. */
   private retry: NodeJS.Timeout | undefined;
   /** Threads started in place of one that died. */
@@ -82,14 +84,22 @@ export class RestartingThread<Q, R> {
     const channel = this.channel ?? (await this.starting);
     if (!channel) {
       const why = this.failure ? `: a new one could not load (${this.failure.message})` : "";
-      throw this.errors.run(`${this.name} is not running${why}`);
+      throw this.errors.run(`${this.name} is not running${why}`, { retriable: true });
     }
     return channel.request(request, transfer);
   }
 
-  /** Ends the running thread at once, as a crash would: for tests of what follows. */
-  async kill(): Promise<void> {
-    await this.channel?.terminate();
+  /**
+   * Tests only: the running thread (once loaded, should a new one be loading) exits with `code` as
+   * a crash would, at once or when the next request arrives (`midRequest`); resolves once it is
+   * gone (a new one is then loading).
+   */
+  async exitForTest(code = 70, midRequest = false): Promise<void> {
+    const channel = this.channel ?? (await this.starting);
+    if (!channel) return;
+    const gone = new Promise<void>((resolve) => this.onGone.add(resolve));
+    channel.exitForTest(code, midRequest);
+    await gone;
   }
 
   /** Lets the thread finish what it has and exit; no new one is started after this. */
@@ -110,6 +120,8 @@ export class RestartingThread<Q, R> {
       this.channel = undefined;
       this.options.log?.(`${this.name} stopped; starting another in its place`, { exitCode, reason: error.message });
       this.startAgain(1);
+      for (const told of this.onGone) told();
+      this.onGone.clear();
     });
   }
 

@@ -2,11 +2,13 @@
  * Requests to a worker thread and their replies, for the threads that take work off the event loop
  * (the ONNX Runtime session, the tokenizer, language identification). The thread loads what it needs first and says so; each
  * request then gets exactly one reply, in order. A thread that fails or exits fails every request in
- * flight and every later one with the same error. Idle, a thread does not keep the process alive.
+ * flight and every later one with the same error, retriable (`restarting-thread.ts` starts a new
+ * one). Idle, a thread does not keep the process alive.
  *
  * The thread's side is `serveRequests` (`worker-serve.ts`).
  */
 import { Worker } from "node:worker_threads";
+import { errorMessageWithCauses } from "../errors/error-message.js";
 
 /** What crosses from the thread to this side. */
 export type WorkerReply<R> =
@@ -17,13 +19,23 @@ export type WorkerReply<R> =
   | { type: "closed" };
 
 /** What crosses from this side to the thread. */
-export type WorkerRequest<Q> = { type: "run"; id: number; request: Q } | { type: "close" };
+export type WorkerRequest<Q> =
+  | { type: "run"; id: number; request: Q }
+  | { type: "close" }
+  /**
+   * Tests only: the thread exits with `code`, as a crash would: at once (between two requests), or
+   * `midRequest`, on the arrival of the next request (which is then in flight).
+   */
+  | { type: "exit"; code: number; midRequest?: boolean };
 
 export interface WorkerChannelErrors {
   /** The thread could not load (its message, or a crash while loading). */
   load(message: string): Error;
-  /** A request failed in the thread, or the thread is gone. */
-  run(message: string, cause?: unknown): Error;
+  /**
+   * A request failed in the thread, or the thread is gone: then `retriable` (a new thread serves the
+   * request when it is made again; the Kafka consumer restarts and reads the chunk again).
+   */
+  run(message: string, options?: { cause?: unknown; retriable?: boolean }): Error;
   /** What the thread is, for messages: "the inference thread". */
   name: string;
 }
@@ -81,9 +93,12 @@ export class WorkerChannel<Q, R> {
     const channel = new WorkerChannel<Q, R>(thread, errors, loaded);
     channel.onLoaded = onLoaded;
     thread.on("message", (reply: WorkerReply<R>) => channel.receive(reply));
-    thread.on("error", (error) => channel.breakDown(errors.run(`${errors.name} failed`, error)));
+    // Its message, not the error as cause: kafkajs judges a failure by its deepest cause.
+    thread.on("error", (error) =>
+      channel.breakDown(errors.run(`${errors.name} failed: ${errorMessageWithCauses(error)}`, { retriable: true })),
+    );
     thread.on("exit", (code) => {
-      channel.breakDown(errors.run(`${errors.name} exited (code ${code})`));
+      channel.breakDown(errors.run(`${errors.name} exited (code ${code})`, { retriable: true }));
       // An "error" comes before its "exit": told once, here, with the first error and the code.
       if (!channel.closing && channel.broken) channel.onGone?.(channel.broken, code);
       channel.onClosed();
@@ -112,9 +127,13 @@ export class WorkerChannel<Q, R> {
     this.onGone = listener;
   }
 
-  /** Ends the thread at once, as a crash would (its requests fail): for tests of what follows. */
-  terminate(): Promise<number> {
-    return this.thread.terminate();
+  /**
+   * Tests only: the thread exits with `code` as soon as it is between two requests, or when the next
+   * request arrives (`midRequest`), as a crash would (the requests waiting for it fail). Not `terminate()`: that stops the thread inside a
+   * native call too, and ONNX Runtime then aborts the whole process.
+   */
+  exitForTest(code: number, midRequest = false): void {
+    this.thread.postMessage({ type: "exit", code, midRequest } satisfies WorkerRequest<Q>);
   }
 
   /** Sends a request (its `transfer` buffers are moved, never read on this side again) and resolves with the reply. */

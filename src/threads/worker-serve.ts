@@ -29,7 +29,7 @@ export async function serveRequests<Q, R>(
     return;
   }
   post({ type: "loaded", info: served.info });
-  const handle = async (message: WorkerRequest<Q>): Promise<void> => {
+  const handle = async (message: Exclude<WorkerRequest<Q>, { type: "exit" }>): Promise<void> => {
     if (message.type === "close") {
       await served.close();
       post({ type: "closed" });
@@ -44,7 +44,15 @@ export async function serveRequests<Q, R>(
     }
   };
   let queue = Promise.resolve();
+  let exitOnRequest: number | undefined;
   port.on("message", (message: WorkerRequest<Q>) => {
+    // Tests only: a crash, not queued behind the requests (which then fail).
+    if (message.type === "exit") {
+      if (message.midRequest) exitOnRequest = message.code;
+      else process.exit(message.code);
+      return;
+    }
+    if (exitOnRequest !== undefined && message.type === "run") process.exit(exitOnRequest);
     queue = queue.then(() => handle(message));
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The worker when things go wrong, against the real broker and Redis: a SIGKILL mid-stream, a
- * worker leaving its group mid-stream, a fenced zombie, Redis going away in `fail` mode.
+ * worker leaving its group mid-stream, its inference thread dying, a fenced zombie, Redis going
+ * away in `fail` mode.
  */
 
 import assert from "node:assert/strict";
@@ -9,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ConfigError, FencedError } from "../../src/errors/errors.js";
 import { startWorker, type Worker } from "../../src/pipeline/live-worker.js";
 import { ExactlyOnceSink } from "../../src/sinks/kafka/exactly-once-sink.js";
+import { RestartingThread } from "../../src/threads/restarting-thread.js";
 import { tinyTexts } from "../helpers/fixtures.js";
 import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";
@@ -93,6 +95,43 @@ describe("the Kafka worker under failures", () => {
       await client.waitForGroupAtEnd(s.flags["kafka.groupId"] as string, s.input, 90_000);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+    assert.deepEqual(tally(idCounts(await client.readAll(s.output, { count: total })), expected(total)), {
+      doubled: [],
+      missing: [],
+    });
+  });
+
+  it("keeps each id once when its inference thread dies mid-stream: a new one serves the next batches (exactly-once)", async () => {
+    // De-duplication off, as above: the delivery mode alone must keep each id once.
+    const s = await setup(4, { "dedup.enabled": "false" });
+    const total = 900;
+    const logged: string[] = [];
+    const worker = await startWorker(configOf(s), { log: (message) => void logged.push(message) });
+    let failed: unknown;
+    worker.failed.catch((error: unknown) => {
+      failed = error;
+    });
+    try {
+      const thread = [...RestartingThread.running].find((t) => t.name === "the inference thread");
+      assert.ok(thread, "the worker runs its model in a thread");
+      const feeding = feed(s.input, total);
+      for (const atLeast of [150, 350, 550]) {
+        await waitForEvents(s.output, atLeast);
+        // On the arrival of its next batch: a chunk's batch is in flight when it dies.
+        await thread.exitForTest(70, true);
+      }
+      await feeding;
+      await client.waitForGroupAtEnd(s.flags["kafka.groupId"] as string, s.input, 90_000);
+      assert.equal(thread.restarts, 3);
+      assert.equal(worker.readiness().model, true);
+      const count = (message: string) => logged.filter((m) => m === message).length;
+      assert.equal(count("the inference thread stopped; starting another in its place"), 3);
+      // The failed chunks were read again by the restarted consumer, in this process.
+      assert.ok(count("the Kafka consumer failed and restarts") >= 1, logged.join("\n"));
+      assert.equal(failed, undefined, "the worker did not give up");
+    } finally {
+      await worker.stop();
     }
     assert.deepEqual(tally(idCounts(await client.readAll(s.output, { count: total })), expected(total)), {
       doubled: [],

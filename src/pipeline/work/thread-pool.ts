@@ -110,7 +110,7 @@ export class ThreadPoolChunkWork implements ChunkWork {
         {
           name: "a processing thread",
           load: (message) => new InferenceError(message),
-          run: (message, cause) => new InferenceError(message, cause === undefined ? undefined : { cause }),
+          run: (message, options) => new InferenceError(message, options),
         },
         { log: options.log },
       );
