@@ -121,6 +121,7 @@ export async function startKafkaJob<S extends ChunkSource>(
             },
           })
         : undefined;
+      if (dedup) telemetry.metrics.trackDedup(dedup.counters);
       try {
         // Not ready until Redis answers (fail mode); refused credentials stop start-up.
         const down = await dedup?.firstConnect();

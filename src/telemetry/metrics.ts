@@ -28,6 +28,11 @@ export interface RunCounts {
   readonly eventsByKind: ReadonlyMap<string, { readonly lang: string; readonly label: string; readonly count: number }>;
 }
 
+/** What the metrics read of a de-duplicator's counters (RedisDeduplicator's `counters` has this shape). */
+export interface DedupCounts {
+  readonly bypassedIds: number;
+}
+
 /** Latency buckets in seconds, from a fast batch to a stalled one. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
@@ -49,6 +54,8 @@ export class WorkerMetrics {
   readonly meter: Meter;
   private readonly lags = new Map<string, { attributes: Attributes; lag: number }>();
   private readonly counterSets = new Set<RunCounts>();
+  /** Each de-duplicator's bypass counts, kept after it closed (a model switch) so the counter never goes back. */
+  private readonly dedupCounters = new Set<DedupCounts>();
   private readiness: () => Record<string, boolean> = () => ({});
   private readonly batchSize;
   private readonly paddedRatio;
@@ -131,6 +138,11 @@ export class WorkerMetrics {
   /** The counters of a run (a worker, a replay) to report; several add up. */
   track(counters: RunCounts): void {
     this.counterSets.add(counters);
+  }
+
+  /** A de-duplicator's counts to report (`sw.dedup.bypassed`); several add up. */
+  trackDedup(counters: DedupCounts): void {
+    this.dedupCounters.add(counters);
   }
 
   /** The named readiness checks (what `/readyz` shows): `sw.ready` is 1 when all pass. */
@@ -224,6 +236,16 @@ export class WorkerMetrics {
       this.meter.createObservableCounter(name, { description }).addCallback((r) => r.observe(sum(pick)));
     counter(METRICS.records, "Input records processed and committed (events, dead letters, skips).", (c) => c.records);
     counter(METRICS.duplicates, "Messages skipped because Redis had already seen their id.", (c) => c.duplicates);
+    this.meter
+      .createObservableCounter(METRICS.dedupBypassed, {
+        description:
+          "Message ids claimed without de-duplication because Redis was unavailable (dedup.onRedisUnavailable bypass): they may be tagged twice.",
+      })
+      .addCallback((result) => {
+        let total = 0;
+        for (const c of this.dedupCounters) total += c.bypassedIds;
+        result.observe(total);
+      });
     counter(METRICS.tombstones, "Tombstones (null values) skipped.", (c) => c.tombstones);
     counter(METRICS.cacheHits, "Messages answered from the result cache without inference.", (c) => c.cacheHits);
     counter(

@@ -8,6 +8,7 @@ export const METRICS = {
   languageSupport: "sw.events.language_supported",
   deadLetters: "sw.dead_letters",
   duplicates: "sw.dedup.hits",
+  dedupBypassed: "sw.dedup.bypassed",
   tombstones: "sw.tombstones",
   cacheHits: "sw.result_cache.hits",
   inputLangIgnored: "sw.input.lang_ignored",
