@@ -1,7 +1,8 @@
 /**
  * The worker as an operator sees it, against the real broker and Redis: the CLI worker's
  * Prometheus endpoint counts what happened on the topics, its batch spans reach an OTLP receiver
- * linked to the messages' trace context, and `/readyz` follows Redis in `fail` mode.
+ * linked to the messages' trace context, and `/readyz` follows Redis in `fail` mode; in `bypass`
+ * mode the messages tagged without Redis are counted.
  */
 
 import assert from "node:assert/strict";
@@ -72,8 +73,10 @@ class OtlpReceiver {
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+    const server = this.server;
+    if (!server) return; // never started (its test was not run)
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
   }
 }
 
@@ -284,6 +287,73 @@ describe("telemetry of a running worker", () => {
       const last = JSON.parse(stderr.trim().split("\n").at(-1) ?? "{}");
       assert.equal(last.summary.events, 61);
     } finally {
+      await redis.stop();
+    }
+  });
+
+  it("counts on /metrics the messages tagged without de-duplication while Redis is down in bypass mode", async () => {
+    // A redis-server of the test's own, stopped by the test (never the shared one).
+    const redis = await startRedis();
+    let bypassing: ChildProcess | undefined;
+    let log = "";
+    try {
+      const input = await client.createTopic("posts", 2);
+      const output = await client.createTopic("sentiment", 1);
+      const dlq = await client.createTopic("dead-letters", 1);
+      const groupId = uniqueName("worker");
+      const httpPort = await freePort();
+      const base = `http://127.0.0.1:${httpPort}`;
+      const flags: Record<string, string> = {
+        "input.source": "kafka",
+        "kafka.brokers": services.kafkaBrokers.join(","),
+        "kafka.inputTopics": input,
+        "kafka.outputTopic": output,
+        "kafka.deadLetterTopic": dlq,
+        "kafka.groupId": groupId,
+        "dedup.redisUrl": redis.url,
+        "dedup.keyPrefix": `${uniqueName("seen")}:`,
+        "dedup.onRedisUnavailable": "bypass",
+        "model.dir": TINY_MODEL_DIR,
+        "runtime.intraOpThreads": "1",
+        "telemetry.httpPort": String(httpPort),
+      };
+      bypassing = spawn(process.execPath, [cli, "run", ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])], {
+        stdio: ["ignore", "ignore", "pipe"],
+        env: { PATH: process.env.PATH ?? "" },
+      });
+      bypassing.stderr?.on("data", (d: Buffer) => {
+        log += d.toString("utf8");
+      });
+      await waitFor("/readyz", async () => (await get(`${base}/readyz`)).status === 200);
+      const posts = (from: number, n: number): Message[] =>
+        Array.from({ length: n }, (_, i) => ({
+          key: `k-${i % 3}`,
+          value: JSON.stringify({ id: `b-${from + i}`, text: texts[(from + i) % texts.length] }),
+        }));
+      const bypassed = async () => parseMetrics((await get(`${base}/metrics`)).body).get("sw_dedup_bypassed_total");
+
+      // Redis answers: every id is claimed in Redis, none bypassed (the series is there, at 0).
+      await client.produce(input, posts(0, 20));
+      await client.waitForGroupAtEnd(groupId, input);
+      assert.equal(await bypassed(), 0, log);
+
+      // Redis gone: the worker goes on without it (still ready) and counts each id it tagged so.
+      await redis.stop();
+      await client.produce(input, posts(20, 15));
+      await client.waitForGroupAtEnd(groupId, input);
+      assert.equal(await bypassed(), 15, log);
+      assert.equal((await get(`${base}/readyz`)).status, 200, "bypass keeps the worker ready");
+      const ids = (await client.readAll(output, { count: 35 })).map((r) => JSON.parse(String(r.value)).id);
+      assert.equal(new Set(ids).size, 35);
+
+      bypassing.kill("SIGTERM");
+      const [code] = await once(bypassing, "exit");
+      assert.equal(code, 0, log);
+    } finally {
+      if (bypassing && bypassing.exitCode === null && bypassing.signalCode === null) {
+        bypassing.kill("SIGKILL");
+        await once(bypassing, "exit");
+      }
       await redis.stop();
     }
   });
