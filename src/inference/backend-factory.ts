@@ -4,8 +4,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { InferenceBackend, RuntimeOptions } from "./inference-backend.js";
 import type { RestartOptions } from "../threads/restarting-thread.js";
+import type { InferenceBackend, RuntimeOptions } from "./inference-backend.js";
 import type { ModelFiles } from "./model/index.js";
 import { ThreadedOnnxBackend } from "./onnx-thread.js";
 import { simulatedDeviceSpec } from "./simulated-device.js";

@@ -16,7 +16,7 @@
  * loads the same model with the same options for the next (`restarting-thread.ts`).
  */
 import { InferenceError, ModelError } from "../errors/errors.js";
-import { type RestartOptions, RestartingThread } from "../threads/restarting-thread.js";
+import { RestartingThread, type RestartOptions } from "../threads/restarting-thread.js";
 import type { InferenceBackend, PackedScores, ProviderChoice, RuntimeOptions } from "./inference-backend.js";
 import type { PackedIds } from "./packed.js";
 import type { PaddedBatch } from "./padded-batch.js";

@@ -6,7 +6,7 @@
  * (`restarting-thread.ts`).
  */
 import { InferenceError, ModelError } from "../errors/errors.js";
-import { type RestartOptions, RestartingThread } from "../threads/restarting-thread.js";
+import { RestartingThread, type RestartOptions } from "../threads/restarting-thread.js";
 import { type PackedEncodings, unpackEncoding } from "./packed.js";
 import type { EncodedText } from "./tokenizer.js";
 
@@ -23,7 +23,11 @@ export class ThreadedTokenizer {
     readonly maxLength: number,
   ) {}
 
-  static async start(tokenizerPath: string, maxLength: number, options: RestartOptions = {}): Promise<ThreadedTokenizer> {
+  static async start(
+    tokenizerPath: string,
+    maxLength: number,
+    options: RestartOptions = {},
+  ): Promise<ThreadedTokenizer> {
     const channel = await RestartingThread.start<string[], PackedEncodings>(
       new URL("./tokenizer-thread-main.js", import.meta.url),
       { tokenizerPath, maxLength } satisfies TokenizerThreadInit,

@@ -5,7 +5,7 @@
  * built; the identifier's database lives in that thread only.
  */
 import { SentimentWorkerError } from "../errors/errors.js";
-import { type RestartOptions, RestartingThread } from "../threads/restarting-thread.js";
+import { RestartingThread, type RestartOptions } from "../threads/restarting-thread.js";
 import type { Identified } from "./identify.js";
 
 export class ThreadedLanguageIdentifier {

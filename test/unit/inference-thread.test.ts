@@ -87,7 +87,10 @@ describe("an inference or tokenizer thread that dies", () => {
       const before = await backend.scorePacked(packed(GOOD));
       // The second batch waits in the thread behind the first when it exits: both fail.
       const [dying, queued] = [backend.scorePacked(packed(POISON)), backend.scorePacked(packed(GOOD))];
-      await assert.rejects(dying, (e) => e instanceof InferenceError && /inference thread exited \(code 7\)/.test(e.message));
+      await assert.rejects(
+        dying,
+        (e) => e instanceof InferenceError && /inference thread exited \(code 7\)/.test(e.message),
+      );
       await assert.rejects(queued, /inference thread exited \(code 7\)/);
       assert.equal(backend.ready, false, "not ready until the new thread loaded the model");
       const after = await backend.scorePacked(packed(GOOD));
@@ -133,7 +136,10 @@ describe("an inference or tokenizer thread that dies", () => {
       const started = performance.now();
       await assert.rejects(backend.scorePacked(packed(GOOD)), (e) => {
         assert.ok(e instanceof InferenceError);
-        assert.match(e.message, /the inference thread is not running: a new one could not load \(cannot load the ONNX model/);
+        assert.match(
+          e.message,
+          /the inference thread is not running: a new one could not load \(cannot load the ONNX model/,
+        );
         return true;
       });
       assert.ok(performance.now() - started < 150, "refused at once, not after the backoff");
