@@ -128,9 +128,10 @@ export class WorkerChannel<Q, R> {
   }
 
   /**
-   * Tests only: the thread exits with `code` as soon as it is between two requests, or when the next
-   * request arrives (`midRequest`), as a crash would (the requests waiting for it fail). Not `terminate()`: that stops the thread inside a
-   * native call too, and ONNX Runtime then aborts the whole process.
+   * Tests only: the thread exits with `code` as soon as it is between two requests, or when the
+   * next request arrives (`midRequest`), as a crash would (the requests waiting for it fail). Not
+   * `terminate()`: that stops the thread inside a native call too, and ONNX Runtime then aborts the
+   * whole process.
    */
   exitForTest(code: number, midRequest = false): void {
     this.thread.postMessage({ type: "exit", code, midRequest } satisfies WorkerRequest<Q>);
