@@ -5,13 +5,16 @@
  */
 
 import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConfigError, FencedError } from "../../src/errors/errors.js";
 import { startWorker, type Worker } from "../../src/pipeline/live-worker.js";
 import { ExactlyOnceSink } from "../../src/sinks/kafka/exactly-once-sink.js";
 import { RestartingThread } from "../../src/threads/restarting-thread.js";
-import { tinyTexts } from "../helpers/fixtures.js";
+import { TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
 import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";
 import { freePort, startRedis } from "../helpers/redis-server.js";
@@ -103,8 +106,11 @@ describe("the Kafka worker under failures", () => {
   });
 
   it("keeps each id once when its inference thread dies mid-stream: a new one serves the next batches (exactly-once)", async () => {
-    // De-duplication off, as above: the delivery mode alone must keep each id once.
-    const s = await setup(4, { "dedup.enabled": "false" });
+    // De-duplication off, as above: the delivery mode alone must keep each id once. The model from
+    // a copy, which the test breaks at the end.
+    const modelDir = mkdtempSync(join(tmpdir(), "sw-model-"));
+    cpSync(TINY_MODEL_DIR, modelDir, { recursive: true });
+    const s = await setup(4, { "dedup.enabled": "false", "model.dir": modelDir });
     const total = 900;
     const logged: string[] = [];
     const worker = await startWorker(configOf(s), { log: (message) => void logged.push(message) });
@@ -130,8 +136,22 @@ describe("the Kafka worker under failures", () => {
       // The failed chunks were read again by the restarted consumer, in this process.
       assert.ok(count("the Kafka consumer failed and restarts") >= 1, logged.join("\n"));
       assert.equal(failed, undefined, "the worker did not give up");
+
+      // A new thread that cannot load the model: readiness says so until one can.
+      const onnx = join(modelDir, "model.onnx");
+      const model = readFileSync(onnx);
+      writeFileSync(onnx, "not a model any more");
+      await thread.exitForTest();
+      const notReady = Date.now() + 20_000;
+      while (worker.readiness().model && Date.now() < notReady) await sleep(50);
+      assert.equal(worker.readiness().model, false, "the model check fails while no thread runs the model");
+      writeFileSync(onnx, model);
+      const ready = Date.now() + 20_000;
+      while (!worker.readiness().model && Date.now() < ready) await sleep(50);
+      assert.equal(worker.readiness().model, true, "and passes once a new thread loaded it");
     } finally {
       await worker.stop();
+      rmSync(modelDir, { recursive: true, force: true });
     }
     assert.deepEqual(tally(idCounts(await client.readAll(s.output, { count: total })), expected(total)), {
       doubled: [],
