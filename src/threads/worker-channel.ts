@@ -134,6 +134,7 @@ export class WorkerChannel<Q, R> {
    * whole process.
    */
   exitForTest(code: number, midRequest = false): void {
+    this.thread.ref(); // the caller waits for its exit
     this.thread.postMessage({ type: "exit", code, midRequest } satisfies WorkerRequest<Q>);
   }
 
