@@ -35,8 +35,8 @@ type HeaderValue = Buffer | string | null | undefined;
 export interface RecordToEncode {
   offsetDelta?: number;
   timestampDelta?: unknown;
-  key?: Buffer | string | null;
-  value?: Buffer | string | null;
+  key?: Buffer | string | null | undefined;
+  value?: Buffer | string | null | undefined;
   headers?: Record<string, HeaderValue | HeaderValue[]>;
 }
 
