@@ -24,7 +24,7 @@ import { RecordBatch, type RecordBatchOptions } from "../../src/kafka/record-bat
 import { decodeRecord } from "../../src/kafka/record-decoder.js";
 import { encodeRecord } from "../../src/kafka/record-encoder.js";
 import { scheduleCheckPendingRequests, type ThrottledRequestQueue } from "../../src/kafka/request-queue-timer.js";
-import { createSendMessages } from "../../src/kafka/send-messages.js";
+import { createSendMessages, groupMessagesPerPartition } from "../../src/kafka/send-messages.js";
 import { REPO_ROOT } from "../helpers/fixtures.js";
 import { kafkajsOwn } from "../helpers/kafkajs-own.js";
 import { KafkaDecoder, recordBatchBytes, recordDecoder } from "../helpers/record-bytes.js";
@@ -737,6 +737,50 @@ describe("the produce retry", () => {
         request,
       );
     assert.deepEqual(await send(throughProducer, restart), ["events[0] seq 0 node 1#1", "letters[0] seq 0 node 1#1"]);
+  });
+});
+
+describe("grouping a send's records by partition", () => {
+  type Group = typeof groupMessagesPerPartition;
+  const kafkajsGroup = require("kafkajs/src/producer/groupMessagesPerPartition.js") as Group;
+  const partitionMetadata = Array.from({ length: 7 }, (_, partitionId) => ({ partitionId }));
+  const messages = Array.from({ length: 500 }, (_, i) => ({ value: `${i}`, partition: (i * 7919) % 7 }));
+  const partitioner = ({ message }: { message: { partition: number } }) => message.partition;
+
+  it("gives what kafkajs's gives: each partition's records in order, nothing without metadata", () => {
+    const options = { topic: "t", partitionMetadata, messages, partitioner };
+    assert.deepEqual(groupMessagesPerPartition(options), kafkajsGroup(options));
+    assert.deepEqual(Object.keys(groupMessagesPerPartition(options)), ["0", "1", "2", "3", "4", "5", "6"]);
+    assert.deepEqual(groupMessagesPerPartition({ ...options, partitionMetadata: [] }), {});
+  });
+
+  /** How many array elements `run` reads through the array iterator (a spread reads them all). */
+  function elementsIterated(run: () => void): number {
+    const proto = Array.prototype as unknown as { [Symbol.iterator]: () => Iterator<unknown> };
+    const iterate = proto[Symbol.iterator];
+    let read = 0;
+    proto[Symbol.iterator] = function (this: unknown[]) {
+      const inner = iterate.call(this);
+      return {
+        next: () => {
+          read++;
+          return inner.next();
+        },
+      } as Iterator<unknown>;
+    };
+    try {
+      run();
+    } finally {
+      proto[Symbol.iterator] = iterate;
+    }
+    return read;
+  }
+
+  it("kafkajs's own copies a partition's records for each record it adds: quadratic", () => {
+    const one = Array.from({ length: 1000 }, (_, i) => ({ value: `${i}`, partition: 0 }));
+    const options = { topic: "t", partitionMetadata, messages: one, partitioner };
+    assert.ok(elementsIterated(() => kafkajsGroup(options)) >= (1000 * 999) / 2);
+    assert.ok(elementsIterated(() => groupMessagesPerPartition(options)) <= 1001);
   });
 });
 
