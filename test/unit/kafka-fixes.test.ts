@@ -15,7 +15,7 @@ import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { Kafka as KafkaJS } from "kafkajs";
 import { filterAbortedMessages } from "../../src/kafka/aborted-filter.js";
-import { crc32c } from "../../src/kafka/crc32c.js";
+import { CRC32C_SOURCE, crc32c } from "../../src/kafka/crc32c.js";
 import { kafkaErrorType, meansFenced, meansRejoin } from "../../src/kafka/errors.js";
 import { checkKafkajsVersion, KAFKAJS_VERSION, REPLACED_MODULES } from "../../src/kafka/kafkajs.js";
 import { kafkaClient } from "../../src/kafka/kafkajs-client.js";
@@ -498,6 +498,17 @@ describe("the record batch encoder and its CRC-32C", () => {
       }
     }
     assert.equal(crc32c(Buffer.from("123456789")), 0xe3069283);
+  });
+
+  it("takes the checksum from @node-rs/crc32's binary (kafkajs's JavaScript only where it has none)", (t) => {
+    if (CRC32C_SOURCE !== "@node-rs/crc32" && process.env.CI !== "true") {
+      t.skip("@node-rs/crc32 is not installed here (npm ci installs it): kafkajs's CRC-32C is in use");
+      return;
+    }
+    assert.equal(CRC32C_SOURCE, "@node-rs/crc32");
+    const native = require("@node-rs/crc32") as { crc32c(input: Uint8Array): number };
+    const bytes = Buffer.from("a record batch's bytes");
+    assert.equal(crc32c(bytes), native.crc32c(bytes));
   });
 
   /** How many buffers `run` allocates (Buffer.alloc, allocUnsafe, from), for the allocations per record. */
