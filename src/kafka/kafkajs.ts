@@ -15,8 +15,10 @@
  *   whose value is null, which it reads from records, and costs microseconds per record on the
  *   main thread; ours is put in the place `protocol/requests/produce/v3/request.js` (every produce
  *   version from 3 on) requires it from.
- * - Record batches (record-batch-encoder.ts): ours writes a produce request's batch into one buffer
- *   with a faster CRC-32C, in the place the same request requires kafkajs's from.
+ * - Record batches (record-batch-encoder.ts), produce requests (produce-request.ts) and the request
+ *   frame (request-frame.ts): ours write a produce request into one buffer, records in place, with
+ *   a native CRC-32C; kafkajs's copies every byte several times on the main thread. In the places
+ *   the produce request, produce versions 4 to 7 and `network/connection.js` require them from.
  * - The partitioner (partitioner.ts) is no module swap: kafkajs-client.ts hands it to every producer.
  * - The request queue's throttle check (request-queue-timer.ts) handed setTimeout a negative delay,
  *   which Node 23 and later print a warning about; ours replaces the method on kafkajs's class.
@@ -29,9 +31,11 @@ import { createRequire } from "node:module";
 import type * as KafkaJS from "kafkajs";
 import { SentimentWorkerError } from "../errors/errors.js";
 import { filterAbortedMessages } from "./aborted-filter.js";
+import { produceRequest } from "./produce-request.js";
 import { MAGIC_BYTE, RecordBatch } from "./record-batch-encoder.js";
 import { decodeRecord } from "./record-decoder.js";
 import { encodeRecord } from "./record-encoder.js";
+import { createRequest } from "./request-frame.js";
 import { scheduleCheckPendingRequests } from "./request-queue-timer.js";
 import { createSendMessages } from "./send-messages.js";
 
@@ -66,6 +70,17 @@ export const REPLACED_MODULES = [
     module: "kafkajs/src/protocol/recordBatch/v0/index.js",
     user: "kafkajs/src/protocol/requests/produce/v3/request.js",
     replacement: { RecordBatch, MAGIC_BYTE },
+  },
+  // After the two above: putting it in place loads kafkajs's own, which requires them.
+  {
+    module: "kafkajs/src/protocol/requests/produce/v3/request.js",
+    user: "kafkajs/src/protocol/requests/produce/v4/request.js",
+    replacement: produceRequest,
+  },
+  {
+    module: "kafkajs/src/protocol/request.js",
+    user: "kafkajs/src/network/connection.js",
+    replacement: createRequest,
   },
 ] as const;
 

@@ -14,16 +14,11 @@
  */
 import { createRequire } from "node:module";
 import { crc32c } from "./crc32c.js";
+import { encoderOf, type KafkaEncoder } from "./kafka-encoder.js";
 import { EncodedRecord } from "./record-encoder.js";
 
 const require = createRequire(import.meta.url);
 
-interface KafkaEncoder {
-  buf: Buffer;
-  offset: number;
-  readonly buffer: Buffer;
-  size(): number;
-}
 interface LongValue {
   getHighBits(): number;
   getLowBits(): number;
@@ -32,7 +27,6 @@ interface Codec {
   compress(encoder: KafkaEncoder): Promise<Buffer>;
 }
 
-const KafkaEncoderClass = require("kafkajs/src/protocol/encoder") as { prototype: KafkaEncoder };
 const Long = require("kafkajs/src/utils/long") as {
   fromValue(value: unknown): LongValue;
   fromInt(value: number): LongValue;
@@ -68,6 +62,13 @@ export interface RecordBatchOptions {
   records?: readonly BatchRecord[];
 }
 
+/** A batch sized and ready to be written where its request says. */
+export interface PreparedBatch {
+  readonly size: number;
+  /** Writes the batch at `offset` of `buf` (which has `size` bytes there); returns the offset after it. */
+  writeTo(buf: Buffer, offset: number): number;
+}
+
 function recordBytes(record: BatchRecord): number {
   if (record instanceof EncodedRecord) return record.byteLength;
   // kafkajs's writeEncoderArray refuses anything else with this message.
@@ -90,14 +91,6 @@ function writeInt64(buf: Buffer, offset: number, value: unknown): number {
   return offset + 8;
 }
 
-/** A kafkajs Encoder holding `buf`, as kafkajs's RecordBatch returns. */
-function encoderOf(buf: Buffer): KafkaEncoder {
-  const encoder = Object.create(KafkaEncoderClass.prototype) as KafkaEncoder;
-  encoder.buf = buf;
-  encoder.offset = buf.length;
-  return encoder;
-}
-
 async function compressRecords(compression: number, records: readonly BatchRecord[]): Promise<Buffer> {
   let size = 0;
   for (const record of records) size += recordBytes(record);
@@ -107,7 +100,8 @@ async function compressRecords(compression: number, records: readonly BatchRecor
   return (lookupCodec(compression) as Codec).compress(encoderOf(buf));
 }
 
-export async function RecordBatch({
+/** Sizes a batch (compressing its records first if asked), with kafkajs's RecordBatch's defaults. */
+export async function prepareBatch({
   compression = Types.None,
   firstOffset = Long.fromInt(0),
   firstTimestamp = Date.now(),
@@ -119,32 +113,43 @@ export async function RecordBatch({
   producerEpoch = 0,
   firstSequence = 0,
   records = [],
-}: RecordBatchOptions): Promise<KafkaEncoder> {
+}: RecordBatchOptions): Promise<PreparedBatch> {
   const attributes = (compression & COMPRESSION_CODEC_MASK) | (transactional ? TRANSACTIONAL_MASK : 0);
   const compressed = compression === Types.None ? undefined : await compressRecords(compression, records);
   let recordsSize = 4; // the record count
   if (compressed) recordsSize += compressed.length;
   else for (const record of records) recordsSize += recordBytes(record);
-
   const size = PREFIX_BYTES + BODY_HEADER_BYTES + recordsSize;
-  // Unzeroed: every byte is written below, and the end checked.
-  const buf = Buffer.allocUnsafe(size);
-  let offset = writeInt64(buf, 0, firstOffset);
-  offset = buf.writeInt32BE(size - 12, offset); // the batch's length, from the leader epoch on
-  offset = buf.writeInt32BE(partitionLeaderEpoch, offset);
-  offset = buf.writeInt8(MAGIC_BYTE, offset);
-  const crcAt = offset;
-  const bodyStart = crcAt + 4;
-  offset = buf.writeInt16BE(attributes, bodyStart);
-  offset = buf.writeInt32BE(lastOffsetDelta, offset);
-  offset = writeInt64(buf, offset, firstTimestamp);
-  offset = writeInt64(buf, offset, maxTimestamp);
-  offset = writeInt64(buf, offset, producerId);
-  offset = buf.writeInt16BE(producerEpoch, offset);
-  offset = buf.writeInt32BE(firstSequence, offset);
-  offset = buf.writeInt32BE(records.length, offset);
-  offset = compressed ? offset + compressed.copy(buf, offset) : writeRecords(records, buf, offset);
-  if (offset !== size) throw new Error(`record batch: wrote ${offset} bytes of ${size}`);
-  buf.writeUInt32BE(crc32c(buf, bodyStart, size), crcAt);
+  return {
+    size,
+    writeTo(buf: Buffer, start: number): number {
+      let offset = writeInt64(buf, start, firstOffset);
+      offset = buf.writeInt32BE(size - 12, offset); // the batch's length, from the leader epoch on
+      offset = buf.writeInt32BE(partitionLeaderEpoch, offset);
+      offset = buf.writeInt8(MAGIC_BYTE, offset);
+      const crcAt = offset;
+      const bodyStart = crcAt + 4;
+      offset = buf.writeInt16BE(attributes, bodyStart);
+      offset = buf.writeInt32BE(lastOffsetDelta, offset);
+      offset = writeInt64(buf, offset, firstTimestamp);
+      offset = writeInt64(buf, offset, maxTimestamp);
+      offset = writeInt64(buf, offset, producerId);
+      offset = buf.writeInt16BE(producerEpoch, offset);
+      offset = buf.writeInt32BE(firstSequence, offset);
+      offset = buf.writeInt32BE(records.length, offset);
+      offset = compressed ? offset + compressed.copy(buf, offset) : writeRecords(records, buf, offset);
+      // The buffer is not zeroed: a wrong size would send old memory.
+      if (offset !== start + size) throw new Error(`record batch: wrote ${offset - start} bytes of ${size}`);
+      buf.writeUInt32BE(crc32c(buf, bodyStart, offset), crcAt);
+      return offset;
+    },
+  };
+}
+
+/** kafkajs's RecordBatch: the batch alone, in a kafkajs Encoder. */
+export async function RecordBatch(options: RecordBatchOptions): Promise<KafkaEncoder> {
+  const batch = await prepareBatch(options);
+  const buf = Buffer.allocUnsafe(batch.size);
+  batch.writeTo(buf, 0);
   return encoderOf(buf);
 }

@@ -20,9 +20,11 @@ import { kafkaErrorType, meansFenced, meansRejoin } from "../../src/kafka/errors
 import { checkKafkajsVersion, KAFKAJS_VERSION, REPLACED_MODULES } from "../../src/kafka/kafkajs.js";
 import { kafkaClient } from "../../src/kafka/kafkajs-client.js";
 import { createPartitioner, murmur2 } from "../../src/kafka/partitioner.js";
+import { produceRequest } from "../../src/kafka/produce-request.js";
 import { RecordBatch, type RecordBatchOptions } from "../../src/kafka/record-batch-encoder.js";
 import { decodeRecord } from "../../src/kafka/record-decoder.js";
 import { encodeRecord } from "../../src/kafka/record-encoder.js";
+import { createRequest } from "../../src/kafka/request-frame.js";
 import { scheduleCheckPendingRequests, type ThrottledRequestQueue } from "../../src/kafka/request-queue-timer.js";
 import { createSendMessages, groupMessagesPerPartition } from "../../src/kafka/send-messages.js";
 import { REPO_ROOT } from "../helpers/fixtures.js";
@@ -475,7 +477,20 @@ describe("the record batch encoder and its CRC-32C", () => {
                 },
               ],
             },
-            { topic: "dead-letters", partitions: [{ partition: 1, firstSequence: 0, messages: records.slice(5, 6) }] },
+            {
+              topic: "dead-letters",
+              partitions: [
+                { partition: 1, firstSequence: 0, messages: records.slice(5, 6) },
+                // kafkajs orders timestamps as strings: "1000" before "999".
+                {
+                  partition: 2,
+                  messages: [
+                    { value: "a", timestamp: "999" },
+                    { value: "b", timestamp: "1000" },
+                  ],
+                },
+              ],
+            },
           ],
         };
         const ours = (await ourProduce(options).encode()).buffer;
@@ -555,6 +570,82 @@ describe("the record batch encoder and its CRC-32C", () => {
       () => encodeRecord({ value: "{}", headers: { n: 1 as unknown as string } }),
       /record's header "n" must be/,
     );
+  });
+
+  it("kafkajs's own copies a produce request's bytes into buffer after buffer; ours writes one and frames it in one", async () => {
+    // Timestamps of their own: else each request stamps its records with Date.now().
+    const messages = Array.from({ length: 100 }, (_, i) => ({
+      value: `{"i":${i}}`,
+      headers: { a: "1" },
+      timestamp: `${1_765_000_000_000 + i}`,
+    }));
+    const options = {
+      acks: -1,
+      timeout: 1000,
+      transactionalId: "tx",
+      topicData: [
+        { topic: "t", partitions: [0, 1, 2].map((partition) => ({ partition, firstSequence: 0, messages })) },
+      ],
+    };
+    const frame = (create: typeof createRequest, produce: typeof produceRequest) => () =>
+      create({ correlationId: 7, clientId: "sw", request: produce(options) });
+    const theirs = frame(
+      kafkajsOwn<typeof createRequest>("kafkajs/src/protocol/request.js"),
+      kafkajsOwn<typeof produceRequest>(PRODUCE, [RECORD, BATCH]),
+    );
+    // An Encoder per record and header, and per batch, partition, topic, request and frame.
+    assert.ok((await buffersMade(theirs)) >= 300 * 2);
+    // Ours: the request and its frame.
+    assert.equal(await buffersMade(frame(createRequest, produceRequest)), 2);
+    assert.ok((await frame(createRequest, produceRequest)()).buffer.equals((await theirs()).buffer));
+  });
+
+  it("frames any request as kafkajs's does: size, API key and version, correlation id, client id", async () => {
+    const theirs = kafkajsOwn<typeof createRequest>("kafkajs/src/protocol/request.js");
+    type Versions = {
+      protocol(o: { version: number }): (o: object) => {
+        request: { apiKey: number; apiVersion: number; encode(): Promise<unknown> };
+      };
+    };
+    const metadata = (require("kafkajs/src/protocol/requests/metadata/index.js") as Versions).protocol({ version: 6 })({
+      topics: ["a", "ключ"],
+      allowAutoTopicCreation: false,
+    }).request;
+    const produce = produceRequest({
+      acks: 1,
+      timeout: 30_000,
+      topicData: [{ topic: "t", partitions: [{ partition: 0, messages: [{ key: "k", value: "v", timestamp: "5" }] }] }],
+    });
+    for (const request of [metadata, produce]) {
+      for (const clientId of ["sentiment-worker", "", "клиент", null]) {
+        const options = { correlationId: 2 ** 31 - 1, clientId, request };
+        const ours = (await createRequest(options)).buffer;
+        assert.ok(ours.equals((await theirs(options)).buffer), `${request.apiKey}, ${clientId}`);
+      }
+    }
+    await assert.rejects(
+      createRequest({ correlationId: 1, clientId: "x", request: { apiKey: 0, apiVersion: 0, encode: () => ({}) } }),
+      /value should be an instance of Encoder/,
+    );
+  });
+
+  it("is what kafkajs's produce requests (every version from 3) and connections use once src/kafka/kafkajs.js is loaded", async () => {
+    assert.equal(require(PRODUCE), produceRequest);
+    assert.equal(require("kafkajs/src/protocol/request.js"), createRequest);
+    const produce = require("kafkajs/src/protocol/requests/produce/index.js") as {
+      protocol(o: { version: number }): (o: object) => { request: { apiVersion: number; encode(): Promise<unknown> } };
+    };
+    const messages = Array.from({ length: 100 }, (_, i) => ({ value: `${i}` }));
+    for (const version of [3, 4, 5, 6, 7]) {
+      const { request } = produce.protocol({ version })({
+        acks: -1,
+        timeout: 1000,
+        topicData: [{ topic: "t", partitions: [{ partition: 0, firstSequence: 0, messages }] }],
+      });
+      assert.equal(request.apiVersion, version);
+      // Ours makes one buffer for the request; kafkajs's, one or more per record.
+      assert.equal(await buffersMade(() => request.encode()), 1, `version ${version}`);
+    }
   });
 
   it("is what kafkajs's produce requests write batches with once src/kafka/kafkajs.js is loaded", async () => {
