@@ -1,16 +1,17 @@
 /**
  * kafkajs 2.2.4's record batch encoder (`protocol/recordBatch/v0/index.js`, magic 2), rewritten to
  * write each batch into one buffer: the records (record-encoder.ts, sized when made) straight into
- * place, then the CRC-32C (crc32c.ts, eight bytes a step) over the part it covers. kafkajs's
- * copies each record's own buffer into the batch's, the batch's into another to prepend the CRC,
- * and that into a third to prepend the offset and length, growing each by doubling (zeroed), and
- * checksums one byte per table lookup.
+ * place, then the CRC-32C (crc32c.ts, the CPU's CRC instructions) over the part it covers.
+ * kafkajs's copies each record's own buffer into the batch's, the batch's into another to prepend
+ * the CRC, and that into a third to prepend the offset and length, growing each by doubling
+ * (zeroed), and checksums one byte per table lookup.
  *
  * Same bytes as kafkajs's for the same input (test/unit/kafka-fixes.test.ts), compressed batches
- * too (the records gathered, then kafkajs's codec), and the same result: a kafkajs Encoder holding
- * the batch. Records that are not ours (kafkajs Encoders) are copied in as kafkajs's would.
- * It replaces kafkajs's in the module cache (see kafkajs.ts), with `MAGIC_BYTE`, which the fetch
- * decoder also takes from that module.
+ * too (the records gathered, then kafkajs's codec). `prepareBatch` sizes a batch for the produce
+ * request (produce-request.ts) to write in place; `RecordBatch` gives kafkajs's result, a kafkajs
+ * Encoder holding the batch, and takes kafkajs Encoders as records too (copied in, as kafkajs's
+ * would). It replaces kafkajs's in the module cache (see kafkajs.ts), with `MAGIC_BYTE`, which the
+ * fetch decoder also takes from that module.
  */
 import { createRequire } from "node:module";
 import { crc32c } from "./crc32c.js";
