@@ -98,13 +98,17 @@ function writeVarLong(buf: Buffer, offset: number, value: unknown): number {
   return offset;
 }
 
-/** A key, a value or a header's value: its byte length, -1 for null (kafkajs's sizeOfVarIntBytes). */
-function byteLengthOf(bytes: unknown, what: string): number {
+/**
+ * A key, a value or a header's value: its byte length, -1 for null (kafkajs's sizeOfVarIntBytes).
+ * `what` names it in the error, `header` being the header's name (the message made only then).
+ */
+function byteLengthOf(bytes: unknown, what: "key" | "value" | "header", header?: string): number {
   if (bytes === null || bytes === undefined) return -1;
   if (typeof bytes === "string") return Buffer.byteLength(bytes);
   if (Buffer.isBuffer(bytes)) return bytes.length;
   // kafkajs's throws a TypeError from Buffer.byteLength for these (or, for a Uint8Array, writes a broken record).
-  throw new TypeError(`a Kafka record's ${what} must be a string, a Buffer or null, not ${typeof bytes}`);
+  const named = what === "header" ? `header ${JSON.stringify(header)}` : what;
+  throw new TypeError(`a Kafka record's ${named} must be a string, a Buffer or null, not ${typeof bytes}`);
 }
 
 /** Writes `bytes` of `length` bytes (from byteLengthOf) with its varint length first. */
@@ -169,7 +173,7 @@ export class EncodedRecord {
     this.headerValues.push(value);
     const nameLength = Buffer.byteLength(name);
     // Null (or undefined) is written as the null value -1: the fix.
-    const valueLength = byteLengthOf(value, `header ${JSON.stringify(name)}`);
+    const valueLength = byteLengthOf(value, "header", name);
     this.headerLengths.push(nameLength, valueLength);
     return sizeOfVarInt(nameLength) + nameLength + sizeOfVarInt(valueLength) + Math.max(valueLength, 0);
   }
