@@ -124,10 +124,9 @@ function writeBytes(buf: Buffer, offset: number, bytes: Buffer | string | null |
 export class EncodedRecord {
   private readonly keyLength: number;
   private readonly valueLength: number;
-  /** Header names and values, flattened in kafkajs's order (a name's array in place). */
-  private readonly headerNames: string[] = [];
-  private readonly headerValues: HeaderValue[] = [];
-  /** Each header's name length and value length (-1 for null), in turn. */
+  /** Each header's name and value in turn, flattened in kafkajs's order (a name's array in place). */
+  private readonly headers: HeaderValue[] = [];
+  /** Their byte lengths (-1 for a null value), in the same turn. */
   private readonly headerLengths: number[] = [];
   private readonly bodySize: number;
   /** The record's bytes with its length first, as the batch holds it. */
@@ -163,14 +162,13 @@ export class EncodedRecord {
       Math.max(this.keyLength, 0) +
       sizeOfVarInt(this.valueLength) +
       Math.max(this.valueLength, 0) +
-      sizeOfVarInt(this.headerNames.length) +
+      sizeOfVarInt(this.headers.length / 2) +
       headersSize;
     this.byteLength = sizeOfVarInt(this.bodySize) + this.bodySize;
   }
 
   private addHeader(name: string, value: HeaderValue): number {
-    this.headerNames.push(name);
-    this.headerValues.push(value);
+    this.headers.push(name, value);
     const nameLength = Buffer.byteLength(name);
     // Null (or undefined) is written as the null value -1: the fix.
     const valueLength = byteLengthOf(value, "header", name);
@@ -186,12 +184,9 @@ export class EncodedRecord {
     offset = writeVarInt(buf, offset, this.offsetDelta);
     offset = writeBytes(buf, offset, this.key, this.keyLength);
     offset = writeBytes(buf, offset, this.value, this.valueLength);
-    const { headerNames, headerValues, headerLengths } = this;
-    offset = writeVarInt(buf, offset, headerNames.length);
-    for (let i = 0; i < headerNames.length; i++) {
-      offset = writeBytes(buf, offset, headerNames[i], headerLengths[2 * i] as number);
-      offset = writeBytes(buf, offset, headerValues[i], headerLengths[2 * i + 1] as number);
-    }
+    const { headers, headerLengths } = this;
+    offset = writeVarInt(buf, offset, headers.length / 2);
+    for (let i = 0; i < headers.length; i++) offset = writeBytes(buf, offset, headers[i], headerLengths[i] as number);
     return offset;
   }
 
