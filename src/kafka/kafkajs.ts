@@ -11,9 +11,14 @@
  *   it from.
  * - Record headers (record-decoder.ts): kafkajs's record decoder takes time quadratic in a record's
  *   headers; ours is put in the place `protocol/recordBatch/v0/decoder.js` requires it from.
- * - Null header values (record-encoder.ts): kafkajs's record encoder throws on a header whose value
- *   is null, which it reads from records; ours is put in the place `protocol/requests/produce/v3/request.js`
- *   (every produce version from 3 on) requires it from.
+ * - Null header values and speed (record-encoder.ts): kafkajs's record encoder throws on a header
+ *   whose value is null, which it reads from records, and costs microseconds per record on the
+ *   main thread; ours is put in the place `protocol/requests/produce/v3/request.js` (every produce
+ *   version from 3 on) requires it from.
+ * - Record batches (record-batch-encoder.ts), produce requests (produce-request.ts) and the request
+ *   frame (request-frame.ts): ours write a produce request into one buffer, records in place, with
+ *   a native CRC-32C; kafkajs's copies every byte several times on the main thread. In the places
+ *   the produce request, produce versions 4 to 7 and `network/connection.js` require them from.
  * - The partitioner (partitioner.ts) is no module swap: kafkajs-client.ts hands it to every producer.
  * - The request queue's throttle check (request-queue-timer.ts) handed setTimeout a negative delay,
  *   which Node 23 and later print a warning about; ours replaces the method on kafkajs's class.
@@ -26,8 +31,11 @@ import { createRequire } from "node:module";
 import type * as KafkaJS from "kafkajs";
 import { SentimentWorkerError } from "../errors/errors.js";
 import { filterAbortedMessages } from "./aborted-filter.js";
+import { produceRequest } from "./produce-request.js";
+import { MAGIC_BYTE, RecordBatch } from "./record-batch-encoder.js";
 import { decodeRecord } from "./record-decoder.js";
 import { encodeRecord } from "./record-encoder.js";
+import { createRequest } from "./request-frame.js";
 import { scheduleCheckPendingRequests } from "./request-queue-timer.js";
 import { createSendMessages } from "./send-messages.js";
 
@@ -57,6 +65,22 @@ export const REPLACED_MODULES = [
     module: "kafkajs/src/protocol/recordBatch/record/v0/index.js",
     user: "kafkajs/src/protocol/requests/produce/v3/request.js",
     replacement: encodeRecord,
+  },
+  {
+    module: "kafkajs/src/protocol/recordBatch/v0/index.js",
+    user: "kafkajs/src/protocol/requests/produce/v3/request.js",
+    replacement: { RecordBatch, MAGIC_BYTE },
+  },
+  // After the two above: putting it in place loads kafkajs's own, which requires them.
+  {
+    module: "kafkajs/src/protocol/requests/produce/v3/request.js",
+    user: "kafkajs/src/protocol/requests/produce/v4/request.js",
+    replacement: produceRequest,
+  },
+  {
+    module: "kafkajs/src/protocol/request.js",
+    user: "kafkajs/src/network/connection.js",
+    replacement: createRequest,
   },
 ] as const;
 
@@ -91,7 +115,7 @@ if (fixed.includes(false)) {
   // Too late: something loaded kafkajs first (an embedding program), and it keeps kafkajs's own
   // modules. Said once; the worker runs, with the flaws these fixes are for.
   process.emitWarning(
-    "kafkajs was loaded before sentiment-worker's src/kafka/kafkajs.js: its read_committed filter can let records of aborted transactions through, a produce retry after a broker restart can send records twice, and a record with thousands of headers can hold its partition for minutes, and a header whose value is null cannot be written; import sentiment-worker first",
+    "kafkajs was loaded before sentiment-worker's src/kafka/kafkajs.js: its read_committed filter can let records of aborted transactions through, a produce retry after a broker restart can send records twice, and a record with thousands of headers can hold its partition for minutes, a header whose value is null cannot be written, and records are encoded slowly; import sentiment-worker first",
   );
 }
 

@@ -11,6 +11,10 @@
  * for them), and past HEADERS_KEPT headers the rest are read past, not kept. `headerCount` says how
  * many the record had, so the pipeline can send a record over `input.maxHeaders` to the dead letters.
  * It replaces kafkajs's in the module cache (see kafkajs.ts).
+ *
+ * It also spares the main thread kafkajs's 64-bit BigInt arithmetic per record: a timestamp delta
+ * that fits 49 bits, and a batch's first offset and timestamp that are exact doubles, are added as
+ * numbers (the same decimal string); anything larger goes kafkajs's way.
  */
 import { createRequire } from "node:module";
 import { HEADERS_KEPT } from "../config/schema.js";
@@ -103,18 +107,49 @@ function readHeaders(decoder: ProtocolDecoder, count: number, headers: DecodedHe
   return read;
 }
 
+/** Bytes of a varlong whose value still fits a double exactly (7 × 7 = 49 bits). */
+const NUMBER_VARLONG_BYTES = 7;
+
+/** A varlong as kafkajs's readVarLong reads it (zigzag): a number when it has at most 7 bytes, else kafkajs's Long. */
+function readVarLong(decoder: ProtocolDecoder): unknown {
+  const { buffer } = decoder;
+  let offset = decoder.offset;
+  let zigzag = 0;
+  let scale = 1;
+  for (let i = 0; i < NUMBER_VARLONG_BYTES; i++) {
+    const byte = buffer[offset++];
+    if (byte === undefined) break; // cut short: kafkajs's reads on past the end, its way
+    zigzag += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      decoder.offset = offset;
+      return zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
+    }
+    scale *= 0x80;
+  }
+  return decoder.readVarLong();
+}
+
+/** A 64-bit decimal (a batch's first offset or timestamp) plus a delta, as kafkajs's Long gives it. */
+function plus(base: string | undefined, delta: unknown): string {
+  if (typeof delta === "number") {
+    const n = Number(base);
+    // Exact in a double, and written as a double prints it (no leading zeros, signs or exponents).
+    if (Number.isSafeInteger(n) && Number.isSafeInteger(n + delta) && String(n) === base) return String(n + delta);
+  }
+  return Long.fromValue(base).add(delta).toString();
+}
+
 export function decodeRecord(decoder: ProtocolDecoder, batchContext: BatchContext = {}): DecodedRecord {
   const { firstOffset, firstTimestamp, magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
   const attributes = decoder.readInt8();
 
-  const timestampDelta = decoder.readVarLong();
+  const timestampDelta = readVarLong(decoder);
   const timestamp =
     timestampType === TimestampTypes.LOG_APPEND_TIME && maxTimestamp
       ? maxTimestamp
-      : Long.fromValue(firstTimestamp).add(timestampDelta).toString();
+      : plus(firstTimestamp, timestampDelta);
 
-  const offsetDelta = decoder.readVarInt();
-  const offset = Long.fromValue(firstOffset).add(offsetDelta).toString();
+  const offset = plus(firstOffset, decoder.readVarInt());
 
   const key = decoder.readVarIntBytes();
   const value = decoder.readVarIntBytes();

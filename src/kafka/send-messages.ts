@@ -10,7 +10,8 @@
  * its own sequence numbers, so the broker kept both; inside a transaction both copies commit
  * (`test/unit/kafka-fixes.test.ts` shows it on kafkajs's own module). Keyed by
  * partition, a retry also sends a partition whose leader moved to a broker that had answered for
- * others, which kafkajs's per-broker bookkeeping skipped. Same inputs and outputs as kafkajs's
+ * others, which kafkajs's per-broker bookkeeping skipped. It also groups a send's records by
+ * partition in linear time (groupMessagesPerPartition below). Same inputs and outputs as kafkajs's
  * module, so it replaces it (see kafkajs.ts).
  */
 import { createRequire } from "node:module";
@@ -20,12 +21,35 @@ const { KafkaJSMetadataNotLoaded } = require("kafkajs/src/errors") as {
   KafkaJSMetadataNotLoaded: new (message: string) => Error;
 };
 const { staleMetadata } = require("kafkajs/src/protocol/error") as { staleMetadata: (e: unknown) => boolean };
-const groupMessagesPerPartition = require("kafkajs/src/producer/groupMessagesPerPartition") as (options: {
+type Partitioner = (options: { topic: string; partitionMetadata: unknown[]; message: unknown }) => number;
+
+/**
+ * A send's messages by the partition `partitioner` gives each, in order: kafkajs's
+ * `producer/groupMessagesPerPartition.js` gives the same, but copies a partition's array for every
+ * message it adds (`[...current, message]`), time quadratic in a send's records per partition: 6%
+ * of the main thread's time in the e2e bench (docs/benchmarks.md).
+ */
+export function groupMessagesPerPartition({
+  topic,
+  partitionMetadata,
+  messages,
+  partitioner,
+}: {
   topic: string;
   partitionMetadata: unknown[];
   messages: unknown[];
   partitioner: unknown;
-}) => Record<string, unknown[]>;
+}): Record<string, unknown[]> {
+  const groups: Record<string, unknown[]> = {};
+  if (partitionMetadata.length === 0) return groups;
+  for (const message of messages) {
+    const partition = (partitioner as Partitioner)({ topic, partitionMetadata, message });
+    const group = groups[partition];
+    if (group) group.push(message);
+    else groups[partition] = [message];
+  }
+  return groups;
+}
 const responseSerializer = require("kafkajs/src/producer/responseSerializer") as (response: unknown) => unknown[];
 
 interface Broker {

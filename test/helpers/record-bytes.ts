@@ -12,7 +12,7 @@ export interface Encoder {
   buffer: Buffer;
   writeInt8(value: number): Encoder;
   writeVarInt(value: number): Encoder;
-  writeVarLong(value: number): Encoder;
+  writeVarLong(value: number | string): Encoder;
   writeVarIntString(value: string | null): Encoder;
   writeVarIntBytes(value: Buffer | string | null): Encoder;
   writeBuffer(value: Buffer): Encoder;
@@ -31,6 +31,8 @@ export type Header = [name: string | null, value: Buffer | string | null];
 
 export interface RecordSpec {
   offsetDelta?: number;
+  /** A number or a 64-bit decimal string; default 0. */
+  timestampDelta?: number | string;
   key?: Buffer | string | null;
   value?: Buffer | string | null;
   headers?: readonly Header[];
@@ -41,6 +43,7 @@ export interface RecordSpec {
 /** A record, its length first, as a record batch holds it. */
 export function recordBytes({
   offsetDelta = 0,
+  timestampDelta = 0,
   key = null,
   value = "{}",
   headers = [],
@@ -48,7 +51,7 @@ export function recordBytes({
 }: RecordSpec): Buffer {
   const body = new KafkaEncoder()
     .writeInt8(0)
-    .writeVarLong(0)
+    .writeVarLong(timestampDelta)
     .writeVarInt(offsetDelta)
     .writeVarIntBytes(key)
     .writeVarIntBytes(value)

@@ -15,33 +15,26 @@ import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { Kafka as KafkaJS } from "kafkajs";
 import { filterAbortedMessages } from "../../src/kafka/aborted-filter.js";
+import { CRC32C_SOURCE, crc32c } from "../../src/kafka/crc32c.js";
 import { kafkaErrorType, meansFenced, meansRejoin } from "../../src/kafka/errors.js";
 import { checkKafkajsVersion, KAFKAJS_VERSION, REPLACED_MODULES } from "../../src/kafka/kafkajs.js";
 import { kafkaClient } from "../../src/kafka/kafkajs-client.js";
 import { createPartitioner, murmur2 } from "../../src/kafka/partitioner.js";
+import { produceRequest } from "../../src/kafka/produce-request.js";
+import { RecordBatch, type RecordBatchOptions } from "../../src/kafka/record-batch-encoder.js";
 import { decodeRecord } from "../../src/kafka/record-decoder.js";
 import { encodeRecord } from "../../src/kafka/record-encoder.js";
+import { createRequest } from "../../src/kafka/request-frame.js";
 import { scheduleCheckPendingRequests, type ThrottledRequestQueue } from "../../src/kafka/request-queue-timer.js";
-import { createSendMessages } from "../../src/kafka/send-messages.js";
+import { createSendMessages, groupMessagesPerPartition } from "../../src/kafka/send-messages.js";
 import { REPO_ROOT } from "../helpers/fixtures.js";
+import { kafkajsOwn } from "../helpers/kafkajs-own.js";
 import { KafkaDecoder, recordBatchBytes, recordDecoder } from "../helpers/record-bytes.js";
 
 const require = createRequire(import.meta.url);
 const kafkajsMurmur2 = require("kafkajs/src/producer/partitioners/default/murmur2.js") as (key: Buffer) => number;
 const ABORT = Buffer.from([0, 0, 0, 0]);
 const COMMIT = Buffer.from([0, 0, 0, 1]);
-
-/** kafkajs's own `module`, loaded afresh past our replacement in the module cache. */
-function kafkajsOwn<T>(module: string): T {
-  const path = require.resolve(module);
-  const ours = require.cache[path];
-  delete require.cache[path];
-  try {
-    return require(path) as T;
-  } finally {
-    require.cache[path] = ours;
-  }
-}
 
 describe("kafkajs, pinned", () => {
   it("is the release the replacements were written for, pinned exactly in package.json and its lock", () => {
@@ -343,6 +336,343 @@ describe("the record encoder", () => {
   });
 });
 
+describe("the record batch encoder and its CRC-32C", () => {
+  type RecordInput = Parameters<typeof encodeRecord>[0];
+  type BatchOptions = Omit<RecordBatchOptions, "records">;
+  type Batch = (options: RecordBatchOptions) => Promise<{ buffer: Buffer }>;
+  const RECORD = "kafkajs/src/protocol/recordBatch/record/v0/index.js";
+  const BATCH = "kafkajs/src/protocol/recordBatch/v0/index.js";
+  const PRODUCE = "kafkajs/src/protocol/requests/produce/v3/request.js";
+  const Long = require("kafkajs/src/utils/long.js") as { fromValue(v: unknown): unknown };
+  const kafkajsRecord = kafkajsOwn<typeof encodeRecord>(RECORD);
+  const kafkajsBatch = kafkajsOwn<{ RecordBatch: Batch }>(BATCH).RecordBatch;
+  const kafkajsCrc = require("kafkajs/src/protocol/recordBatch/crc32C/index.js") as (b: Buffer) => number;
+
+  /** Varied records kafkajs's own can write (it throws on a null header value: see above). */
+  function variedRecords(): RecordInput[] {
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const texts = [
+      "",
+      "a",
+      "hello, world",
+      "ключ значение",
+      "😀 emoji 🚀",
+      "نوال الزغبي",
+      "lone \ud800 surrogate",
+      "x".repeat(200),
+    ];
+    const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => random(256)));
+    const records: RecordInput[] = [
+      { key: null, value: null },
+      { key: undefined, value: undefined, headers: {} },
+      { key: "", value: "" },
+      { key: Buffer.alloc(0), value: Buffer.alloc(0) },
+      { key: "k", value: Buffer.alloc(1 << 20, 7) }, // a 1 MB value: a 3-byte length varint
+      { key: bytes(70), value: "v".repeat(70_000) },
+      { value: "{}", headers: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`h${i}`, `${i}`])) },
+      {
+        value: "{}",
+        headers: { "": "", a: ["1", Buffer.from("2"), ""], "10": "numeric names come first", ключ: "значение" },
+      },
+      { value: "{}", headers: { a: Object.assign(new Array<string>(3), { 0: "x", 2: "y" }) } }, // a hole, skipped as kafkajs's flatMap does
+    ];
+    for (const timestampDelta of [
+      0,
+      1,
+      -1,
+      63,
+      64,
+      -65,
+      2 ** 31,
+      -(2 ** 31) - 1,
+      2 ** 50,
+      -(2 ** 50),
+      2 ** 52,
+      -(2 ** 52) - 1,
+      2 ** 53 - 1,
+      Number.NaN,
+    ]) {
+      records.push({ value: "t", timestampDelta });
+    }
+    for (const offsetDelta of [0, 63, 64, 8191, 8192, 2 ** 20, 2 ** 30]) records.push({ value: "o", offsetDelta });
+    for (let i = 0; i < 200; i++) {
+      const pick = <T>(xs: readonly T[]) => xs[random(xs.length)] as T;
+      const headers: Record<string, string | Buffer | (string | Buffer)[]> = {};
+      for (let h = random(6); h > 0; h--)
+        headers[pick(texts)] = random(3) === 0 ? [pick(texts), bytes(random(40))] : pick(texts);
+      records.push({
+        offsetDelta: i,
+        timestampDelta: random(3) === 0 ? -random(100_000) : random(1_000_000_000),
+        key: pick([null, pick(texts), bytes(random(20))]),
+        value: pick([null, pick(texts), bytes(random(3000)), JSON.stringify({ text: pick(texts), i })]),
+        headers,
+      });
+    }
+    return records;
+  }
+
+  const batchOptions: BatchOptions[] = [
+    {},
+    { firstTimestamp: 1_765_000_000_000, maxTimestamp: 1_765_000_000_999, lastOffsetDelta: 9 },
+    { firstTimestamp: "1765000000000", maxTimestamp: "1765000009999", firstOffset: "123456789012" },
+    // idempotent: a producer id, epoch and sequence
+    { producerId: Long.fromValue(4000), producerEpoch: 7, firstSequence: 2 ** 31 - 5, lastOffsetDelta: 3 },
+    // transactional
+    { transactional: true, producerId: Long.fromValue("9007199254740993"), producerEpoch: 32_000, firstSequence: 17 },
+    { transactional: true, producerId: Long.fromValue(1), partitionLeaderEpoch: 5, compression: 1 }, // gzip
+    { compression: 1 },
+  ];
+
+  it("writes the bytes kafkajs's writes for varied records and every kind of batch header, gzip too", async (t) => {
+    const records = variedRecords();
+    // A batch's timestamps default to Date.now(): the same for both.
+    const now = Date.now;
+    Date.now = () => 1_765_000_000_000;
+    t.after(() => {
+      Date.now = now;
+    });
+    for (const options of batchOptions) {
+      for (const slice of [records, records.slice(0, 1), [], records.slice(20, 60)]) {
+        const ours = (await RecordBatch({ ...options, records: slice.map(encodeRecord) })).buffer;
+        const theirs = (await kafkajsBatch({ ...options, records: slice.map(kafkajsRecord) as never })).buffer;
+        assert.ok(ours.equals(theirs), `${JSON.stringify(options)}, ${slice.length} records: differ`);
+      }
+    }
+  });
+
+  it("writes the produce requests kafkajs's writes, byte for byte", async () => {
+    const theirs = kafkajsOwn<typeof ourProduce>(PRODUCE, [RECORD, BATCH]);
+    const ourProduce = require(PRODUCE) as (options: object) => { encode(): Promise<{ buffer: Buffer }> };
+    assert.notEqual(theirs, ourProduce);
+    const records = variedRecords();
+    // kafkajs stamps records without a timestamp with Date.now(): the same for both.
+    const now = Date.now;
+    Date.now = () => 1_765_000_000_000;
+    try {
+      for (const [compression, transactionalId] of [
+        [0, null],
+        [0, "tx-1"],
+        [1, "tx-1"],
+      ] as const) {
+        const options = {
+          acks: -1,
+          timeout: 30_000,
+          transactionalId,
+          producerId: Long.fromValue(transactionalId ? 42 : -1),
+          producerEpoch: transactionalId ? 3 : 0,
+          compression,
+          topicData: [
+            {
+              topic: "events",
+              partitions: [
+                { partition: 0, firstSequence: 5, messages: records.slice(0, 100) },
+                {
+                  partition: 3,
+                  firstSequence: 0,
+                  messages: records.slice(100).map((r, i) => ({ ...r, timestamp: `${1_765_000_000_000 - i * 7}` })),
+                },
+              ],
+            },
+            {
+              topic: "dead-letters",
+              partitions: [
+                { partition: 1, firstSequence: 0, messages: records.slice(5, 6) },
+                // kafkajs orders timestamps as strings: "1000" before "999".
+                {
+                  partition: 2,
+                  messages: [
+                    { value: "a", timestamp: "999" },
+                    { value: "b", timestamp: "1000" },
+                  ],
+                },
+              ],
+            },
+          ],
+        };
+        const ours = (await ourProduce(options).encode()).buffer;
+        assert.ok(
+          ours.equals((await theirs(options).encode()).buffer),
+          `compression ${compression}, ${transactionalId}`,
+        );
+      }
+    } finally {
+      Date.now = now;
+    }
+  });
+
+  it("computes kafkajs's CRC-32C at every length and offset, and the standard check value", () => {
+    const bytes = Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 131 + 7) & 0xff));
+    for (let length = 0; length <= 300; length++) {
+      for (const start of [0, 1, 3, 8]) {
+        const part = bytes.subarray(start, start + length);
+        assert.equal(crc32c(bytes, start, start + length), kafkajsCrc(part), `${length} bytes from ${start}`);
+      }
+    }
+    assert.equal(crc32c(Buffer.from("123456789")), 0xe3069283);
+  });
+
+  it("takes the checksum from @node-rs/crc32's binary (kafkajs's JavaScript only where it has none)", (t) => {
+    if (CRC32C_SOURCE !== "@node-rs/crc32" && process.env.CI !== "true") {
+      t.skip("@node-rs/crc32 is not installed here (npm ci installs it): kafkajs's CRC-32C is in use");
+      return;
+    }
+    assert.equal(CRC32C_SOURCE, "@node-rs/crc32");
+    const native = require("@node-rs/crc32") as { crc32c(input: Uint8Array): number };
+    const bytes = Buffer.from("a record batch's bytes");
+    assert.equal(crc32c(bytes), native.crc32c(bytes));
+  });
+
+  /** How many buffers `run` allocates (Buffer.alloc, allocUnsafe, from), for the allocations per record. */
+  async function buffersMade(run: () => Promise<unknown>): Promise<number> {
+    const methods = ["alloc", "allocUnsafe", "allocUnsafeSlow", "from"] as const;
+    const saved = methods.map((m) => Buffer[m]);
+    let made = 0;
+    methods.forEach((m, i) => {
+      const real = saved[i] as (...args: unknown[]) => Buffer;
+      (Buffer as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => {
+        made++;
+        return real.apply(Buffer, args);
+      };
+    });
+    try {
+      await run();
+    } finally {
+      methods.forEach((m, i) => {
+        (Buffer as unknown as Record<string, unknown>)[m] = saved[i];
+      });
+    }
+    return made;
+  }
+
+  it("kafkajs's own makes buffers for every record and every header (the main thread's cost)", async () => {
+    const records = Array.from({ length: 100 }, (_, i) => ({
+      offsetDelta: i,
+      value: "{}",
+      headers: { a: "1", b: "2" },
+    }));
+    // At least an Encoder per record and per header, and a buffer per varint.
+    assert.ok((await buffersMade(() => kafkajsBatch({ records: records.map(kafkajsRecord) as never }))) >= 100 * 3);
+    // Ours: one for the batch.
+    assert.equal(await buffersMade(() => RecordBatch({ records: records.map(encodeRecord) })), 1);
+  });
+
+  it("says which field of a record has a type Kafka cannot carry", () => {
+    assert.throws(
+      () => encodeRecord({ value: 5 as unknown as string }),
+      /record's value must be a string, a Buffer or null, not number/,
+    );
+    assert.throws(() => encodeRecord({ key: {} as unknown as string }), /record's key must be/);
+    assert.throws(
+      () => encodeRecord({ value: "{}", headers: { n: 1 as unknown as string } }),
+      /record's header "n" must be/,
+    );
+  });
+
+  it("kafkajs's own copies a produce request's bytes into buffer after buffer; ours writes one and frames it in one", async () => {
+    // Timestamps of their own: else each request stamps its records with Date.now().
+    const messages = Array.from({ length: 100 }, (_, i) => ({
+      value: `{"i":${i}}`,
+      headers: { a: "1" },
+      timestamp: `${1_765_000_000_000 + i}`,
+    }));
+    const options = {
+      acks: -1,
+      timeout: 1000,
+      transactionalId: "tx",
+      topicData: [
+        { topic: "t", partitions: [0, 1, 2].map((partition) => ({ partition, firstSequence: 0, messages })) },
+      ],
+    };
+    const frame = (create: typeof createRequest, produce: typeof produceRequest) => () =>
+      create({ correlationId: 7, clientId: "sw", request: produce(options) });
+    const theirs = frame(
+      kafkajsOwn<typeof createRequest>("kafkajs/src/protocol/request.js"),
+      kafkajsOwn<typeof produceRequest>(PRODUCE, [RECORD, BATCH]),
+    );
+    // An Encoder per record and header, and per batch, partition, topic, request and frame.
+    assert.ok((await buffersMade(theirs)) >= 300 * 2);
+    // Ours: the request and its frame.
+    assert.equal(await buffersMade(frame(createRequest, produceRequest)), 2);
+    assert.ok((await frame(createRequest, produceRequest)()).buffer.equals((await theirs()).buffer));
+  });
+
+  it("frames any request as kafkajs's does: size, API key and version, correlation id, client id", async () => {
+    const theirs = kafkajsOwn<typeof createRequest>("kafkajs/src/protocol/request.js");
+    type Versions = {
+      protocol(o: { version: number }): (o: object) => {
+        request: { apiKey: number; apiVersion: number; encode(): Promise<unknown> };
+      };
+    };
+    const metadata = (require("kafkajs/src/protocol/requests/metadata/index.js") as Versions).protocol({ version: 6 })({
+      topics: ["a", "ключ"],
+      allowAutoTopicCreation: false,
+    }).request;
+    const produce = produceRequest({
+      acks: 1,
+      timeout: 30_000,
+      topicData: [{ topic: "t", partitions: [{ partition: 0, messages: [{ key: "k", value: "v", timestamp: "5" }] }] }],
+    });
+    for (const request of [metadata, produce]) {
+      for (const clientId of ["sentiment-worker", "", "клиент", null]) {
+        const options = { correlationId: 2 ** 31 - 1, clientId, request };
+        const ours = (await createRequest(options)).buffer;
+        assert.ok(ours.equals((await theirs(options)).buffer), `${request.apiKey}, ${clientId}`);
+      }
+    }
+    await assert.rejects(
+      createRequest({ correlationId: 1, clientId: "x", request: { apiKey: 0, apiVersion: 0, encode: () => ({}) } }),
+      /value should be an instance of Encoder/,
+    );
+  });
+
+  it("is what kafkajs's produce requests (every version from 3) and connections use once src/kafka/kafkajs.js is loaded", async () => {
+    assert.equal(require(PRODUCE), produceRequest);
+    assert.equal(require("kafkajs/src/protocol/request.js"), createRequest);
+    const produce = require("kafkajs/src/protocol/requests/produce/index.js") as {
+      protocol(o: { version: number }): (o: object) => { request: { apiVersion: number; encode(): Promise<unknown> } };
+    };
+    const messages = Array.from({ length: 100 }, (_, i) => ({ value: `${i}` }));
+    for (const version of [3, 4, 5, 6, 7]) {
+      const { request } = produce.protocol({ version })({
+        acks: -1,
+        timeout: 1000,
+        topicData: [{ topic: "t", partitions: [{ partition: 0, firstSequence: 0, messages }] }],
+      });
+      assert.equal(request.apiVersion, version);
+      // Ours makes one buffer for the request; kafkajs's, one or more per record.
+      assert.equal(await buffersMade(() => request.encode()), 1, `version ${version}`);
+    }
+  });
+
+  it("is what kafkajs's produce requests write batches with once src/kafka/kafkajs.js is loaded", async () => {
+    assert.deepEqual(require(BATCH), { RecordBatch, MAGIC_BYTE: 2 });
+    // A request of kafkajs's writes a batch whose CRC the broker's check accepts (here: kafkajs's own CRC).
+    const produceRequest = require(PRODUCE) as (options: object) => { encode(): Promise<{ buffer: Buffer }> };
+    const encoded = await produceRequest({
+      acks: -1,
+      timeout: 1000,
+      topicData: [{ topic: "t", partitions: [{ partition: 0, firstSequence: 0, messages: [{ value: "{}" }] }] }],
+    }).encode();
+    // transactional id (null), acks, timeout, one topic, "t", one partition, its number, its size: 27 bytes.
+    const batch = encoded.buffer.subarray(27);
+    assert.equal(batch.length, encoded.buffer.readInt32BE(23));
+    // The CRC (after offset, length, leader epoch, magic) covers the rest: kafkajs's own agrees.
+    assert.equal(batch.readUInt32BE(17), kafkajsCrc(batch.subarray(21)));
+    const decodeBatch = require("kafkajs/src/protocol/recordBatch/v0/decoder.js") as (
+      decoder: unknown,
+    ) => Promise<{ records: { value: Buffer }[] }>;
+    const { records } = await decodeBatch(new KafkaDecoder(batch));
+    assert.deepEqual(
+      records.map((r) => String(r.value)),
+      ["{}"],
+    );
+  });
+});
+
 describe("kafkajs errors by type", () => {
   const protocolError = (type: string, message = type) => Object.assign(new Error(message), { type });
   it("knows a fenced producer by type through wrapping causes, also by the code newer brokers send", () => {
@@ -509,6 +839,50 @@ describe("the produce retry", () => {
         request,
       );
     assert.deepEqual(await send(throughProducer, restart), ["events[0] seq 0 node 1#1", "letters[0] seq 0 node 1#1"]);
+  });
+});
+
+describe("grouping a send's records by partition", () => {
+  type Group = typeof groupMessagesPerPartition;
+  const kafkajsGroup = require("kafkajs/src/producer/groupMessagesPerPartition.js") as Group;
+  const partitionMetadata = Array.from({ length: 7 }, (_, partitionId) => ({ partitionId }));
+  const messages = Array.from({ length: 500 }, (_, i) => ({ value: `${i}`, partition: (i * 7919) % 7 }));
+  const partitioner = ({ message }: { message: { partition: number } }) => message.partition;
+
+  it("gives what kafkajs's gives: each partition's records in order, nothing without metadata", () => {
+    const options = { topic: "t", partitionMetadata, messages, partitioner };
+    assert.deepEqual(groupMessagesPerPartition(options), kafkajsGroup(options));
+    assert.deepEqual(Object.keys(groupMessagesPerPartition(options)), ["0", "1", "2", "3", "4", "5", "6"]);
+    assert.deepEqual(groupMessagesPerPartition({ ...options, partitionMetadata: [] }), {});
+  });
+
+  /** How many array elements `run` reads through the array iterator (a spread reads them all). */
+  function elementsIterated(run: () => void): number {
+    const proto = Array.prototype as unknown as { [Symbol.iterator]: () => Iterator<unknown> };
+    const iterate = proto[Symbol.iterator];
+    let read = 0;
+    proto[Symbol.iterator] = function (this: unknown[]) {
+      const inner = iterate.call(this);
+      return {
+        next: () => {
+          read++;
+          return inner.next();
+        },
+      } as Iterator<unknown>;
+    };
+    try {
+      run();
+    } finally {
+      proto[Symbol.iterator] = iterate;
+    }
+    return read;
+  }
+
+  it("kafkajs's own copies a partition's records for each record it adds: quadratic", () => {
+    const one = Array.from({ length: 1000 }, (_, i) => ({ value: `${i}`, partition: 0 }));
+    const options = { topic: "t", partitionMetadata, messages: one, partitioner };
+    assert.ok(elementsIterated(() => kafkajsGroup(options)) >= (1000 * 999) / 2);
+    assert.ok(elementsIterated(() => groupMessagesPerPartition(options)) <= 1001);
   });
 });
 

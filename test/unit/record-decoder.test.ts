@@ -64,6 +64,52 @@ describe("the record decoder", () => {
     });
   });
 
+  it("gives kafkajs's offsets and timestamps for every size of delta and base, past 2^53 too", () => {
+    const own = kafkajsOwn();
+    // Past 2^53 as strings: a number there is already rounded.
+    const deltas = [0, 1, -1, 63, -64, 8191, 2 ** 31 - 1, -(2 ** 31), 2 ** 48 - 1, -(2 ** 48), 2 ** 48];
+    const wide = [
+      "562949953421313",
+      "9007199254740993",
+      "-9007199254740993",
+      "9223372036854775807",
+      "-9223372036854775808",
+    ];
+    // What a broker sends, and strings no broker sends (kafkajs's Long throws on some: so must ours).
+    const bases = ["0", "1700000000000", "-1", "9007199254740991", "9007199254740993", "01", "-0", " 12", "1e3", ""];
+    const outcome = (decode: () => DecodedRecord) => {
+      try {
+        const { offset, timestamp } = decode();
+        return [offset, timestamp];
+      } catch (error) {
+        return `throws ${(error as Error).name}`;
+      }
+    };
+    let compared = 0;
+    for (const timestampDelta of [...deltas, ...wide]) {
+      for (const offsetDelta of [0, 7, 2 ** 31 - 1]) {
+        const record = recordBytes({ offsetDelta, timestampDelta, value: "v" });
+        for (const base of bases) {
+          for (const timestampType of [0, 1]) {
+            const batch = { firstOffset: base, firstTimestamp: base, maxTimestamp: "5", timestampType, magicByte: 2 };
+            assert.deepEqual(
+              outcome(() => decodeRecord(recordDecoder(record), batch)),
+              outcome(() => own(recordDecoder(record), batch)),
+              `delta ${timestampDelta}, ${offsetDelta}; base ${JSON.stringify(base)}`,
+            );
+            compared++;
+          }
+        }
+      }
+    }
+    assert.equal(compared, 16 * 3 * 10 * 2);
+    const far = decodeRecord(recordDecoder(recordBytes({ timestampDelta: "-9007199254740993" })), {
+      firstOffset: "9007199254740993",
+      firstTimestamp: "9007199254740993",
+    });
+    assert.deepEqual([far.offset, far.timestamp], ["9007199254740993", "0"]);
+  });
+
   it("keeps a header named as a property of every object (__proto__, constructor) as that header", () => {
     const headers: Header[] = [
       ["__proto__", '{"polluted":1}'],
