@@ -84,9 +84,20 @@ export class SentimentClassifier {
     );
   }
 
+  /** What `loadTextClassifier` tells apart: this is one text in, a score per label of config.json out. */
+  readonly kind = "classifier";
+
   /** Resolves the model (local directory or hub cache), loads the tokenizer and the session, warms up. */
   static async load(options: ClassifierOptions): Promise<SentimentClassifier> {
     const model = await resolveModel({ ...options.model, ...(options.log ? { log: options.log } : {}) });
+    return SentimentClassifier.loadResolved(model, options);
+  }
+
+  /** `load` of a model already resolved (`loadTextClassifier` looks at it first). */
+  static async loadResolved(
+    model: ModelFiles,
+    options: Omit<ClassifierOptions, "model">,
+  ): Promise<SentimentClassifier> {
     // The JavaScript encoder runs on a thread of its own (its vocabulary is loaded there only); the
     // Rust library already encodes on libuv's pool.
     const tokenizer: Tokenizer = TextTokenizer.isBertShape(model.tokenizerPath)

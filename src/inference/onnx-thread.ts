@@ -25,6 +25,8 @@ export interface ThreadInit {
   runtime: RuntimeOptions;
   /** Run the bench's simulated device instead of the model (the ONNX file is not loaded). */
   simulated?: SimulatedDeviceSpec | undefined;
+  /** What `scorePacked` sends back: each row softmaxed (a classifier), or the raw logits (a zero-shot model compares one logit across rows). */
+  output?: "probabilities" | "logits";
 }
 
 /** A batch as it crosses to the thread: padded already (`run`), or packed ids the thread pads (`scorePacked`). */
@@ -47,10 +49,11 @@ export class ThreadedOnnxBackend implements InferenceBackend {
     numLabels: number,
     runtime: RuntimeOptions,
     simulated?: SimulatedDeviceSpec,
+    output: ThreadInit["output"] = "probabilities",
   ): Promise<ThreadedOnnxBackend> {
     const channel = await WorkerChannel.start<RunRequest, RunReply>(
       new URL("./onnx-thread-main.js", import.meta.url),
-      { onnxPath, numLabels, runtime: { ...runtime }, simulated } satisfies ThreadInit,
+      { onnxPath, numLabels, runtime: { ...runtime }, simulated, output } satisfies ThreadInit,
       {
         name: "the inference thread",
         load: (message) => new ModelError(message),
