@@ -18,6 +18,7 @@ def main(argv=None) -> int:
     e.add_argument("--opset", type=int, default=DEFAULT_OPSET)
     e.add_argument("--task", choices=["classify", "zero-shot"], default="classify",
                    help="zero-shot: an NLI model (entailment label) checked on premise/hypothesis pairs")
+    e.add_argument("--quantize", action="store_true", help="then write the int8 variant (as the quantize command)")
 
     q = sub.add_parser("quantize", help="dynamic int8 quantization -> model_quantized.onnx")
     q.add_argument("--model-dir", required=True)
@@ -55,6 +56,9 @@ def main(argv=None) -> int:
     if a.cmd == "export":
         from .export import export
         export(a.source, a.out, a.revision, a.opset, task=a.task)
+        if a.quantize:
+            from .quantize import quantize
+            quantize(a.out)
     elif a.cmd == "quantize":
         from .quantize import quantize
         quantize(a.model_dir, a.corpus, a.per_channel)

@@ -58,7 +58,7 @@ def check_onnx(onnx_path: Path, model, tokenizer, texts=CHECK_TEXTS, hypotheses:
     worst = 0.0
     if hypotheses:
         texts = [(t, h) for t in texts for h in hypotheses]
-    runs = [[t] for t in texts] + [list(texts)]
+    runs = [[t] for t in texts] + [list(texts[: len(CHECK_TEXTS) * (len(hypotheses) if hypotheses else 1)])]
     for batch in runs:
         if hypotheses:
             enc = tokenizer([p for p, _ in batch], [h for _, h in batch], truncation="only_first", max_length=512,
@@ -161,7 +161,14 @@ def export(source: str, out: str | Path, revision: str | None = None, opset: int
     ops = sorted({n.op_type for n in m.graph.node})
     print(f"[export] graph: {len(m.graph.node)} nodes, ops={ops}", file=sys.stderr)
 
-    diff = check_onnx(onnx_path, model, tokenizer, hypotheses=hypotheses)
+    check_texts = list(CHECK_TEXTS)
+    if hypotheses:
+        # A teacher is checked on the whole corpus too (one pair per run), its long texts truncated.
+        from .common import read_jsonl
+        from .quantize import DEFAULT_CORPUS
+
+        check_texts += [r["text"] for r in read_jsonl(DEFAULT_CORPUS)]
+    diff = check_onnx(onnx_path, model, tokenizer, texts=check_texts, hypotheses=hypotheses)
     print(f"[export] ONNX vs PyTorch max abs logit diff: {diff:.3e} (tolerance {PARITY_TOLERANCE:g})")
     if not diff <= PARITY_TOLERANCE:
         raise SystemExit(f"ONNX/PyTorch mismatch {diff} > {PARITY_TOLERANCE}")
