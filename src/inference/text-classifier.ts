@@ -5,7 +5,8 @@
  */
 import { type Classified, type ClassifierOptions, SentimentClassifier } from "./classifier.js";
 import { type ModelFiles, resolveModel } from "./model/index.js";
-import { isZeroShot, ZeroShotClassifier } from "./zero-shot.js";
+import { isZeroShot } from "./model/model-kind.js";
+import { ZeroShotClassifier } from "./zero-shot.js";
 
 export interface TextClassifier {
   readonly kind: "classifier" | "zero-shot";

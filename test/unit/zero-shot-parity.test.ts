@@ -7,11 +7,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Config, loadConfig } from "../../src/config/index.js";
+import { SentimentClassifier } from "../../src/inference/classifier.js";
 import { resolveModel } from "../../src/inference/model/index.js";
+import { isZeroShot } from "../../src/inference/model/model-kind.js";
 import { PairTokenizer } from "../../src/inference/pair-tokenizer.js";
 import { softmax } from "../../src/inference/postprocess.js";
 import { loadTextClassifier, type TextClassifier } from "../../src/inference/text-classifier.js";
-import { isZeroShot, type ZeroShotClassifier } from "../../src/inference/zero-shot.js";
+import type { ZeroShotClassifier } from "../../src/inference/zero-shot.js";
 import { TINY_MODEL_DIR, TINY_TEACHER_DIR, tinyTeacherParity } from "../helpers/fixtures.js";
 
 const parity = tinyTeacherParity();
@@ -154,6 +156,15 @@ describe("zero-shot: the int8 variant and the settings", () => {
     assert.throws(
       () => teacherConfig({ "model.zeroShot.hypothesisTemplate": "The sentiment is" }),
       /zeroShot\.hypothesisTemplate/,
+    );
+  });
+});
+
+describe("zero-shot: not the primary", () => {
+  it("refuses to load the teacher as the model that tags events, saying where it can be used", async () => {
+    await assert.rejects(
+      SentimentClassifier.load(teacherConfig()),
+      /zero-shot NLI model .* not the model that tags events/,
     );
   });
 });
