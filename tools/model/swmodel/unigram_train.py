@@ -67,7 +67,8 @@ def train_unigram(vocab_size: int = TRAIN_VOCAB_SIZE) -> list[tuple[str, float]]
 
 def write_unigram(pieces: list[tuple[str, float]], path: Path = UNIGRAM_FILE) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ",\n".join(json.dumps([p, s], ensure_ascii=False) for p, s in pieces)
+    # One piece a line, indented as the repository's formatter (biome) wants it.
+    lines = ",\n".join("  " + json.dumps([p, s], ensure_ascii=False) for p, s in pieces)
     path.write_text("[\n" + lines + "\n]\n", encoding="utf-8")
 
 
