@@ -17,8 +17,9 @@ import { type Classified, type ClassifierOptions, SentimentClassifier } from "./
 import type { ModelFiles } from "./model/index.js";
 import { entailmentIndex } from "./model/model-kind.js";
 import { ThreadedOnnxBackend } from "./onnx-thread.js";
-import { classifiedRow, packedCount } from "./packed.js";
+import { classifiedRow, type PackedEncodings, packedCount } from "./packed.js";
 import { PairTokenizer } from "./pair-tokenizer.js";
+import { softmax } from "./postprocess.js";
 
 /** Texts whose pairs are tokenized per call (×labels pairs): a shadow chunk's worth. */
 const TOKENIZE_SLICE = 128;
@@ -104,39 +105,27 @@ export class ZeroShotClassifier {
     return (await Promise.all(slices)).flat();
   }
 
-  /** Logits of a slice's pairs (NLI labels per row) to one result per text. */
-  private results(
-    logits: Float64Array,
-    packed: { starts: Int32Array; truncated: Uint8Array; ids: Int32Array },
-  ): Classified[] {
+  /**
+   * Logits of a slice's pairs (a row of NLI labels per pair, text-major) to one result per text: the
+   * entailment logit of each of its pairs, softmaxed across the candidate labels.
+   */
+  private results(logits: Float64Array, pairs: PackedEncodings): Classified[] {
     const h = this.hypotheses.length;
     const n = this.nliLabels.length;
-    const count = packedCount({ ...packed }) / h;
-    const probabilities = new Float64Array(count * h);
+    const count = packedCount(pairs) / h;
+    const entailment = new Float64Array(h);
     const out: Classified[] = [];
     for (let t = 0; t < count; t++) {
-      let max = Number.NEGATIVE_INFINITY;
-      for (let l = 0; l < h; l++) max = Math.max(max, logits[(t * h + l) * n + this.entailment] as number);
-      let sum = 0;
-      for (let l = 0; l < h; l++) {
-        const e = Math.exp((logits[(t * h + l) * n + this.entailment] as number) - max);
-        probabilities[t * h + l] = e;
-        sum += e;
-      }
       let truncated = false;
       for (let l = 0; l < h; l++) {
-        probabilities[t * h + l] = (probabilities[t * h + l] as number) / sum;
-        truncated ||= packed.truncated[t * h + l] === 1;
+        entailment[l] = logits[(t * h + l) * n + this.entailment] as number;
+        truncated ||= pairs.truncated[t * h + l] === 1;
       }
       // What the text cost: its pairs' tokens together.
-      const tokens = (packed.starts[(t + 1) * h] as number) - (packed.starts[t * h] as number);
-      out.push(classifiedRow(probabilities, t, this.model.labels, truncated, tokens));
+      const tokens = (pairs.starts[(t + 1) * h] as number) - (pairs.starts[t * h] as number);
+      out.push(classifiedRow(softmax(entailment), 0, this.model.labels, truncated, tokens));
     }
     return out;
-  }
-
-  get hasCapacity(): boolean {
-    return this.inner.hasCapacity;
   }
 
   close(): Promise<void> {
