@@ -10,6 +10,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { pino } from "pino";
 import { type SentimentEvent, sentimentEventSchema } from "../../src/events/sentiment-event.js";
 import { startWorker, type Worker } from "../../src/pipeline/live-worker.js";
 import { AdminServer } from "../../src/rollout/admin-server.js";
@@ -68,7 +69,10 @@ describe("the zero-shot teacher as a shadow", () => {
       },
     });
     const config = configOf(t);
-    const telemetry = await startTelemetry(config.telemetry, { version: "test" });
+    // The worker's log lines, as JSON objects (the summary line is read below).
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const telemetry = await startTelemetry(config.telemetry, { version: "test", logger });
     const worker = await startWorker(config, { telemetry });
     workers.push(worker);
     const admin = await AdminServer.listen(worker.rollout, { port: 0, host: "127.0.0.1" });
@@ -139,6 +143,17 @@ describe("the zero-shot teacher as a shadow", () => {
       }
       const [all] = samples(metrics, "sw_shadow_agreement_ratio", { ...kind, lang: "all" });
       assert.ok(all !== undefined && Math.abs(all - want.agreement) < 1e-9);
+
+      // The summary log line: the teacher, its kind, the agreement per language.
+      worker.rollout.logSummary();
+      const summary = lines.findLast((l) => l.msg === "shadow agreement") as
+        | { candidate: { kind: string }; compared: number; byLanguage: Record<string, number> }
+        | undefined;
+      assert.equal(summary?.candidate.kind, "zero-shot");
+      assert.equal(summary?.compared, sampled.length);
+      for (const l of want.byLanguage)
+        assert.ok(Math.abs((summary?.byLanguage[l.lang] ?? -1) - l.agreement) < 1e-4, `log line, ${l.lang}`);
+      assert.ok(lines.some((l) => l.msg === "shadow started" && l.kind === "zero-shot"));
       process.stderr.write(
         `    teacher agreement ${(100 * want.agreement).toFixed(2)}% on ${sampled.length} of ${messages.length} messages (${SAMPLE_PERCENT}% sample)\n`,
       );
