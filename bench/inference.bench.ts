@@ -9,8 +9,11 @@
  * --checkpoint DIR (the same weights for PyTorch, default .cache/models/full-random-hf);
  * --messages N (texts sampled from the data, default 512); --repeat N (default 3; medians quoted);
  * --threads N (default 2); --peers python,transformers-js (default both; `none` skips them);
- * --python PATH (default .cache/venv-model/bin/python). Prints a Markdown table and writes the raw
- * figures to .cache/bench/.
+ * --python PATH (default .cache/venv-model/bin/python);
+ * --teacher-dir DIR (the zero-shot teacher, default .cache/models/full-teacher made by
+ * `tools/model/run.sh fixture --size full --task zero-shot`, else the committed tiny one; `none`
+ * skips it): its texts/s on the three labels, fp32 and int8, next to the student's.
+ * Prints a Markdown table and writes the raw figures to .cache/bench/.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -24,6 +27,7 @@ import { SentimentClassifier } from "../src/inference/classifier.js";
 import { resolveModel } from "../src/inference/model/index.js";
 import { OnnxBackend } from "../src/inference/onnx-backend.js";
 import { padBatch } from "../src/inference/padded-batch.js";
+import { loadTextClassifier } from "../src/inference/text-classifier.js";
 import { type EncodedText, TextTokenizer } from "../src/inference/tokenizer.js";
 import { seededShuffle } from "../test/helpers/random.js";
 import { fmt, markdownTable, median, percentiles, targetsTable, verdict } from "./stats.js";
@@ -40,6 +44,12 @@ const { values: args } = parseArgs({
     peers: { type: "string", default: "python,transformers-js" },
     python: { type: "string", default: join(root, ".cache/venv-model/bin/python") },
     "batch-sizes": { type: "string", default: "1,8,16,32,64" },
+    "teacher-dir": {
+      type: "string",
+      default: existsSync(join(root, ".cache/models/full-teacher/model.onnx"))
+        ? join(root, ".cache/models/full-teacher")
+        : join(root, "test/fixtures/models/tiny-teacher"),
+    },
   },
 });
 if (!args.data) throw new Error("pass --data <jsonl> (or SW_BENCH_DATA), e.g. path/to/umsab/test.jsonl");
@@ -164,6 +174,18 @@ async function ours(texts: string[], variant: "fp32" | "int8") {
   return { seconds, paddingEfficiency: real / padded, first, batching: config.batching };
 }
 
+/** The zero-shot teacher end to end (pairs tokenized, batched, inferred, softmaxed across the labels). */
+async function teacher(dir: string, texts: string[], variant: "fp32" | "int8") {
+  const config = loadConfig({ env: {}, flags: { "model.dir": dir, "model.variant": variant } });
+  const classifier = await loadTextClassifier({ model: config.model, batching: config.batching, runtime });
+  await classifier.classifyAll(texts.slice(0, 8));
+  const seconds = await repeated(() => classifier.classifyAll(texts));
+  const labels = classifier.model.labels.length;
+  const name = classifier.model.name;
+  await classifier.close();
+  return { seconds, labels, name };
+}
+
 interface PeerResult {
   peer: string;
   best: { batchSize: number; medianMessagesPerSecond: number };
@@ -218,6 +240,25 @@ const oursRow = (name: string, r: typeof fp32): Row => ({
 });
 rows.push(oursRow("ours fp32: tokenize + batch + infer + post-process", fp32));
 if (int8) rows.push(oursRow("ours int8 (model_quantized.onnx)", int8));
+
+// The teacher costs a forward pass per label per text: measured on fewer texts (a quarter, at least 32).
+const teacherDir = args["teacher-dir"] === "none" ? undefined : resolve(args["teacher-dir"] as string);
+const teacherTexts = texts.slice(0, Math.max(32, Math.floor(texts.length / 4)));
+const teacherRuns: Array<{ variant: string; messagesPerSecond: number; name: string; labels: number }> = [];
+for (const variant of ["fp32", "int8"] as const) {
+  if (!teacherDir || !existsSync(join(teacherDir, variant === "fp32" ? "model.onnx" : "model_quantized.onnx")))
+    continue;
+  const r = await teacher(teacherDir, teacherTexts, variant);
+  const messagesPerSecond = teacherTexts.length / median(r.seconds);
+  teacherRuns.push({ variant, messagesPerSecond, name: r.name, labels: r.labels });
+  log(`teacher ${variant}: ${messagesPerSecond.toFixed(1)} msg/s`);
+  rows.push({
+    name: `teacher ${variant}: zero-shot, ${r.labels} labels (${r.labels} pairs a text)`,
+    batchSize: "dynamic",
+    messagesPerSecond,
+    note: `${r.name}; ${teacherTexts.length} texts`,
+  });
+}
 
 const textsFile = join(mkdtempSync(join(tmpdir(), "sw-bench-")), "texts.json");
 writeFileSync(textsFile, JSON.stringify(texts));
@@ -302,6 +343,12 @@ const lines = [
   "",
   ...targetsTable(targets.map(([name, got, want]) => ({ name, got, want: `≥ ${want}`, status: verdict(got, want) }))),
   "",
+  ...teacherRuns.map(
+    (t) =>
+      `Teacher ${t.variant} (${t.name}): ${fmt(t.messagesPerSecond, 1)} texts/s for ${t.labels} labels, ` +
+      `${fmt(oursRate / t.messagesPerSecond, 1)}× the student's fp32 cost per text: shadowing p% of the traffic adds about ` +
+      `p × ${fmt(oursRate / t.messagesPerSecond / 100, 3)} times the student's own inference time.`,
+  ),
   "Ceiling at every batch size: " +
     ceilingRows.map((r) => `${r.batchSize}: ${fmt(r.messagesPerSecond, 1)}`).join(", ") +
     " messages/s.",
@@ -316,5 +363,5 @@ const answers = {
 };
 mkdirSync(join(root, ".cache/bench"), { recursive: true });
 const out = join(root, ".cache/bench", `inference-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-writeFileSync(out, JSON.stringify({ rows, ceilingRows, targets, answers, peerResults }, null, 2));
+writeFileSync(out, JSON.stringify({ rows, ceilingRows, targets, answers, peerResults, teacherRuns }, null, 2));
 log(`raw figures in ${out}`);

@@ -11,17 +11,22 @@ import type { Config } from "../config/index.js";
 import { fileRecords, maxLineBytes } from "../consumers/file-source.js";
 import { ConfigError } from "../errors/errors.js";
 import { checkSentimentLabels } from "../events/sentiment-event.js";
-import type { Classified, SentimentClassifier } from "../inference/classifier.js";
+import type { Classified } from "../inference/classifier.js";
+import { loadTextClassifier, type TextClassifier } from "../inference/text-classifier.js";
 import { eventLanguage } from "../language/event-language.js";
 import { decodeRecord } from "../pipeline/decode.js";
 import { AgreementStats, formatReport } from "../rollout/agreement.js";
 import { type ModelSpec, modelConfigOf } from "../rollout/model-spec.js";
-import { classifierFromConfig } from "./classifier-from-config.js";
 import { configFromCommand, withConfigOptions } from "./config-options.js";
+import { stderrLog } from "./stderr-log.js";
 
 /** A candidate as typed: a directory, or a hub repo id with an optional `@revision`. */
-export function candidateSpec(value: string, variant: Config["model"]["variant"] | undefined): ModelSpec {
-  const v = variant ? { variant } : {};
+export function candidateSpec(
+  value: string,
+  variant: Config["model"]["variant"] | undefined,
+  kind?: Config["model"]["kind"],
+): ModelSpec {
+  const v = { ...(variant ? { variant } : {}), ...(kind ? { kind } : {}) };
   if (existsSync(value) && statSync(value).isDirectory()) return { dir: value, ...v };
   const at = value.lastIndexOf("@");
   if (at > 0) return { id: value.slice(0, at), revision: value.slice(at + 1), ...v };
@@ -69,6 +74,12 @@ export function compareCommand(): Command {
         "int8",
       ]),
     )
+    .addOption(
+      new Option(
+        "--candidate-kind <kind>",
+        "zero-shot for an NLI teacher (default: model.kind, auto: zero-shot when its config.json has an entailment label)",
+      ).choices(["auto", "classifier", "zero-shot"]),
+    )
     .option("--input <file>", "JSONL records as `run` reads them (input.textField, input.idField; - for stdin)", "-")
     .option("--label-field <field>", "a reference label in each record, for each model's accuracy", "label")
     .option("--json", "print the report as JSON");
@@ -78,20 +89,26 @@ export function compareCommand(): Command {
     const opts = command.opts<{
       candidate: string;
       candidateVariant?: Config["model"]["variant"];
+      candidateKind?: Config["model"]["kind"];
       input: string;
       labelField: string;
       json?: boolean;
     }>();
-    const spec = candidateSpec(opts.candidate, opts.candidateVariant);
+    const spec = candidateSpec(opts.candidate, opts.candidateVariant, opts.candidateKind);
     const rows = await readRows(opts.input, config, opts.labelField);
     const texts = rows.map((r) => r.text);
     // One model at a time, so each has the cores to itself; a model without the three labels is
     // refused before it tags the file, not after.
     const tag = async (model: Config["model"]) => {
-      const classifier = await classifierFromConfig(config, model);
+      const classifier = await loadTextClassifier({
+        model,
+        batching: config.batching,
+        runtime: config.runtime,
+        log: stderrLog(),
+      });
       try {
         checkSentimentLabels(classifier.model.labels);
-        return { model: classifier.model, results: await classifier.classifyAll(texts) };
+        return { model: classifier.model, kind: classifier.kind, results: await classifier.classifyAll(texts) };
       } finally {
         await classifier.close();
       }
@@ -103,10 +120,11 @@ export function compareCommand(): Command {
     for (const [i, row] of rows.entries()) {
       stats.add(row.lang, primaryResults[i] as Classified, candidateResults[i] as Classified, row.reference);
     }
-    const name = (m: SentimentClassifier["model"], variant: string) => `${m.name}@${m.revision} (${variant})`;
+    const name = ({ model, kind }: { model: TextClassifier["model"]; kind: TextClassifier["kind"] }, variant: string) =>
+      `${model.name}@${model.revision} (${variant}${kind === "zero-shot" ? ", zero-shot" : ""})`;
     const names = {
-      primary: name(primary.model, config.model.variant),
-      candidate: name(candidate.model, spec.variant ?? config.model.variant),
+      primary: name(primary, config.model.variant),
+      candidate: name(candidate, spec.variant ?? config.model.variant),
     };
     const report = stats.report();
     if (opts.json) process.stdout.write(`${JSON.stringify({ ...names, ...report }, null, 2)}\n`);

@@ -269,6 +269,29 @@ const dedup = z
   })
   .prefault({});
 
+/** How a model directory is used: see `model.kind`. */
+export const modelKind = z.enum(["auto", "classifier", "zero-shot"]);
+
+const zeroShot = z
+  .strictObject({
+    hypothesisTemplate: z
+      .string()
+      .refine((t) => t.includes("{}"), "must contain {} where the label goes")
+      .default("The sentiment of this text is {}.")
+      .describe(
+        "The hypothesis a zero-shot model is asked for each candidate label, `{}` replaced by the label (the default is the question the student's teacher was asked).",
+      ),
+    candidateLabels: z
+      .array(z.string().min(1))
+      .min(2)
+      .refine((l) => new Set(l).size === l.length, "no label twice")
+      .default(["positive", "neutral", "negative"])
+      .describe(
+        "The labels a zero-shot model chooses from; its scores are the entailment logits of their hypotheses, softmaxed across them. Comma-separated in the environment.",
+      ),
+  })
+  .prefault({});
+
 const model = z
   .strictObject({
     id: repoId
@@ -306,6 +329,12 @@ const model = z
       .max(512)
       .default(512)
       .describe("Tokens per text, longer texts are truncated (flagged in the event)."),
+    kind: modelKind
+      .default("auto")
+      .describe(
+        "What the model is: `classifier` (one text in, a score per label of config.json), `zero-shot` (an NLI model asked one hypothesis per candidate label, as transformers' zero-shot pipeline; the teacher, for `compare` and shadow mode only), or `auto`: zero-shot when config.json's id2label has an entailment label. See docs/rollout.md.",
+      ),
+    zeroShot: zeroShot,
   })
   .prefault({});
 
@@ -397,6 +426,11 @@ const shadow = z
       .enum(["fp32", "int8"])
       .optional()
       .describe("The candidate's ONNX file (default: `model.variant`), e.g. `int8` to shadow the quantized model."),
+    kind: modelKind
+      .optional()
+      .describe(
+        "What the candidate is (default: `model.kind`, normally `auto`): `zero-shot` to shadow an NLI teacher such as an export of MoritzLaurer/mDeBERTa-v3-base-mnli-xnli (several times the student's cost: keep `samplePercent` low).",
+      ),
     samplePercent: z
       .number()
       .min(0)

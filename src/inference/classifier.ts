@@ -4,10 +4,12 @@
  * caller its own result.
  */
 import type { Config } from "../config/index.js";
+import { ModelError } from "../errors/errors.js";
 import { loadBackend } from "./backend-factory.js";
 import { type BatchStats, ChunkBatcher, type CutBatch } from "./batcher.js";
 import type { InferenceBackend, PackedScores } from "./inference-backend.js";
 import { type ModelFiles, resolveModel } from "./model/index.js";
+import { isZeroShot } from "./model/model-kind.js";
 import {
   classifiedAt,
   type PackedEncodings,
@@ -86,9 +88,24 @@ export class SentimentClassifier {
     );
   }
 
+  /** What `loadTextClassifier` tells apart: this is one text in, a score per label of config.json out. */
+  readonly kind = "classifier";
+
   /** Resolves the model (local directory or hub cache), loads the tokenizer and the session, warms up. */
   static async load(options: ClassifierOptions): Promise<SentimentClassifier> {
     const model = await resolveModel({ ...options.model, ...(options.log ? { log: options.log } : {}) });
+    return SentimentClassifier.loadResolved(model, options);
+  }
+
+  /** `load` of a model already resolved (`loadTextClassifier` looks at it first). */
+  static async loadResolved(model: ModelFiles, options: ClassifierOptions): Promise<SentimentClassifier> {
+    if (isZeroShot(model, options.model.kind)) {
+      throw new ModelError(
+        `${model.dir} is a zero-shot NLI model (an entailment label in its config.json): it can be a candidate of ` +
+          "`compare` or the shadow (rollout.shadow), not the model that tags events; set model.dir/model.id to a " +
+          "sentiment classifier, or model.kind=classifier if it really is one",
+      );
+    }
     // The JavaScript encoder runs on a thread of its own (its vocabulary is loaded there only); the
     // Rust library already encodes on libuv's pool.
     const tokenizer: Tokenizer = TextTokenizer.isBertShape(model.tokenizerPath)

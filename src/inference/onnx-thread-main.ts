@@ -27,7 +27,7 @@ void serveRequests<RunRequest, RunReply>(
           const started = performance.now();
           const logits = await backend.run(padded);
           const runMs = performance.now() - started;
-          const scores = softmaxRows(logits, init.numLabels);
+          const scores = init.output === "logits" ? Float64Array.from(logits) : softmaxRows(logits, init.numLabels);
           return { result: { scores, runMs }, transfer: [scores.buffer as ArrayBuffer] };
         }
         const logits = await backend.run(request);

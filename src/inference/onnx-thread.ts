@@ -28,6 +28,8 @@ export interface ThreadInit {
   runtime: RuntimeOptions;
   /** Run the bench's simulated device instead of the model (the ONNX file is not loaded). */
   simulated?: SimulatedDeviceSpec | undefined;
+  /** What `scorePacked` sends back: each row softmaxed (a classifier), or the raw logits (a zero-shot model compares one logit across rows). */
+  output?: "probabilities" | "logits";
 }
 
 /** A batch as it crosses to the thread: padded already (`run`), or packed ids the thread pads (`scorePacked`). */
@@ -50,12 +52,12 @@ export class ThreadedOnnxBackend implements InferenceBackend {
     numLabels: number,
     runtime: RuntimeOptions,
     simulated?: SimulatedDeviceSpec,
-    options: RestartOptions & { threadUrl?: URL } = {},
+    options: RestartOptions & { threadUrl?: URL; output?: ThreadInit["output"] } = {},
   ): Promise<ThreadedOnnxBackend> {
-    const { threadUrl, ...restart } = options;
+    const { threadUrl, output = "probabilities", ...restart } = options;
     const channel = await RestartingThread.start<RunRequest, RunReply>(
       threadUrl ?? new URL("./onnx-thread-main.js", import.meta.url),
-      { onnxPath, numLabels, runtime: { ...runtime }, simulated } satisfies ThreadInit,
+      { onnxPath, numLabels, runtime: { ...runtime }, simulated, output } satisfies ThreadInit,
       {
         name: "the inference thread",
         load: (message) => new ModelError(message),

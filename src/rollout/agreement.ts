@@ -17,6 +17,18 @@ interface Tally {
   agreed: number;
   /** Sum over texts of the mean absolute score difference over labels. */
   scoreDiff: number;
+  /** Texts with a reference label, and how many of them each model got right. */
+  referenced: number;
+  primaryRight: number;
+  candidateRight: number;
+}
+
+/** Each model against the input's reference labels (`compare --label-field`). */
+export interface Accuracy {
+  /** Texts with a reference label. */
+  reference: number;
+  primary: number;
+  candidate: number;
 }
 
 export interface TallyReport {
@@ -26,6 +38,8 @@ export interface TallyReport {
   agreement: number;
   /** Mean over texts and labels of |primary score − candidate score|. */
   meanAbsScoreDiff: number;
+  /** When some of the texts had a reference label. */
+  accuracy?: Accuracy;
 }
 
 export interface AgreementReport extends TallyReport {
@@ -36,11 +50,16 @@ export interface AgreementReport extends TallyReport {
   /** confusion[primary][candidate] = texts; labels in `labels` order. */
   labels: string[];
   confusion: Record<string, Record<string, number>>;
-  /** Against a reference label per text, when the input has one (`compare` on a labelled file). */
-  accuracy?: { reference: number; primary: number; candidate: number };
 }
 
-const emptyTally = (): Tally => ({ compared: 0, agreed: 0, scoreDiff: 0 });
+const emptyTally = (): Tally => ({
+  compared: 0,
+  agreed: 0,
+  scoreDiff: 0,
+  referenced: 0,
+  primaryRight: 0,
+  candidateRight: 0,
+});
 
 function tallyReport(t: Tally): TallyReport {
   return {
@@ -48,6 +67,15 @@ function tallyReport(t: Tally): TallyReport {
     agreed: t.agreed,
     agreement: t.compared === 0 ? 0 : t.agreed / t.compared,
     meanAbsScoreDiff: t.compared === 0 ? 0 : t.scoreDiff / t.compared,
+    ...(t.referenced > 0
+      ? {
+          accuracy: {
+            reference: t.referenced,
+            primary: t.primaryRight / t.referenced,
+            candidate: t.candidateRight / t.referenced,
+          },
+        }
+      : {}),
   };
 }
 
@@ -56,9 +84,6 @@ export class AgreementStats {
   private readonly languages = new Map<string, Tally>();
   private readonly pairs = new Map<string, number>();
   private maxDiff = 0;
-  private referenced = 0;
-  private primaryRight = 0;
-  private candidateRight = 0;
 
   constructor(readonly labels: readonly string[]) {}
 
@@ -82,14 +107,14 @@ export class AgreementStats {
       t.compared++;
       t.agreed += agreed;
       t.scoreDiff += diff;
+      if (reference !== undefined) {
+        t.referenced++;
+        if (primary.label === reference) t.primaryRight++;
+        if (candidate.label === reference) t.candidateRight++;
+      }
     }
     const pair = `${primary.label}\u0000${candidate.label}`;
     this.pairs.set(pair, (this.pairs.get(pair) ?? 0) + 1);
-    if (reference !== undefined) {
-      this.referenced++;
-      if (primary.label === reference) this.primaryRight++;
-      if (candidate.label === reference) this.candidateRight++;
-    }
   }
 
   get compared(): number {
@@ -122,15 +147,6 @@ export class AgreementStats {
         .sort((a, b) => b.compared - a.compared || a.lang.localeCompare(b.lang)),
       labels,
       confusion,
-      ...(this.referenced > 0
-        ? {
-            accuracy: {
-              reference: this.referenced,
-              primary: this.primaryRight / this.referenced,
-              candidate: this.candidateRight / this.referenced,
-            },
-          }
-        : {}),
     };
   }
 }
@@ -153,10 +169,19 @@ export function formatReport(report: AgreementReport, names: { primary: string; 
     );
   }
   lines.push("");
-  lines.push("lang    texts  agreement  mean |score diff|");
+  // With reference labels, each model's accuracy per language too (of the texts that had one).
+  const referenced = report.accuracy !== undefined;
+  lines.push(
+    `lang    texts  agreement  mean |score diff|${referenced ? "  labelled  primary acc  candidate acc" : ""}`,
+  );
   for (const l of report.byLanguage) {
+    const accuracy = !referenced
+      ? ""
+      : l.accuracy
+        ? `  ${String(l.accuracy.reference).padStart(8)}  ${percent(l.accuracy.primary).padStart(11)}  ${percent(l.accuracy.candidate).padStart(13)}`
+        : `  ${"0".padStart(8)}  ${"-".padStart(11)}  ${"-".padStart(13)}`;
     lines.push(
-      `${l.lang.padEnd(6)} ${String(l.compared).padStart(6)}  ${percent(l.agreement).padStart(9)}  ${l.meanAbsScoreDiff.toFixed(4).padStart(17)}`,
+      `${l.lang.padEnd(6)} ${String(l.compared).padStart(6)}  ${percent(l.agreement).padStart(9)}  ${l.meanAbsScoreDiff.toFixed(4).padStart(17)}${accuracy}`,
     );
   }
   lines.push("");

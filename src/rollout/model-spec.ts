@@ -5,13 +5,15 @@
  */
 import { z } from "zod";
 import type { Config } from "../config/index.js";
-import { repoId, revision, sha256Hex } from "../config/schema.js";
+import { modelKind, repoId, revision, sha256Hex } from "../config/schema.js";
 
 export const modelSpecSchema = z.strictObject({
   dir: z.string().min(1).optional(),
   id: repoId.optional(),
   revision: revision.optional(),
   variant: z.enum(["fp32", "int8"]).optional(),
+  /** `zero-shot` for an NLI teacher (auto-detected from config.json otherwise); see `model.kind`. */
+  kind: modelKind.optional(),
   /** The SHA-256 the spec's ONNX file must have (like `model.sha256`). */
   sha256: sha256Hex.optional(),
 });
@@ -31,6 +33,7 @@ export function modelConfigOf(base: Config["model"], spec: ModelSpec): Config["m
     ...(spec.id !== undefined ? { id: spec.id } : {}),
     ...(spec.revision !== undefined ? { revision: spec.revision } : {}),
     ...(spec.variant !== undefined ? { variant: spec.variant } : {}),
+    ...(spec.kind !== undefined ? { kind: spec.kind } : {}),
     ...(chosenDir !== undefined ? { dir: chosenDir } : {}),
   };
   // `model.sha256` pins the primary's ONNX file: it goes with a spec naming other files, unless the spec pins its own.

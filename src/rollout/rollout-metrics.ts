@@ -1,6 +1,8 @@
 /**
  * The rollout's metrics, observed from its state at each scrape. Labels stay bounded: languages are
- * the model's 12, `other` and `und` (plus `all`), label pairs 3 × 3, one model per role.
+ * the model's 12, `other` and `und` (plus `all`), label pairs 3 × 3, one model per role. The shadow's
+ * agreement carries `candidate_kind` (classifier or zero-shot), so a teacher's agreement (~88% by the
+ * model card) and a variant's (~99%) get alerts of their own.
  */
 import type { Meter } from "@opentelemetry/api";
 import { LABELS, METRICS } from "../telemetry/index.js";
@@ -10,6 +12,11 @@ export interface ObservedRollout {
   readonly switches: { switched: number; refused: number };
   readonly currentModel: { name: string; revision: string };
   readonly shadowRunner: ShadowRunner | undefined;
+}
+
+/** The shadow candidate's kind as a metric label. */
+function kindOf(rollout: ObservedRollout): Record<string, string> {
+  return { [LABELS.candidateKind]: rollout.shadowRunner?.candidate.kind ?? "classifier" };
 }
 
 export function observeRollout(meter: Meter, rollout: ObservedRollout): void {
@@ -46,8 +53,9 @@ export function observeRollout(meter: Meter, rollout: ObservedRollout): void {
     .addCallback((result) => {
       const report = rollout.shadowRunner?.stats.report();
       if (!report || report.compared === 0) return;
-      result.observe(report.agreement, { [LABELS.language]: "all" });
-      for (const l of report.byLanguage) result.observe(l.agreement, { [LABELS.language]: l.lang });
+      const kind = kindOf(rollout);
+      result.observe(report.agreement, { [LABELS.language]: "all", ...kind });
+      for (const l of report.byLanguage) result.observe(l.agreement, { [LABELS.language]: l.lang, ...kind });
     });
   meter
     .createObservableGauge(METRICS.shadowScoreDiff, {
@@ -57,8 +65,9 @@ export function observeRollout(meter: Meter, rollout: ObservedRollout): void {
     .addCallback((result) => {
       const report = rollout.shadowRunner?.stats.report();
       if (!report || report.compared === 0) return;
-      result.observe(report.meanAbsScoreDiff, { [LABELS.language]: "all" });
-      for (const l of report.byLanguage) result.observe(l.meanAbsScoreDiff, { [LABELS.language]: l.lang });
+      const kind = kindOf(rollout);
+      result.observe(report.meanAbsScoreDiff, { [LABELS.language]: "all", ...kind });
+      for (const l of report.byLanguage) result.observe(l.meanAbsScoreDiff, { [LABELS.language]: l.lang, ...kind });
     });
   meter
     .createObservableCounter(METRICS.shadowCompared, {
@@ -66,7 +75,8 @@ export function observeRollout(meter: Meter, rollout: ObservedRollout): void {
     })
     .addCallback((result) => {
       const report = rollout.shadowRunner?.stats.report();
-      for (const l of report?.byLanguage ?? []) result.observe(l.compared, { [LABELS.language]: l.lang });
+      const kind = kindOf(rollout);
+      for (const l of report?.byLanguage ?? []) result.observe(l.compared, { [LABELS.language]: l.lang, ...kind });
     });
   meter
     .createObservableCounter(METRICS.shadowAgreed, {
@@ -74,15 +84,17 @@ export function observeRollout(meter: Meter, rollout: ObservedRollout): void {
     })
     .addCallback((result) => {
       const report = rollout.shadowRunner?.stats.report();
-      for (const l of report?.byLanguage ?? []) result.observe(l.agreed, { [LABELS.language]: l.lang });
+      const kind = kindOf(rollout);
+      for (const l of report?.byLanguage ?? []) result.observe(l.agreed, { [LABELS.language]: l.lang, ...kind });
     });
   meter
     .createObservableCounter(METRICS.shadowPairs, {
       description: "Shadowed messages by the primary's label and the candidate's (the confusion matrix).",
     })
     .addCallback((result) => {
+      const kind = kindOf(rollout);
       for (const p of rollout.shadowRunner?.stats.pairCounts() ?? []) {
-        result.observe(p.count, { [LABELS.primary]: p.primary, [LABELS.candidate]: p.candidate });
+        result.observe(p.count, { [LABELS.primary]: p.primary, [LABELS.candidate]: p.candidate, ...kind });
       }
     });
   meter

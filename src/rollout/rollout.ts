@@ -16,6 +16,7 @@ import { errorMessage } from "../errors/error-message.js";
 import { type ModelIdentity, type SentimentEvent, sameLabels } from "../events/sentiment-event.js";
 import type { SentimentClassifier } from "../inference/classifier.js";
 import type { SwitchableModels } from "../inference/model-slot.js";
+import type { TextClassifier } from "../inference/text-classifier.js";
 import type { Logger } from "../telemetry/index.js";
 import type { AgreementReport } from "./agreement.js";
 import { type ModelSpec, modelConfigOf, specOf } from "./model-spec.js";
@@ -26,8 +27,8 @@ export interface RolloutParts<T extends { classifier: SentimentClassifier }> {
   config: Config;
   /** What the rollout needs of the Kafka job: the model slot and how to load into it. */
   models: SwitchableModels<T>;
-  /** Loads a candidate for shadow mode (its own session, with `rollout.shadow.intraOpThreads`). */
-  loadCandidate(model: Config["model"]): Promise<SentimentClassifier>;
+  /** Loads a candidate for shadow mode (its own session, with `rollout.shadow.intraOpThreads`): a classifier or a zero-shot teacher. */
+  loadCandidate(model: Config["model"]): Promise<TextClassifier>;
   /** Publishes candidate events to `rollout.shadow.topic` (set only when that topic is). */
   publishShadow?: (events: SentimentEvent[]) => Promise<void>;
   /** Disconnects what `publishShadow` connected (after the shadow stopped). */
@@ -52,7 +53,8 @@ export type RolloutOutcome =
 export interface ShadowStatus {
   /** The report compares the candidate with this primary (it restarts from zero at a switch). */
   primary: ModelIdentity;
-  candidate: ModelIdentity & { spec: ModelSpec };
+  /** `kind` zero-shot: an NLI teacher asked the model card's question (its agreement is the card's 88.29% figure). */
+  candidate: ModelIdentity & { spec: ModelSpec; kind: TextClassifier["kind"] };
   samplePercent: number;
   queued: number;
   skipped: Record<string, number>;
@@ -100,6 +102,7 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
       ...(shadow.id !== undefined ? { id: shadow.id } : {}),
       ...(shadow.revision !== undefined ? { revision: shadow.revision } : {}),
       ...(shadow.variant !== undefined ? { variant: shadow.variant } : {}),
+      ...(shadow.kind !== undefined ? { kind: shadow.kind } : {}),
     };
     await this.startShadow(spec, shadow.samplePercent);
   }
@@ -129,6 +132,7 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
                 name: shadow.runner.candidate.model.name,
                 revision: shadow.runner.candidate.model.revision,
                 spec: shadow.spec,
+                kind: shadow.runner.candidate.kind,
               },
               samplePercent: shadow.runner.samplePercent,
               queued: shadow.runner.queued,
@@ -197,7 +201,7 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
   startShadow(spec: ModelSpec, samplePercent: number): Promise<RolloutOutcome> {
     return this.exclusive(async () => {
       const { config, logger } = this.parts;
-      let candidate: SentimentClassifier;
+      let candidate: TextClassifier;
       try {
         candidate = await this.parts.loadCandidate(modelConfigOf(config.model, spec));
         const labels = candidate.model.labels;
@@ -226,7 +230,13 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
       runner.comparingWith(this.currentModel.revision);
       this.shadow = { runner, spec };
       logger.info(
-        { candidate: candidate.model.name, revision: candidate.model.revision, samplePercent, spec },
+        {
+          candidate: candidate.model.name,
+          revision: candidate.model.revision,
+          kind: candidate.kind,
+          samplePercent,
+          spec,
+        },
         "shadow started",
       );
       return this.done();
@@ -250,7 +260,11 @@ export class Rollout<T extends { classifier: SentimentClassifier }> {
     const report = runner.stats.report();
     this.parts.logger.info(
       {
-        candidate: { name: runner.candidate.model.name, revision: runner.candidate.model.revision },
+        candidate: {
+          name: runner.candidate.model.name,
+          revision: runner.candidate.model.revision,
+          kind: runner.candidate.kind,
+        },
         primary,
         compared: report.compared,
         agreement: round(report.agreement),

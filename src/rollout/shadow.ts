@@ -4,9 +4,12 @@
  * own bounded queue and its own classifier (batcher and ONNX session), so it never delays or
  * changes the primary's events; when it falls behind, sampled messages are skipped and counted.
  * It publishes nothing to the output topic; with a shadow topic its events go there (best effort).
+ * The candidate may be a zero-shot teacher (an NLI model asked one hypothesis per label): the same
+ * agreement, by the candidate labels, at several times the student's cost per text.
  */
 import { eventSentiment, type SentimentEvent } from "../events/sentiment-event.js";
-import type { Classified, SentimentClassifier } from "../inference/classifier.js";
+import type { Classified } from "../inference/classifier.js";
+import type { TextClassifier } from "../inference/text-classifier.js";
 import { AgreementStats } from "./agreement.js";
 
 /** A committed message: its text and the primary's event. */
@@ -56,7 +59,7 @@ export class ShadowRunner {
   private primaryRevision: string | undefined;
 
   constructor(
-    readonly candidate: SentimentClassifier,
+    readonly candidate: TextClassifier,
     readonly options: ShadowOptions,
   ) {
     this.stats = new AgreementStats(candidate.model.labels);

@@ -2,8 +2,9 @@
 import type { Config } from "../config/index.js";
 import type { SentimentEvent } from "../events/sentiment-event.js";
 import { serializeEvent } from "../events/serialize-event.js";
-import { SentimentClassifier } from "../inference/classifier.js";
+import type { SentimentClassifier } from "../inference/classifier.js";
 import type { SwitchableModels } from "../inference/model-slot.js";
+import { loadTextClassifier } from "../inference/text-classifier.js";
 import type { RecordProducer } from "../kafka/client.js";
 import type { Telemetry } from "../telemetry/index.js";
 import { Rollout } from "./rollout.js";
@@ -35,7 +36,7 @@ export async function startRollout<T extends { classifier: SentimentClassifier }
     config,
     models: job.models,
     loadCandidate: (model) =>
-      SentimentClassifier.load({
+      loadTextClassifier({
         model,
         batching: config.batching,
         runtime: { ...config.runtime, intraOpThreads },

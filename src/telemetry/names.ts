@@ -42,6 +42,8 @@ export const LABELS = {
   supported: "supported",
   primary: "primary",
   candidate: "candidate",
+  /** The shadow candidate's kind: classifier, or zero-shot (the teacher; its agreement is judged against the card's 88.29%). */
+  candidateKind: "candidate_kind",
   reason: "reason",
   outcome: "outcome",
   role: "role",

@@ -34,3 +34,34 @@ export function tinyTexts(): string[] {
     .items.filter((i) => i.text.trim() && !i.truncated)
     .map((i) => i.text);
 }
+
+/** The tiny zero-shot NLI teacher (tools/model `fixture --task zero-shot`). */
+export const TINY_TEACHER_DIR = join(REPO_ROOT, "test/fixtures/models/tiny-teacher");
+
+export interface TeacherParityItem {
+  id: string;
+  lang: string;
+  text: string;
+  truncated: boolean;
+  /** One per candidate label, in their order: (text, hypothesis) as tokenized by transformers. */
+  pairs: Array<{ ids: number[]; fullLength: number; truncated: boolean }>;
+  entailmentLogits: number[];
+  quantizedEntailmentLogits: number[];
+  /** transformers' ZeroShotClassificationPipeline scores by candidate label. */
+  scores: Record<string, number>;
+  label: string;
+}
+
+export interface TeacherParity {
+  maxLength: number;
+  nliLabels: string[];
+  entailmentIndex: number;
+  hypothesisTemplate: string;
+  candidateLabels: string[];
+  items: TeacherParityItem[];
+}
+
+/** transformers' zero-shot pipeline on the committed corpus, on the tiny teacher. */
+export function tinyTeacherParity(): TeacherParity {
+  return JSON.parse(readFileSync(join(REPO_ROOT, "test/fixtures/parity/tiny-teacher.json"), "utf8")) as TeacherParity;
+}

@@ -49,15 +49,22 @@ def _ort_session(path: Path):
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
-def check_onnx(onnx_path: Path, model, tokenizer, texts=CHECK_TEXTS) -> float:
-    """Max abs logit diff ONNX vs PyTorch, one text at a time and as one padded batch."""
+def check_onnx(onnx_path: Path, model, tokenizer, texts=CHECK_TEXTS, hypotheses: list[str] | None = None) -> float:
+    """Max abs logit diff ONNX vs PyTorch, one text at a time and as one padded batch; with
+    `hypotheses` (zero-shot), each text paired with each hypothesis, the premise truncated."""
     import torch
 
     sess = _ort_session(onnx_path)
     worst = 0.0
-    runs = [[t] for t in texts] + [list(texts)]
+    if hypotheses:
+        texts = [(t, h) for t in texts for h in hypotheses]
+    runs = [[t] for t in texts] + [list(texts[: len(CHECK_TEXTS) * (len(hypotheses) if hypotheses else 1)])]
     for batch in runs:
-        enc = tokenizer(batch, truncation=True, max_length=512, padding=True, return_tensors="np")
+        if hypotheses:
+            enc = tokenizer([p for p, _ in batch], [h for _, h in batch], truncation="only_first", max_length=512,
+                            padding=True, return_tensors="np")
+        else:
+            enc = tokenizer(batch, truncation=True, max_length=512, padding=True, return_tensors="np")
         ids = enc["input_ids"].astype(np.int64)
         mask = enc["attention_mask"].astype(np.int64)
         (onnx_logits,) = sess.run(["logits"], {"input_ids": ids, "attention_mask": mask})
@@ -86,7 +93,9 @@ def _save_tokenizer(tokenizer, out: Path) -> None:
 
 
 def export(source: str, out: str | Path, revision: str | None = None, opset: int = DEFAULT_OPSET,
-           extra_manifest: dict | None = None) -> dict:
+           extra_manifest: dict | None = None, task: str = "classify") -> dict:
+    """`task` "zero-shot": an NLI model (an id2label with an entailment label), checked on
+    premise/hypothesis pairs the way transformers' zero-shot pipeline feeds it."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -104,10 +113,21 @@ def export(source: str, out: str | Path, revision: str | None = None, opset: int
     cfg = model.config
     if not getattr(cfg, "id2label", None):
         raise SystemExit("checkpoint config has no id2label")
+    hypotheses = None
+    zero_shot = {}
+    if task == "zero-shot":
+        from .zeroshot import zero_shot_facts
+
+        zero_shot = zero_shot_facts(cfg)
+        hypotheses = [zero_shot["hypothesisTemplate"].format(lb) for lb in zero_shot["candidateLabels"]]
 
     # Dummy input: a padded batch, so the mask path is traced with real zeros.
-    enc = tokenizer(["hello world, a short one", "a somewhat longer text with more tokens in it"],
-                    padding=True, return_tensors="pt")
+    if hypotheses:
+        enc = tokenizer(["hello world, a short one", "a somewhat longer text with more tokens in it"],
+                        [hypotheses[0], hypotheses[-1]], padding=True, return_tensors="pt")
+    else:
+        enc = tokenizer(["hello world, a short one", "a somewhat longer text with more tokens in it"],
+                        padding=True, return_tensors="pt")
     args = (enc["input_ids"].to(torch.int64), enc["attention_mask"].to(torch.int64))
     onnx_path = out / "model.onnx"
     print(f"[export] torch.onnx.export (TorchScript exporter, dynamo=False) opset={opset} -> {onnx_path}",
@@ -141,7 +161,14 @@ def export(source: str, out: str | Path, revision: str | None = None, opset: int
     ops = sorted({n.op_type for n in m.graph.node})
     print(f"[export] graph: {len(m.graph.node)} nodes, ops={ops}", file=sys.stderr)
 
-    diff = check_onnx(onnx_path, model, tokenizer)
+    check_texts = list(CHECK_TEXTS)
+    if hypotheses:
+        # A teacher is checked on the whole corpus too (one pair per run), its long texts truncated.
+        from .common import read_jsonl
+        from .quantize import DEFAULT_CORPUS
+
+        check_texts += [r["text"] for r in read_jsonl(DEFAULT_CORPUS)]
+    diff = check_onnx(onnx_path, model, tokenizer, texts=check_texts, hypotheses=hypotheses)
     print(f"[export] ONNX vs PyTorch max abs logit diff: {diff:.3e} (tolerance {PARITY_TOLERANCE:g})")
     if not diff <= PARITY_TOLERANCE:
         raise SystemExit(f"ONNX/PyTorch mismatch {diff} > {PARITY_TOLERANCE}")
@@ -165,6 +192,9 @@ def export(source: str, out: str | Path, revision: str | None = None, opset: int
         "onnxVsTorchMaxAbsLogitDiff": diff,
         "files": {},
     }
+    if zero_shot:
+        manifest["task"] = "zero-shot"
+        manifest["zeroShot"] = zero_shot
     if extra_manifest:
         manifest.update(extra_manifest)
     refresh_files(out, manifest, EXPORT_FILES)

@@ -12,10 +12,14 @@ from .common import read_jsonl, read_manifest, refresh_files, softmax, write_man
 DEFAULT_CORPUS = REPO_ROOT / "test/fixtures/corpus/parity-corpus.jsonl"
 
 
-def run_logits(sess, tokenizer, texts: list[str]) -> np.ndarray:
+def run_logits(sess, tokenizer, texts: list) -> np.ndarray:
+    """Logits of each text (or each (premise, hypothesis) pair, the premise truncated)."""
     out = []
     for t in texts:  # one at a time: no padding effects in the comparison
-        enc = tokenizer([t], truncation=True, max_length=512, return_tensors="np")
+        if isinstance(t, tuple):
+            enc = tokenizer([t[0]], [t[1]], truncation="only_first", max_length=512, return_tensors="np")
+        else:
+            enc = tokenizer([t], truncation=True, max_length=512, return_tensors="np")
         (lg,) = sess.run(["logits"], {"input_ids": enc["input_ids"].astype(np.int64),
                                       "attention_mask": enc["attention_mask"].astype(np.int64)})
         out.append(lg[0])
@@ -23,6 +27,8 @@ def run_logits(sess, tokenizer, texts: list[str]) -> np.ndarray:
 
 
 def quantize(model_dir: str | Path, corpus: str | Path | None = None, per_channel: str = "auto") -> dict:
+    """For a zero-shot export (manifest `task`), the probabilities compared are the zero-shot
+    scores (entailment logits of each candidate label's pair, softmaxed across the labels)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoTokenizer
 
@@ -35,14 +41,25 @@ def quantize(model_dir: str | Path, corpus: str | Path | None = None, per_channe
     corpus = Path(corpus) if corpus else DEFAULT_CORPUS
     texts = [r["text"] for r in read_jsonl(corpus)]
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    ref = softmax(run_logits(_ort_session(src), tokenizer, texts))
+    zero_shot = read_manifest(model_dir).get("zeroShot")
+    if zero_shot:
+        hyps = [zero_shot["hypothesisTemplate"].format(lb) for lb in zero_shot["candidateLabels"]]
+        inputs = [(t, h) for t in texts for h in hyps]
+
+        def probs(sess):
+            lg = run_logits(sess, tokenizer, inputs)[:, zero_shot["entailmentIndex"]]
+            return softmax(lg.reshape(len(texts), len(hyps)))
+    else:
+        def probs(sess):
+            return softmax(run_logits(sess, tokenizer, texts))
+    ref = probs(_ort_session(src))
 
     choices = {"auto": [False, True], "yes": [True], "no": [False]}[per_channel]
     best = None
     for pc in choices:
         tmp = model_dir / f".model_quantized.pc{int(pc)}.onnx"
         quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=pc)
-        q = softmax(run_logits(_ort_session(tmp), tokenizer, texts))
+        q = probs(_ort_session(tmp))
         d = np.abs(q - ref)
         worst = float(d.max())
         mean = float(d.mean())
