@@ -71,13 +71,10 @@ export class ZeroShotClassifier {
         );
       }
     }
-    const backend = await ThreadedOnnxBackend.load(
-      model.onnxPath,
-      model.labels.length,
-      options.runtime,
-      undefined,
-      { output: "logits", log: options.log },
-    );
+    const backend = await ThreadedOnnxBackend.load(model.onnxPath, model.labels.length, options.runtime, undefined, {
+      output: "logits",
+      log: options.log,
+    });
     const noSingleTexts = {
       encodeAll: () => Promise.reject(new Error("a zero-shot model encodes pairs (ZeroShotClassifier.classifyAll)")),
     };
