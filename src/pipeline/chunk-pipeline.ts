@@ -3,8 +3,9 @@
  * transaction), stage by stage (`stages/`): decode, make ids and encode the texts (`work/`: on a
  * processing thread) → claim the ids (one round trip) → infer in the shared batcher → build and
  * serialise the events (`work/` again) → the records of events and dead letters in offset order →
- * commit outputs and offset as the delivery mode does (`delivery.ts`) → account (confirm the
- * claims, count). Anything that fails before the commit releases the claims and leaves the offset
+ * commit outputs and offset as the delivery mode does (`delivery.ts`; with two chunks of a
+ * partition in flight, only once the chunk before was committed) → account (confirm the claims,
+ * count). Anything that fails before the commit releases the claims and leaves the offset
  * where it was, so the chunk is read again: finished and committed, or abandoned uncommitted, never
  * half of each.
  */
@@ -108,9 +109,13 @@ export class ChunkPipeline implements ChunkHandler {
     const trace = telemetry.tracing.chunk(chunk.topic, chunk.partition, chunk.messages);
     const started = performance.now();
     const lease = this.parts.tagging();
+    // Time spent waiting for the chunk before (two in flight) is not this chunk's own.
+    const waited = { ms: 0 };
     try {
-      const outcome = await this.process(chunk, trace, lease.value);
-      if (outcome === "processed") this.parts.chunks?.record(chunk.messages.length, performance.now() - started);
+      const outcome = await this.process(chunk, trace, lease.value, waited);
+      if (outcome === "processed") {
+        this.parts.chunks?.record(chunk.messages.length, performance.now() - started - waited.ms);
+      }
       trace.end(outcome);
       return outcome;
     } catch (error) {
@@ -127,7 +132,12 @@ export class ChunkPipeline implements ChunkHandler {
     }
   }
 
-  private async process(chunk: PartitionChunk, trace: ChunkTrace, use: ChunkTagging): Promise<Outcome> {
+  private async process(
+    chunk: PartitionChunk,
+    trace: ChunkTrace,
+    use: ChunkTagging,
+    waited: { ms: number },
+  ): Promise<Outcome> {
     const cache = use.dedup?.results;
     const { schemas: schemaCache, avroOutput } = this.parts;
     const waiting = {
@@ -155,7 +165,7 @@ export class ChunkPipeline implements ChunkHandler {
       }),
     );
     try {
-      return await this.tagAndCommit(chunk, trace, use, prepared, avroSchemaId);
+      return await this.tagAndCommit(chunk, trace, use, prepared, avroSchemaId, waited);
     } finally {
       prepared.release();
     }
@@ -167,9 +177,12 @@ export class ChunkPipeline implements ChunkHandler {
     use: ChunkTagging,
     prepared: PreparedChunk,
     avroSchemaId: number | undefined,
+    waited: { ms: number },
   ): Promise<Outcome> {
     const { config, delivery } = this.parts;
     const records = chunk.messages;
+    // Ids to tag again (after a sweep) are forgotten as the chunk before commits them: claim after it.
+    if (delivery.retag(chunk) && !(await previousCommitted(chunk, waited))) return "abandoned";
     const tagged = await trace.stage(SPANS.dedup, () =>
       claimChunk(
         {
@@ -185,6 +198,8 @@ export class ChunkPipeline implements ChunkHandler {
         },
       ),
     );
+    // The next chunk of the partition may start: its claim comes after this one's.
+    chunk.claimed?.();
     if (tagged === undefined) return "abandoned";
     const taggedIds = tagged.map((m) => prepared.ids[m] as string);
     const { nextOffset } = chunk;
@@ -228,6 +243,9 @@ export class ChunkPipeline implements ChunkHandler {
         tags: outputs.tags,
         offer,
       };
+      // Commits in offset order, and none behind a chunk not committed: this claim may have skipped
+      // ids that chunk holds pending, which would be lost.
+      if (!(await previousCommitted(chunk, waited))) throw new AbandonedChunkError();
       // A rebalance or seek made the chunk obsolete; a shutdown does not: finishing it saves redoing it.
       if (chunk.isStale()) throw new AbandonedChunkError();
       outcome = await trace.stage(SPANS.produce, () =>
@@ -325,6 +343,22 @@ export class ChunkPipeline implements ChunkHandler {
       timestamps,
       tags,
     };
+  }
+}
+
+/**
+ * Waits for the partition's chunk before this one, when it is still in flight: true once it was
+ * committed; false when it was not, or when this chunk is given up (drain signal) meanwhile.
+ */
+async function previousCommitted(chunk: PartitionChunk, waited: { ms: number }): Promise<boolean> {
+  if (chunk.previous === undefined) return true;
+  const from = performance.now();
+  try {
+    return await untilAborted(chunk.previous, chunk.signal);
+  } catch {
+    return false;
+  } finally {
+    waited.ms += performance.now() - from;
   }
 }
 
