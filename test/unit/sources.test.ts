@@ -160,6 +160,109 @@ describe("the group source", () => {
     assert.deepEqual(member.resolved, ["2"]);
   });
 
+  /**
+   * A pipeline that claims at once and finishes each chunk when the test says, noting what it was
+   * handed and what each chunk was told of the one before.
+   */
+  function heldPipeline() {
+    const handed: string[] = [];
+    const finish = new Map<string, (outcome: "processed" | "abandoned" | Error) => void>();
+    const previous = new Map<string, Promise<boolean> | undefined>();
+    const handler: ChunkHandler = {
+      onAssignment: () => {},
+      handle: (chunk) => {
+        const first = chunk.messages[0]?.offset as string;
+        handed.push(first);
+        previous.set(first, chunk.previous);
+        chunk.claimed?.();
+        return new Promise((resolve, reject) =>
+          finish.set(first, (outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome))),
+        );
+      },
+    };
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+    return { handler, handed, finish, previous, tick };
+  }
+
+  async function heldGroup(chunksInFlight: number) {
+    const member = new FakeMember();
+    const source = new GroupSource(member, admin(), { ...groupOptions, chunksInFlight });
+    const held = heldPipeline();
+    const started = source.start(held.handler);
+    await Promise.resolve();
+    member.join([{ topic: "posts", partition: 0 }]);
+    await started;
+    return { member, ...held };
+  }
+
+  it("with two chunks in flight, hands out the next once the one before claimed, and moves the read position in order", async () => {
+    const { member, handed, finish, previous, tick } = await heldGroup(2);
+    const fetched = member.fetch("posts", [0, 1, 2, 3, 4, 5, 6]);
+    await tick();
+    assert.deepEqual(handed, ["0", "3"], "the second chunk is handed out while the first is in flight");
+    assert.equal(previous.get("0"), undefined);
+    assert.ok(previous.get("3"), "the second is told of the first");
+    finish.get("3")?.("processed");
+    await tick();
+    assert.deepEqual(member.resolved, [], "nothing resolved before the first chunk");
+    finish.get("0")?.("processed");
+    assert.equal(await previous.get("3"), true);
+    await tick();
+    assert.deepEqual(member.resolved, ["2", "5"]);
+    assert.deepEqual(handed, ["0", "3", "6"]);
+    finish.get("6")?.("processed");
+    await fetched;
+    assert.deepEqual(member.resolved, ["2", "5", "6"]);
+  });
+
+  it("with one chunk in flight, hands out the next only once the one before ended", async () => {
+    const { member, handed, finish, previous, tick } = await heldGroup(1);
+    const fetched = member.fetch("posts", [0, 1, 2, 3, 4, 5]);
+    await tick();
+    assert.deepEqual(handed, ["0"]);
+    finish.get("0")?.("processed");
+    await tick();
+    assert.deepEqual(handed, ["0", "3"]);
+    assert.equal(previous.get("3"), undefined);
+    finish.get("3")?.("processed");
+    await fetched;
+    assert.deepEqual(member.resolved, ["2", "5"]);
+  });
+
+  it("with two in flight, a chunk not committed ends the fetch: the one behind is told, the read position stays after the last committed", async () => {
+    const { member, handed, finish, previous, tick } = await heldGroup(2);
+    const fetched = member.fetch("posts", [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await tick();
+    finish.get("0")?.("processed");
+    await tick();
+    assert.deepEqual(handed, ["0", "3", "6"]);
+    finish.get("3")?.("abandoned");
+    assert.equal(await previous.get("6"), false);
+    await tick();
+    assert.deepEqual(handed, ["0", "3", "6"], "no chunk handed out after one not committed");
+    let done = false;
+    void fetched.then(() => {
+      done = true;
+    });
+    await tick();
+    assert.equal(done, false, "the fetch waits for the chunk still in flight");
+    finish.get("6")?.("abandoned");
+    await fetched;
+    assert.deepEqual(member.resolved, ["2"]);
+  });
+
+  it("with two in flight, a chunk's error goes up once the one behind it ended, after the commits before it", async () => {
+    const { member, finish, previous, tick } = await heldGroup(2);
+    const fetched = member.fetch("posts", [0, 1, 2, 3, 4, 5]);
+    fetched.catch(() => {});
+    await tick();
+    finish.get("0")?.(new Error("the transaction failed"));
+    assert.equal(await previous.get("3"), false);
+    finish.get("3")?.("abandoned");
+    await assert.rejects(fetched, /the transaction failed/);
+    assert.deepEqual(member.resolved, []);
+  });
+
   it("hands out no new chunk once a rebalance began, and none of a fetch a seek made stale", async () => {
     const { member, batches } = await startedGroup();
     member.handlers?.rebalancing();
