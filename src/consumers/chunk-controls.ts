@@ -78,11 +78,14 @@ export function fetchChunks(
       ...slice.chunk,
       ...controls,
       claimed,
-      ...(before
-        ? { previous: before.result.then((r) => "outcome" in r && r.outcome === "processed") }
-        : {}),
+      ...(before ? { previous: before.result.then((r) => "outcome" in r && r.outcome === "processed") } : {}),
     };
-    const running: InFlight = { slice, result: Promise.resolve({ outcome: "abandoned" }), handedOn: claim, done: false };
+    const running: InFlight = {
+      slice,
+      result: Promise.resolve({ outcome: "abandoned" }),
+      handedOn: claim,
+      done: false,
+    };
     running.result = handler.handle(chunk).then(
       (outcome) => {
         running.done = true;
