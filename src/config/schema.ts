@@ -114,7 +114,7 @@ const kafka = z
       .max(2)
       .default(2)
       .describe(
-        "Chunks of one partition worked on at once: 2 decodes, claims and infers the next chunk while the one before it commits (commits stay in offset order; the next is abandoned, its claims released, when the one before is not committed), so the model does not idle while partitions commit; 1 works on one chunk at a time.",
+        "Chunks of one partition worked on at once. Two: the next chunk is decoded, claimed and inferred while the one before it commits (commits stay in offset order; the next is abandoned, its claims released, when the one before is not committed), so the model does not idle while partitions commit. 1: one chunk at a time (docs/delivery.md, Two chunks in flight).",
       ),
     transactionTimeoutMs: positiveInt.default(60_000).describe("Producer transaction timeout (exactly-once mode)."),
     ssl: kafkaSsl,
