@@ -118,6 +118,30 @@ async function startedGroup(outcomes?: Array<"processed" | "abandoned">) {
   return { member, source, ...seen };
 }
 
+/**
+ * A pipeline that claims at once and finishes each chunk when the test says, noting what it was
+ * handed and what each chunk was told of the one before.
+ */
+function heldPipeline() {
+  const handed: string[] = [];
+  const finish = new Map<string, (outcome: "processed" | "abandoned" | Error) => void>();
+  const previous = new Map<string, Promise<boolean> | undefined>();
+  const handler: ChunkHandler = {
+    onAssignment: () => {},
+    handle: (chunk) => {
+      const first = chunk.messages[0]?.offset as string;
+      handed.push(first);
+      previous.set(first, chunk.previous);
+      chunk.claimed?.();
+      return new Promise((resolve, reject) =>
+        finish.set(first, (outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome))),
+      );
+    },
+  };
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+  return { handler, handed, finish, previous, tick };
+}
+
 describe("the group source", () => {
   it("hands a fetch over in chunks of chunkRecords, each with its next offset, and moves the read position after each", async () => {
     const { member, source, batches, nextOffsets, assignments } = await startedGroup();
@@ -159,30 +183,6 @@ describe("the group source", () => {
     ]);
     assert.deepEqual(member.resolved, ["2"]);
   });
-
-  /**
-   * A pipeline that claims at once and finishes each chunk when the test says, noting what it was
-   * handed and what each chunk was told of the one before.
-   */
-  function heldPipeline() {
-    const handed: string[] = [];
-    const finish = new Map<string, (outcome: "processed" | "abandoned" | Error) => void>();
-    const previous = new Map<string, Promise<boolean> | undefined>();
-    const handler: ChunkHandler = {
-      onAssignment: () => {},
-      handle: (chunk) => {
-        const first = chunk.messages[0]?.offset as string;
-        handed.push(first);
-        previous.set(first, chunk.previous);
-        chunk.claimed?.();
-        return new Promise((resolve, reject) =>
-          finish.set(first, (outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome))),
-        );
-      },
-    };
-    const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
-    return { handler, handed, finish, previous, tick };
-  }
 
   async function heldGroup(chunksInFlight: number) {
     const member = new FakeMember();
@@ -352,7 +352,13 @@ describe("the replay reader", () => {
   /** A replay reader on `ranges`; `group` holds the group's committed positions its watch reads. */
   async function startedReplay(
     ranges: ReturnType<typeof range>[],
-    options: { assigned?: number[]; group?: Map<number, bigint>; committed?: () => Promise<Map<number, bigint>> } = {},
+    options: {
+      assigned?: number[];
+      group?: Map<number, bigint>;
+      committed?: () => Promise<Map<number, bigint>>;
+      handler?: ChunkHandler;
+      chunksInFlight?: number;
+    } = {},
   ) {
     const member = new FakeMember();
     const positions: bigint[] = [];
@@ -370,9 +376,10 @@ describe("the replay reader", () => {
       heartbeatIntervalMs: 3000,
       onPosition: (_, position) => positions.push(position),
       onOwnCommit: (_, offsets) => own.push(offsets),
+      chunksInFlight: options.chunksInFlight,
     });
     const seen = recorder();
-    const started = source.start(seen.handler);
+    const started = source.start(options.handler ?? seen.handler);
     for (let i = 0; i < 5; i++) await Promise.resolve();
     member.join((options.assigned ?? [0]).map((partition) => ({ topic: "posts", partition })));
     await started;
@@ -392,6 +399,29 @@ describe("the replay reader", () => {
     assert.ok(source.isFinished);
     await source.finished;
     assert.deepEqual(member.paused, [0]);
+  });
+
+  it("with two chunks in flight, hands out the next once the one before claimed, and counts progress in offset order", async () => {
+    const held = heldPipeline();
+    const { member, source, positions, own } = await startedReplay([range(2, 8)], {
+      handler: held.handler,
+      chunksInFlight: 2,
+    });
+    const fetched = member.fetch("posts", [2, 3, 4, 5, 6, 7, 8]);
+    await held.tick();
+    assert.deepEqual(held.handed, ["2", "4"]);
+    held.finish.get("4")?.("processed");
+    await held.tick();
+    assert.deepEqual(positions, [], "no progress before the first chunk is committed");
+    held.finish.get("2")?.("processed");
+    await held.tick();
+    assert.deepEqual(positions, [4n, 6n]);
+    assert.deepEqual(held.handed, ["2", "4", "6"]);
+    held.finish.get("6")?.("processed");
+    await fetched;
+    assert.deepEqual(positions, [4n, 6n, 8n]);
+    assert.deepEqual(own, [2n, 2n, 2n]);
+    assert.ok(source.isFinished);
   });
 
   it("goes to the range when a fetch starts before it, and skips ahead of the committed offset", async () => {
