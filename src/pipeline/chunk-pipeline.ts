@@ -243,8 +243,8 @@ export class ChunkPipeline implements ChunkHandler {
         tags: outputs.tags,
         offer,
       };
-      // Commits in offset order, and none behind a chunk not committed: this claim may have skipped
-      // ids that chunk holds pending, which would be lost.
+      // Commits in offset order, and none behind a chunk not committed: this offset would pass that
+      // chunk's records, and this claim may have skipped ids it holds pending; both would be lost.
       if (!(await previousCommitted(chunk, waited))) throw new AbandonedChunkError();
       // A rebalance or seek made the chunk obsolete; a shutdown does not: finishing it saves redoing it.
       if (chunk.isStale()) throw new AbandonedChunkError();
