@@ -107,15 +107,17 @@ export class ChunkPipeline implements ChunkHandler {
     // The source beats while the chunk is here (it owns the heartbeats): nothing to do for it here.
     if (!(await delivery.admit(chunk, chunk.messages[0]?.offset))) return "abandoned";
     const trace = telemetry.tracing.chunk(chunk.topic, chunk.partition, chunk.messages);
-    const started = performance.now();
+    // What the chunk took as its partition sees it: from when the chunk before (two in flight)
+    // ended, so the sizer keeps a partition's commits `chunkTargetMs` apart whatever the overlap
+    // (measured from its own start, chunks would come out half as large, twice as many).
+    let started = performance.now();
+    void chunk.previous?.then(() => {
+      started = Math.max(started, performance.now());
+    });
     const lease = this.parts.tagging();
-    // Time spent waiting for the chunk before (two in flight) is not this chunk's own.
-    const waited = { ms: 0 };
     try {
-      const outcome = await this.process(chunk, trace, lease.value, waited);
-      if (outcome === "processed") {
-        this.parts.chunks?.record(chunk.messages.length, performance.now() - started - waited.ms);
-      }
+      const outcome = await this.process(chunk, trace, lease.value);
+      if (outcome === "processed") this.parts.chunks?.record(chunk.messages.length, performance.now() - started);
       trace.end(outcome);
       return outcome;
     } catch (error) {
@@ -132,12 +134,7 @@ export class ChunkPipeline implements ChunkHandler {
     }
   }
 
-  private async process(
-    chunk: PartitionChunk,
-    trace: ChunkTrace,
-    use: ChunkTagging,
-    waited: { ms: number },
-  ): Promise<Outcome> {
+  private async process(chunk: PartitionChunk, trace: ChunkTrace, use: ChunkTagging): Promise<Outcome> {
     const cache = use.dedup?.results;
     const { schemas: schemaCache, avroOutput } = this.parts;
     const waiting = {
@@ -165,7 +162,7 @@ export class ChunkPipeline implements ChunkHandler {
       }),
     );
     try {
-      return await this.tagAndCommit(chunk, trace, use, prepared, avroSchemaId, waited);
+      return await this.tagAndCommit(chunk, trace, use, prepared, avroSchemaId);
     } finally {
       prepared.release();
     }
@@ -177,12 +174,11 @@ export class ChunkPipeline implements ChunkHandler {
     use: ChunkTagging,
     prepared: PreparedChunk,
     avroSchemaId: number | undefined,
-    waited: { ms: number },
   ): Promise<Outcome> {
     const { config, delivery } = this.parts;
     const records = chunk.messages;
     // Ids to tag again (after a sweep) are forgotten as the chunk before commits them: claim after it.
-    if (delivery.retag(chunk) && !(await previousCommitted(chunk, waited))) return "abandoned";
+    if (delivery.retag(chunk) && !(await previousCommitted(chunk))) return "abandoned";
     const tagged = await trace.stage(SPANS.dedup, () =>
       claimChunk(
         {
@@ -245,7 +241,7 @@ export class ChunkPipeline implements ChunkHandler {
       };
       // Commits in offset order, and none behind a chunk not committed: this offset would pass that
       // chunk's records, and this claim may have skipped ids it holds pending; both would be lost.
-      if (!(await previousCommitted(chunk, waited))) throw new AbandonedChunkError();
+      if (!(await previousCommitted(chunk))) throw new AbandonedChunkError();
       // A rebalance or seek made the chunk obsolete; a shutdown does not: finishing it saves redoing it.
       if (chunk.isStale()) throw new AbandonedChunkError();
       outcome = await trace.stage(SPANS.produce, () =>
@@ -350,15 +346,12 @@ export class ChunkPipeline implements ChunkHandler {
  * Waits for the partition's chunk before this one, when it is still in flight: true once it was
  * committed; false when it was not, or when this chunk is given up (drain signal) meanwhile.
  */
-async function previousCommitted(chunk: PartitionChunk, waited: { ms: number }): Promise<boolean> {
+async function previousCommitted(chunk: PartitionChunk): Promise<boolean> {
   if (chunk.previous === undefined) return true;
-  const from = performance.now();
   try {
     return await untilAborted(chunk.previous, chunk.signal);
   } catch {
     return false;
-  } finally {
-    waited.ms += performance.now() - from;
   }
 }
 

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import type { ChunkSource, ConsumedRecord, PartitionChunk, TopicPartition } from "../../src/consumers/chunk-source.js";
 import { CommitOutcomeUnknownError, FencedError, OffsetCommitError } from "../../src/errors/errors.js";
 import type { Identified } from "../../src/language/identify.js";
-import { ChunkPipeline, type OutputLimits } from "../../src/pipeline/chunk-pipeline.js";
+import { ChunkPipeline, type ChunkPipelineParts, type OutputLimits } from "../../src/pipeline/chunk-pipeline.js";
 import { atLeastOnce, exactlyOnce } from "../../src/pipeline/delivery.js";
 import { RunCounters } from "../../src/pipeline/run-counters.js";
 import type { PartitionOutput, PartitionSink, ProducedRecord } from "../../src/sinks/kafka/partition-sink.js";
@@ -57,6 +57,7 @@ function parts(
   limits?: OutputLimits,
   passthrough = false,
   identifyAll?: (texts: readonly string[]) => Promise<Identified[]>,
+  chunks?: ChunkPipelineParts["chunks"],
 ) {
   const classifier = new FakeClassifier();
   const dedup = new FakeDedup();
@@ -74,6 +75,7 @@ function parts(
     telemetry: quiet.current,
     ...(limits ? { limits } : {}),
     ...(identifyAll ? { identifyAll } : {}),
+    ...(chunks ? { chunks } : {}),
   });
   pipeline.onAssignment([{ topic: "posts", partition: 0 }]);
   return { pipeline, classifier, dedup, sink, source, counters };
@@ -379,6 +381,21 @@ describe("a partition's chunk behind another still in flight (kafka.chunksInFlig
       assert.deepEqual(dedup.confirmed, [], delivery);
       assert.equal(counters.events, 0, delivery);
     }
+  });
+
+  it("tells the chunk sizer its time from when the chunk before ended, not from its own start", async () => {
+    const recorded: number[] = [];
+    const { pipeline, source } = parts("exactly-once", undefined, false, undefined, {
+      record: (_, ms) => recorded.push(ms),
+    });
+    source.committed = "0";
+    const before = pending();
+    const handling = pipeline.handle({ ...batch([post(0), post(1)]), previous: before.promise });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    before.settle(true);
+    assert.equal(await handling, "processed");
+    assert.equal(recorded.length, 1);
+    assert.ok((recorded[0] as number) < 150, `${recorded[0]} ms, not the 300 ms it waited behind the chunk before`);
   });
 
   it("is abandoned, its claims released, when the drain signal aborts while it waits for the chunk before", async () => {
