@@ -121,19 +121,24 @@ export function fetchChunks(
       // The client has no background heartbeat: beat while chunks are worked on.
       const timer = setInterval(() => void heartbeat().catch(() => {}), heartbeatIntervalMs);
       try {
-        for (let index = 0; going; index++) {
-          const newest = inFlight[inFlight.length - 1];
-          if (newest) await newest.handedOn;
-          while (going && inFlight.length > 0 && (inFlight.length >= window || (inFlight[0] as InFlight).done)) {
-            await settleOldest();
+        try {
+          for (let index = 0; going; index++) {
+            const newest = inFlight[inFlight.length - 1];
+            if (newest) await newest.handedOn;
+            while (going && inFlight.length > 0 && (inFlight.length >= window || (inFlight[0] as InFlight).done)) {
+              await settleOldest();
+            }
+            if (!going) break;
+            // A heartbeat between chunks notices a rebalance.
+            if (index > 0) await heartbeat().catch(() => {});
+            if (ended()) break;
+            const slice = await next();
+            if (slice === undefined) break;
+            inFlight.push(start(handler, slice, inFlight[inFlight.length - 1]));
           }
-          if (!going) break;
-          // A heartbeat between chunks notices a rebalance.
-          if (index > 0) await heartbeat().catch(() => {});
-          if (ended()) break;
-          const slice = await next();
-          if (slice === undefined) break;
-          inFlight.push(start(handler, slice, inFlight[inFlight.length - 1]));
+        } catch (error) {
+          // The source could not cut the next chunk: those in flight still end (and resolve) in order.
+          failure ??= { error };
         }
         // The rest in order: behind a chunk not committed, each gives itself up before its commit.
         while (inFlight.length > 0) await settleOldest();

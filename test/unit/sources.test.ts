@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ChunkHandler, PartitionChunk } from "../../src/consumers/chunk-source.js";
 import { GroupSource } from "../../src/consumers/group-source.js";
-import { ReplaySource } from "../../src/consumers/replay-source.js";
+import { type Admission, ReplaySource } from "../../src/consumers/replay-source.js";
 import { ConfigError, GroupJoinError } from "../../src/errors/errors.js";
 import { backoffDelay, retry } from "../../src/errors/retry.js";
 import type {
@@ -358,6 +358,7 @@ describe("the replay reader", () => {
       committed?: () => Promise<Map<number, bigint>>;
       handler?: ChunkHandler;
       chunksInFlight?: number;
+      admission?: Admission;
     } = {},
   ) {
     const member = new FakeMember();
@@ -377,6 +378,7 @@ describe("the replay reader", () => {
       onPosition: (_, position) => positions.push(position),
       onOwnCommit: (_, offsets) => own.push(offsets),
       chunksInFlight: options.chunksInFlight,
+      admission: options.admission,
     });
     const seen = recorder();
     const started = source.start(options.handler ?? seen.handler);
@@ -422,6 +424,39 @@ describe("the replay reader", () => {
     assert.deepEqual(positions, [4n, 6n, 8n]);
     assert.deepEqual(own, [2n, 2n, 2n]);
     assert.ok(source.isFinished);
+  });
+
+  it("with two in flight, a next chunk that cannot be cut fails the fetch only once the chunk in flight ended and was counted", async () => {
+    const held = heldPipeline();
+    let asked = 0;
+    const admission: Admission = {
+      admit: async (wanted) => {
+        if (++asked === 2) throw new Error("the rate limit broke");
+        return wanted;
+      },
+    };
+    const { member, positions } = await startedReplay([range(2, 8)], {
+      handler: held.handler,
+      chunksInFlight: 2,
+      admission,
+    });
+    const fetched = member.fetch("posts", [2, 3, 4, 5, 6, 7]);
+    fetched.catch(() => {});
+    await held.tick();
+    assert.deepEqual(held.handed, ["2"]);
+    let settled = false;
+    void fetched.then(
+      () => {},
+      () => {
+        settled = true;
+      },
+    );
+    await held.tick();
+    assert.equal(settled, false, "the fetch waits for the chunk in flight");
+    held.finish.get("2")?.("processed");
+    await assert.rejects(fetched, /the rate limit broke/);
+    assert.deepEqual(positions, [4n]);
+    assert.deepEqual(member.resolved, ["3"]);
   });
 
   it("goes to the range when a fetch starts before it, and skips ahead of the committed offset", async () => {
