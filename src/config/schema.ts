@@ -107,6 +107,15 @@ const kafka = z
     heartbeatIntervalMs: positiveInt
       .default(3_000)
       .describe("Consumer heartbeat interval; must be below the session timeout."),
+    chunksInFlight: z
+      .number()
+      .int()
+      .min(1)
+      .max(2)
+      .default(2)
+      .describe(
+        "Chunks of one partition worked on at once. Two: the next chunk is decoded, claimed and inferred while the one before it commits (commits stay in offset order; the next is abandoned, its claims released, when the one before is not committed), so the model does not idle while partitions commit. 1: one chunk at a time (docs/delivery.md, Two chunks in flight).",
+      ),
     transactionTimeoutMs: positiveInt.default(60_000).describe("Producer transaction timeout (exactly-once mode)."),
     ssl: kafkaSsl,
     sasl: kafkaSasl,

@@ -34,6 +34,15 @@ export interface PartitionChunk extends TopicPartition {
   nextOffset: string;
   /** Offset-commit metadata to store with the commit (a replay keeps its plan there). */
   commitMetadata?: string;
+  /**
+   * The chunk before this one in the partition when it is still in flight (`kafka.chunksInFlight`
+   * 2): true once it was committed, false when it was not (abandoned, fenced, failed, outputs
+   * only). This chunk commits only after it, and only when true: its offset would pass the records
+   * of a chunk not committed, and its claim may have skipped ids that chunk holds pending.
+   */
+  previous?: Promise<boolean>;
+  /** Told once the chunk's ids are claimed: the source then hands out the next chunk, whose claim comes after. */
+  claimed?: () => void;
 }
 
 /** What processes a source's chunks (the pipeline). */

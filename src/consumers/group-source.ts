@@ -46,26 +46,26 @@ export class GroupSource extends MemberSource {
   }
 
   protected override async read(batch: FetchedBatch, handler: ChunkHandler): Promise<void> {
-    const { controls, beforeChunk, handle } = this.controlsOf(batch);
     const { records } = batch;
-    for (let i = 0; i < records.length; ) {
-      if (!(await beforeChunk(i))) return;
+    let i = 0;
+    await this.controlsOf(batch).handOut(handler, async () => {
+      if (i >= records.length) return undefined;
       const chunk = records.slice(i, i + this.options.chunkRecords());
       i += chunk.length;
       const last = (chunk[chunk.length - 1] as (typeof chunk)[number]).offset;
-      const outcome = await handle(handler, {
-        topic: batch.topic,
-        partition: batch.partition,
-        messages: chunk,
-        highWatermark: batch.highWatermark,
-        ...controls,
-        nextOffset: (BigInt(last) + 1n).toString(),
-      });
-      if (outcome !== "processed") return;
-      // Moves the read position only (what is committed is the sink's business): should a later
-      // chunk be abandoned, the next fetch starts after this one, not at the batch's start.
-      batch.resolveOffset(last);
-    }
+      return {
+        chunk: {
+          topic: batch.topic,
+          partition: batch.partition,
+          messages: chunk,
+          highWatermark: batch.highWatermark,
+          nextOffset: (BigInt(last) + 1n).toString(),
+        },
+        // Moves the read position only (what is committed is the sink's business): should a later
+        // chunk be abandoned, the next fetch starts after this one, not at the batch's start.
+        committed: () => batch.resolveOffset(last),
+      };
+    });
   }
 }
 

@@ -15,6 +15,8 @@ export interface MemberSourceOptions {
   drainTimeoutMs: number;
   /** How often the member beats while the pipeline works on a chunk (`kafka.heartbeatIntervalMs`). */
   heartbeatIntervalMs: number;
+  /** Chunks of one partition worked on at once (`kafka.chunksInFlight`, 1 or 2; default 1). */
+  chunksInFlight?: number | undefined;
   log?: Log | undefined;
 }
 
@@ -44,7 +46,7 @@ export abstract class MemberSource implements ChunkSource {
   protected abstract read(batch: FetchedBatch, handler: ChunkHandler): Promise<void>;
   /** A fetched batch's controls, chunk by chunk. */
   protected controlsOf(batch: FetchedBatch): FetchChunks {
-    return fetchChunks(batch, this.drain, this.base.heartbeatIntervalMs);
+    return fetchChunks(batch, this.drain, this.base.heartbeatIntervalMs, this.base.chunksInFlight);
   }
   /** After a join, once the handler knows the assignment. */
   protected afterJoin(_assigned: TopicPartition[]): void {}

@@ -199,37 +199,40 @@ export class ReplaySource extends MemberSource {
     batch: FetchedBatch,
     inRange: ConsumedRecord[],
     reachesEnd: boolean,
-    { controls: control, heartbeat, ended, beforeChunk, handle }: FetchChunks,
+    { heartbeat, ended, handOut }: FetchChunks,
   ): Promise<void> {
-    for (let i = 0; i < inRange.length; ) {
-      if (!(await beforeChunk(i))) return;
+    let i = 0;
+    await handOut(handler, async () => {
+      if (i >= inRange.length) return undefined;
       let n = Math.min(inRange.length - i, this.options.chunkRecords());
       if (this.options.admission) {
         n = await this.options.admission.admit(n, heartbeat, ended);
-        if (n === 0) return;
+        if (n === 0) return undefined;
       }
       const messages = inRange.slice(i, i + n);
       const last = messages[messages.length - 1] as ConsumedRecord;
       const final = i + n >= inRange.length && reachesEnd;
+      i += n;
       // The last chunk of a batch that reached the end commits the end itself: offsets between the
       // last record and the end hold only markers or aborted records.
       const nextOffset = final ? range.end : BigInt(last.offset) + 1n;
-      const outcome = await handle(handler, {
-        topic: this.options.topic,
-        partition: range.partition,
-        messages,
-        highWatermark: batch.highWatermark,
-        ...control,
-        nextOffset: nextOffset.toString(),
-        commitMetadata: range.metadata,
-      });
-      if (outcome !== "processed") return;
-      batch.resolveOffset(last.offset);
-      // From the chunk's first record (the group's position may already show this very commit).
-      this.options.onOwnCommit?.(range.partition, nextOffset - BigInt((messages[0] as ConsumedRecord).offset));
-      this.advance(range, nextOffset);
-      i += n;
-    }
+      return {
+        chunk: {
+          topic: this.options.topic,
+          partition: range.partition,
+          messages,
+          highWatermark: batch.highWatermark,
+          nextOffset: nextOffset.toString(),
+          commitMetadata: range.metadata,
+        },
+        committed: () => {
+          batch.resolveOffset(last.offset);
+          // From the chunk's first record (the group's position may already show this very commit).
+          this.options.onOwnCommit?.(range.partition, nextOffset - BigInt((messages[0] as ConsumedRecord).offset));
+          this.advance(range, nextOffset);
+        },
+      };
+    });
     if (inRange.length === 0 && reachesEnd) await this.commitEnd(range);
   }
 

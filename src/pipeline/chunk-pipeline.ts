@@ -3,8 +3,9 @@
  * transaction), stage by stage (`stages/`): decode, make ids and encode the texts (`work/`: on a
  * processing thread) → claim the ids (one round trip) → infer in the shared batcher → build and
  * serialise the events (`work/` again) → the records of events and dead letters in offset order →
- * commit outputs and offset as the delivery mode does (`delivery.ts`) → account (confirm the
- * claims, count). Anything that fails before the commit releases the claims and leaves the offset
+ * commit outputs and offset as the delivery mode does (`delivery.ts`; with two chunks of a
+ * partition in flight, only once the chunk before was committed) → account (confirm the claims,
+ * count). Anything that fails before the commit releases the claims and leaves the offset
  * where it was, so the chunk is read again: finished and committed, or abandoned uncommitted, never
  * half of each.
  */
@@ -106,7 +107,13 @@ export class ChunkPipeline implements ChunkHandler {
     // The source beats while the chunk is here (it owns the heartbeats): nothing to do for it here.
     if (!(await delivery.admit(chunk, chunk.messages[0]?.offset))) return "abandoned";
     const trace = telemetry.tracing.chunk(chunk.topic, chunk.partition, chunk.messages);
-    const started = performance.now();
+    // What the chunk took as its partition sees it: from when the chunk before (two in flight)
+    // ended, so the sizer keeps a partition's commits `chunkTargetMs` apart whatever the overlap
+    // (measured from its own start, chunks would come out half as large, twice as many).
+    let started = performance.now();
+    void chunk.previous?.then(() => {
+      started = Math.max(started, performance.now());
+    });
     const lease = this.parts.tagging();
     try {
       const outcome = await this.process(chunk, trace, lease.value);
@@ -170,6 +177,8 @@ export class ChunkPipeline implements ChunkHandler {
   ): Promise<Outcome> {
     const { config, delivery } = this.parts;
     const records = chunk.messages;
+    // Ids to tag again (after a sweep) are forgotten as the chunk before commits them: claim after it.
+    if (delivery.retag(chunk) && !(await previousCommitted(chunk))) return "abandoned";
     const tagged = await trace.stage(SPANS.dedup, () =>
       claimChunk(
         {
@@ -185,6 +194,8 @@ export class ChunkPipeline implements ChunkHandler {
         },
       ),
     );
+    // The next chunk of the partition may start: its claim comes after this one's.
+    chunk.claimed?.();
     if (tagged === undefined) return "abandoned";
     const taggedIds = tagged.map((m) => prepared.ids[m] as string);
     const { nextOffset } = chunk;
@@ -228,6 +239,9 @@ export class ChunkPipeline implements ChunkHandler {
         tags: outputs.tags,
         offer,
       };
+      // Commits in offset order, and none behind a chunk not committed: this offset would pass that
+      // chunk's records, and this claim may have skipped ids it holds pending; both would be lost.
+      if (!(await previousCommitted(chunk))) throw new AbandonedChunkError();
       // A rebalance or seek made the chunk obsolete; a shutdown does not: finishing it saves redoing it.
       if (chunk.isStale()) throw new AbandonedChunkError();
       outcome = await trace.stage(SPANS.produce, () =>
@@ -325,6 +339,19 @@ export class ChunkPipeline implements ChunkHandler {
       timestamps,
       tags,
     };
+  }
+}
+
+/**
+ * Waits for the partition's chunk before this one, when it is still in flight: true once it was
+ * committed; false when it was not, or when this chunk is given up (drain signal) meanwhile.
+ */
+async function previousCommitted(chunk: PartitionChunk): Promise<boolean> {
+  if (chunk.previous === undefined) return true;
+  try {
+    return await untilAborted(chunk.previous, chunk.signal);
+  } catch {
+    return false;
   }
 }
 

@@ -60,6 +60,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         fromBeginning: options.fromBeginning ?? true,
         drainTimeoutMs: config.kafka.drainTimeoutMs,
         heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+        chunksInFlight: config.kafka.chunksInFlight,
         sessionTimeoutMs: config.kafka.sessionTimeoutMs,
         log,
       }),

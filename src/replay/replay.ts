@@ -176,6 +176,7 @@ async function startReplayOnce(config: Config, spec: ReplaySpec, options: Replay
           log,
           drainTimeoutMs: config.kafka.drainTimeoutMs,
           heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+          chunksInFlight: config.kafka.chunksInFlight,
         });
       },
     });

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import type { ChunkSource, ConsumedRecord, PartitionChunk, TopicPartition } from "../../src/consumers/chunk-source.js";
 import { CommitOutcomeUnknownError, FencedError, OffsetCommitError } from "../../src/errors/errors.js";
 import type { Identified } from "../../src/language/identify.js";
-import { ChunkPipeline, type OutputLimits } from "../../src/pipeline/chunk-pipeline.js";
+import { ChunkPipeline, type ChunkPipelineParts, type OutputLimits } from "../../src/pipeline/chunk-pipeline.js";
 import { atLeastOnce, exactlyOnce } from "../../src/pipeline/delivery.js";
 import { RunCounters } from "../../src/pipeline/run-counters.js";
 import type { PartitionOutput, PartitionSink, ProducedRecord } from "../../src/sinks/kafka/partition-sink.js";
@@ -57,6 +57,7 @@ function parts(
   limits?: OutputLimits,
   passthrough = false,
   identifyAll?: (texts: readonly string[]) => Promise<Identified[]>,
+  chunks?: ChunkPipelineParts["chunks"],
 ) {
   const classifier = new FakeClassifier();
   const dedup = new FakeDedup();
@@ -74,6 +75,7 @@ function parts(
     telemetry: quiet.current,
     ...(limits ? { limits } : {}),
     ...(identifyAll ? { identifyAll } : {}),
+    ...(chunks ? { chunks } : {}),
   });
   pipeline.onAssignment([{ topic: "posts", partition: 0 }]);
   return { pipeline, classifier, dedup, sink, source, counters };
@@ -328,5 +330,82 @@ describe("the Kafka pipeline's per-chunk decisions", () => {
     assert.equal(await failing.pipeline.handle(batch([english])), "processed");
     const event = JSON.parse(String(failing.sink.outputs[0]?.events[0]?.value)) as { lang?: string };
     assert.equal(event.lang, "en");
+  });
+});
+
+describe("a partition's chunk behind another still in flight (kafka.chunksInFlight 2)", () => {
+  /** A promise settled by the test: the chunk before's outcome. */
+  function pending() {
+    let settle: (committed: boolean) => void = () => {};
+    const promise = new Promise<boolean>((resolve) => {
+      settle = resolve;
+    });
+    return { promise, settle };
+  }
+
+  it("is claimed and inferred at once, tells the source it claimed, and commits only once the chunk before was committed", async () => {
+    const { pipeline, sink, source, dedup } = parts();
+    source.committed = "0";
+    assert.equal(await pipeline.handle(batch([post(0), post(1)])), "processed");
+    const before = pending();
+    let claimedAt = -1;
+    const handling = pipeline.handle({
+      ...batch([post(2), post(3)]),
+      previous: before.promise,
+      claimed: () => {
+        claimedAt = sink.outputs.length;
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(claimedAt, 1, "claimed before the chunk before settled");
+    assert.equal(sink.outputs.length, 1, "no commit before the chunk before's");
+    before.settle(true);
+    assert.equal(await handling, "processed");
+    assert.deepEqual(
+      sink.outputs.map((o) => o.nextOffset),
+      ["2", "4"],
+    );
+    assert.deepEqual(dedup.confirmed, ["id-0", "id-1", "id-2", "id-3"]);
+  });
+
+  it("is abandoned before its commit, its claims released, when the chunk before was not committed", async () => {
+    for (const delivery of ["exactly-once", "at-least-once"] as const) {
+      const { pipeline, sink, source, dedup, counters } = parts(delivery);
+      source.committed = "2";
+      const before = pending();
+      const handling = pipeline.handle({ ...batch([post(2), post(3)]), previous: before.promise });
+      before.settle(false);
+      assert.equal(await handling, "abandoned", delivery);
+      assert.deepEqual(sink.outputs, [], delivery);
+      assert.deepEqual(dedup.released, ["id-2", "id-3"], delivery);
+      assert.deepEqual(dedup.confirmed, [], delivery);
+      assert.equal(counters.events, 0, delivery);
+    }
+  });
+
+  it("tells the chunk sizer its time from when the chunk before ended, not from its own start", async () => {
+    const recorded: number[] = [];
+    const { pipeline, source } = parts("exactly-once", undefined, false, undefined, {
+      record: (_, ms) => recorded.push(ms),
+    });
+    source.committed = "0";
+    const before = pending();
+    const handling = pipeline.handle({ ...batch([post(0), post(1)]), previous: before.promise });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    before.settle(true);
+    assert.equal(await handling, "processed");
+    assert.equal(recorded.length, 1);
+    assert.ok((recorded[0] as number) < 150, `${recorded[0]} ms, not the 300 ms it waited behind the chunk before`);
+  });
+
+  it("is abandoned, its claims released, when the drain signal aborts while it waits for the chunk before", async () => {
+    const { pipeline, sink, source, dedup } = parts();
+    source.committed = "0";
+    const drain = new AbortController();
+    const handling = pipeline.handle({ ...batch([post(0)], drain.signal), previous: pending().promise });
+    setTimeout(() => drain.abort(), 30);
+    assert.equal(await handling, "abandoned");
+    assert.deepEqual(sink.outputs, []);
+    assert.deepEqual(dedup.released, ["id-0"]);
   });
 });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ChunkHandler, PartitionChunk } from "../../src/consumers/chunk-source.js";
 import { GroupSource } from "../../src/consumers/group-source.js";
-import { ReplaySource } from "../../src/consumers/replay-source.js";
+import { type Admission, ReplaySource } from "../../src/consumers/replay-source.js";
 import { ConfigError, GroupJoinError } from "../../src/errors/errors.js";
 import { backoffDelay, retry } from "../../src/errors/retry.js";
 import type {
@@ -118,6 +118,30 @@ async function startedGroup(outcomes?: Array<"processed" | "abandoned">) {
   return { member, source, ...seen };
 }
 
+/**
+ * A pipeline that claims at once and finishes each chunk when the test says, noting what it was
+ * handed and what each chunk was told of the one before.
+ */
+function heldPipeline() {
+  const handed: string[] = [];
+  const finish = new Map<string, (outcome: "processed" | "abandoned" | Error) => void>();
+  const previous = new Map<string, Promise<boolean> | undefined>();
+  const handler: ChunkHandler = {
+    onAssignment: () => {},
+    handle: (chunk) => {
+      const first = chunk.messages[0]?.offset as string;
+      handed.push(first);
+      previous.set(first, chunk.previous);
+      chunk.claimed?.();
+      return new Promise((resolve, reject) =>
+        finish.set(first, (outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome))),
+      );
+    },
+  };
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+  return { handler, handed, finish, previous, tick };
+}
+
 describe("the group source", () => {
   it("hands a fetch over in chunks of chunkRecords, each with its next offset, and moves the read position after each", async () => {
     const { member, source, batches, nextOffsets, assignments } = await startedGroup();
@@ -158,6 +182,85 @@ describe("the group source", () => {
       ["3", "4", "5"],
     ]);
     assert.deepEqual(member.resolved, ["2"]);
+  });
+
+  async function heldGroup(chunksInFlight: number) {
+    const member = new FakeMember();
+    const source = new GroupSource(member, admin(), { ...groupOptions, chunksInFlight });
+    const held = heldPipeline();
+    const started = source.start(held.handler);
+    await Promise.resolve();
+    member.join([{ topic: "posts", partition: 0 }]);
+    await started;
+    return { member, ...held };
+  }
+
+  it("with two chunks in flight, hands out the next once the one before claimed, and moves the read position in order", async () => {
+    const { member, handed, finish, previous, tick } = await heldGroup(2);
+    const fetched = member.fetch("posts", [0, 1, 2, 3, 4, 5, 6]);
+    await tick();
+    assert.deepEqual(handed, ["0", "3"], "the second chunk is handed out while the first is in flight");
+    assert.equal(previous.get("0"), undefined);
+    assert.ok(previous.get("3"), "the second is told of the first");
+    finish.get("3")?.("processed");
+    await tick();
+    assert.deepEqual(member.resolved, [], "nothing resolved before the first chunk");
+    finish.get("0")?.("processed");
+    assert.equal(await previous.get("3"), true);
+    await tick();
+    assert.deepEqual(member.resolved, ["2", "5"]);
+    assert.deepEqual(handed, ["0", "3", "6"]);
+    finish.get("6")?.("processed");
+    await fetched;
+    assert.deepEqual(member.resolved, ["2", "5", "6"]);
+  });
+
+  it("with one chunk in flight, hands out the next only once the one before ended", async () => {
+    const { member, handed, finish, previous, tick } = await heldGroup(1);
+    const fetched = member.fetch("posts", [0, 1, 2, 3, 4, 5]);
+    await tick();
+    assert.deepEqual(handed, ["0"]);
+    finish.get("0")?.("processed");
+    await tick();
+    assert.deepEqual(handed, ["0", "3"]);
+    assert.equal(previous.get("3"), undefined);
+    finish.get("3")?.("processed");
+    await fetched;
+    assert.deepEqual(member.resolved, ["2", "5"]);
+  });
+
+  it("with two in flight, a chunk not committed ends the fetch: the one behind is told, the read position stays after the last committed", async () => {
+    const { member, handed, finish, previous, tick } = await heldGroup(2);
+    const fetched = member.fetch("posts", [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await tick();
+    finish.get("0")?.("processed");
+    await tick();
+    assert.deepEqual(handed, ["0", "3", "6"]);
+    finish.get("3")?.("abandoned");
+    assert.equal(await previous.get("6"), false);
+    await tick();
+    assert.deepEqual(handed, ["0", "3", "6"], "no chunk handed out after one not committed");
+    let done = false;
+    void fetched.then(() => {
+      done = true;
+    });
+    await tick();
+    assert.equal(done, false, "the fetch waits for the chunk still in flight");
+    finish.get("6")?.("abandoned");
+    await fetched;
+    assert.deepEqual(member.resolved, ["2"]);
+  });
+
+  it("with two in flight, a chunk's error goes up once the one behind it ended, after the commits before it", async () => {
+    const { member, finish, previous, tick } = await heldGroup(2);
+    const fetched = member.fetch("posts", [0, 1, 2, 3, 4, 5]);
+    fetched.catch(() => {});
+    await tick();
+    finish.get("0")?.(new Error("the transaction failed"));
+    assert.equal(await previous.get("3"), false);
+    finish.get("3")?.("abandoned");
+    await assert.rejects(fetched, /the transaction failed/);
+    assert.deepEqual(member.resolved, []);
   });
 
   it("hands out no new chunk once a rebalance began, and none of a fetch a seek made stale", async () => {
@@ -249,7 +352,14 @@ describe("the replay reader", () => {
   /** A replay reader on `ranges`; `group` holds the group's committed positions its watch reads. */
   async function startedReplay(
     ranges: ReturnType<typeof range>[],
-    options: { assigned?: number[]; group?: Map<number, bigint>; committed?: () => Promise<Map<number, bigint>> } = {},
+    options: {
+      assigned?: number[];
+      group?: Map<number, bigint>;
+      committed?: () => Promise<Map<number, bigint>>;
+      handler?: ChunkHandler;
+      chunksInFlight?: number;
+      admission?: Admission;
+    } = {},
   ) {
     const member = new FakeMember();
     const positions: bigint[] = [];
@@ -267,9 +377,11 @@ describe("the replay reader", () => {
       heartbeatIntervalMs: 3000,
       onPosition: (_, position) => positions.push(position),
       onOwnCommit: (_, offsets) => own.push(offsets),
+      chunksInFlight: options.chunksInFlight,
+      admission: options.admission,
     });
     const seen = recorder();
-    const started = source.start(seen.handler);
+    const started = source.start(options.handler ?? seen.handler);
     for (let i = 0; i < 5; i++) await Promise.resolve();
     member.join((options.assigned ?? [0]).map((partition) => ({ topic: "posts", partition })));
     await started;
@@ -289,6 +401,62 @@ describe("the replay reader", () => {
     assert.ok(source.isFinished);
     await source.finished;
     assert.deepEqual(member.paused, [0]);
+  });
+
+  it("with two chunks in flight, hands out the next once the one before claimed, and counts progress in offset order", async () => {
+    const held = heldPipeline();
+    const { member, source, positions, own } = await startedReplay([range(2, 8)], {
+      handler: held.handler,
+      chunksInFlight: 2,
+    });
+    const fetched = member.fetch("posts", [2, 3, 4, 5, 6, 7, 8]);
+    await held.tick();
+    assert.deepEqual(held.handed, ["2", "4"]);
+    held.finish.get("4")?.("processed");
+    await held.tick();
+    assert.deepEqual(positions, [], "no progress before the first chunk is committed");
+    held.finish.get("2")?.("processed");
+    await held.tick();
+    assert.deepEqual(positions, [4n, 6n]);
+    assert.deepEqual(held.handed, ["2", "4", "6"]);
+    held.finish.get("6")?.("processed");
+    await fetched;
+    assert.deepEqual(positions, [4n, 6n, 8n]);
+    assert.deepEqual(own, [2n, 2n, 2n]);
+    assert.ok(source.isFinished);
+  });
+
+  it("with two in flight, a next chunk that cannot be cut fails the fetch only once the chunk in flight ended and was counted", async () => {
+    const held = heldPipeline();
+    let asked = 0;
+    const admission: Admission = {
+      admit: async (wanted) => {
+        if (++asked === 2) throw new Error("the rate limit broke");
+        return wanted;
+      },
+    };
+    const { member, positions } = await startedReplay([range(2, 8)], {
+      handler: held.handler,
+      chunksInFlight: 2,
+      admission,
+    });
+    const fetched = member.fetch("posts", [2, 3, 4, 5, 6, 7]);
+    fetched.catch(() => {});
+    await held.tick();
+    assert.deepEqual(held.handed, ["2"]);
+    let settled = false;
+    void fetched.then(
+      () => {},
+      () => {
+        settled = true;
+      },
+    );
+    await held.tick();
+    assert.equal(settled, false, "the fetch waits for the chunk in flight");
+    held.finish.get("2")?.("processed");
+    await assert.rejects(fetched, /the rate limit broke/);
+    assert.deepEqual(positions, [4n]);
+    assert.deepEqual(member.resolved, ["3"]);
   });
 
   it("goes to the range when a fetch starts before it, and skips ahead of the committed offset", async () => {
