@@ -36,6 +36,40 @@ openForFile((opened) => {
   ({ services, client } = opened);
 });
 
+/** A CLI worker's topics and flags: Kafka in and out, Redis de-duplication, the tiny model, /metrics on a free port. */
+async function cliWorker(redisUrl: string, onRedisUnavailable: "fail" | "bypass") {
+  const input = await client.createTopic("posts", 2);
+  const output = await client.createTopic("sentiment", 1);
+  const dlq = await client.createTopic("dead-letters", 1);
+  const groupId = uniqueName("worker");
+  const httpPort = await freePort();
+  const flags: Record<string, string> = {
+    "input.source": "kafka",
+    "kafka.brokers": services.kafkaBrokers.join(","),
+    "kafka.inputTopics": input,
+    "kafka.outputTopic": output,
+    "kafka.deadLetterTopic": dlq,
+    "kafka.groupId": groupId,
+    "dedup.redisUrl": redisUrl,
+    "dedup.keyPrefix": `${uniqueName("seen")}:`,
+    "dedup.onRedisUnavailable": onRedisUnavailable,
+    "model.dir": TINY_MODEL_DIR,
+    "runtime.intraOpThreads": "1",
+    "telemetry.httpPort": String(httpPort),
+  };
+  return { input, output, dlq, groupId, base: `http://127.0.0.1:${httpPort}`, flags };
+}
+
+/** `sentiment-worker run` with `flags`, its stderr to `onStderr`. */
+function startCliWorker(flags: Record<string, string>, onStderr: (text: string) => void): ChildProcess {
+  const worker = spawn(process.execPath, [cli, "run", ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { PATH: process.env.PATH ?? "" },
+  });
+  worker.stderr?.on("data", (d: Buffer) => onStderr(d.toString("utf8")));
+  return worker;
+}
+
 interface OtlpSpan {
   traceId: string;
   spanId: string;
@@ -116,33 +150,10 @@ describe("telemetry of a running worker", () => {
   it("counts on /metrics what happened on the topics, sends linked batch spans, and follows Redis on /readyz", async () => {
     const redis = await startRedis();
     try {
-      const input = await client.createTopic("posts", 2);
-      const output = await client.createTopic("sentiment", 1);
-      const dlq = await client.createTopic("dead-letters", 1);
-      const groupId = uniqueName("worker");
-      const httpPort = await freePort();
-      const base = `http://127.0.0.1:${httpPort}`;
-      const flags: Record<string, string> = {
-        "input.source": "kafka",
-        "kafka.brokers": services.kafkaBrokers.join(","),
-        "kafka.inputTopics": input,
-        "kafka.outputTopic": output,
-        "kafka.deadLetterTopic": dlq,
-        "kafka.groupId": groupId,
-        "dedup.redisUrl": redis.url,
-        "dedup.keyPrefix": `${uniqueName("seen")}:`,
-        "dedup.onRedisUnavailable": "fail",
-        "model.dir": TINY_MODEL_DIR,
-        "runtime.intraOpThreads": "1",
-        "telemetry.httpPort": String(httpPort),
-        "telemetry.otlpEndpoint": await receiver.start(),
-      };
-      child = spawn(process.execPath, [cli, "run", ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])], {
-        stdio: ["ignore", "ignore", "pipe"],
-        env: { PATH: process.env.PATH ?? "" },
-      });
-      child.stderr?.on("data", (d: Buffer) => {
-        stderr += d.toString("utf8");
+      const { input, output, dlq, groupId, base, flags } = await cliWorker(redis.url, "fail");
+      flags["telemetry.otlpEndpoint"] = await receiver.start();
+      child = startCliWorker(flags, (text) => {
+        stderr += text;
       });
 
       await waitFor("/healthz", async () => (await get(`${base}/healthz`)).status === 200);
@@ -297,32 +308,9 @@ describe("telemetry of a running worker", () => {
     let bypassing: ChildProcess | undefined;
     let log = "";
     try {
-      const input = await client.createTopic("posts", 2);
-      const output = await client.createTopic("sentiment", 1);
-      const dlq = await client.createTopic("dead-letters", 1);
-      const groupId = uniqueName("worker");
-      const httpPort = await freePort();
-      const base = `http://127.0.0.1:${httpPort}`;
-      const flags: Record<string, string> = {
-        "input.source": "kafka",
-        "kafka.brokers": services.kafkaBrokers.join(","),
-        "kafka.inputTopics": input,
-        "kafka.outputTopic": output,
-        "kafka.deadLetterTopic": dlq,
-        "kafka.groupId": groupId,
-        "dedup.redisUrl": redis.url,
-        "dedup.keyPrefix": `${uniqueName("seen")}:`,
-        "dedup.onRedisUnavailable": "bypass",
-        "model.dir": TINY_MODEL_DIR,
-        "runtime.intraOpThreads": "1",
-        "telemetry.httpPort": String(httpPort),
-      };
-      bypassing = spawn(process.execPath, [cli, "run", ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])], {
-        stdio: ["ignore", "ignore", "pipe"],
-        env: { PATH: process.env.PATH ?? "" },
-      });
-      bypassing.stderr?.on("data", (d: Buffer) => {
-        log += d.toString("utf8");
+      const { input, output, groupId, base, flags } = await cliWorker(redis.url, "bypass");
+      bypassing = startCliWorker(flags, (text) => {
+        log += text;
       });
       await waitFor("/readyz", async () => (await get(`${base}/readyz`)).status === 200);
       const posts = (from: number, n: number): Message[] =>
