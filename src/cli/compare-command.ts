@@ -12,13 +12,13 @@ import { fileRecords, maxLineBytes } from "../consumers/file-source.js";
 import { ConfigError } from "../errors/errors.js";
 import { checkSentimentLabels } from "../events/sentiment-event.js";
 import type { Classified } from "../inference/classifier.js";
-import { loadTextClassifier, type TextClassifier } from "../inference/text-classifier.js";
+import type { TextClassifier } from "../inference/text-classifier.js";
 import { eventLanguage } from "../language/event-language.js";
 import { decodeRecord } from "../pipeline/decode.js";
 import { AgreementStats, formatReport } from "../rollout/agreement.js";
 import { type ModelSpec, modelConfigOf } from "../rollout/model-spec.js";
+import { textClassifierFromConfig } from "./classifier-from-config.js";
 import { configFromCommand, withConfigOptions } from "./config-options.js";
-import { stderrLog } from "./stderr-log.js";
 
 /** A candidate as typed: a directory, or a hub repo id with an optional `@revision`. */
 export function candidateSpec(
@@ -100,12 +100,7 @@ export function compareCommand(): Command {
     // One model at a time, so each has the cores to itself; a model without the three labels is
     // refused before it tags the file, not after.
     const tag = async (model: Config["model"]) => {
-      const classifier = await loadTextClassifier({
-        model,
-        batching: config.batching,
-        runtime: config.runtime,
-        log: stderrLog(),
-      });
+      const classifier = await textClassifierFromConfig(config, model);
       try {
         checkSentimentLabels(classifier.model.labels);
         return { model: classifier.model, kind: classifier.kind, results: await classifier.classifyAll(texts) };

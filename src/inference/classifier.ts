@@ -184,16 +184,34 @@ export class SentimentClassifier {
    */
   async classifyAll(texts: readonly string[]): Promise<Classified[]> {
     const labels = this.model.labels;
-    const slices: Promise<Classified[]>[] = [];
-    let next = this.encodePacked(texts.slice(0, TOKENIZE_SLICE));
-    for (let at = 0; at < texts.length; at += TOKENIZE_SLICE) {
-      const packed = await next;
-      const after = at + TOKENIZE_SLICE;
-      if (after < texts.length) next = this.encodePacked(texts.slice(after, after + TOKENIZE_SLICE));
-      if (!this.batcher.hasCapacity) await this.batcher.room();
-      const slice = this.queuePacked(packed, undefined, true).then((results) =>
+    return this.classifySliced(
+      texts,
+      TOKENIZE_SLICE,
+      (slice) => this.encodePacked(slice),
+      (results, packed) =>
         Array.from({ length: packedCount(packed) }, (_, i) => classifiedAt(results, packed, i, labels)),
-      );
+    );
+  }
+
+  /**
+   * `classifyAll`'s loop for any encoding of texts (a zero-shot model's pairs too): `sliceSize` texts
+   * encoded at a time, the next slice while this one is queued; each slice's rows read into results
+   * by `read` once its batches came back. Waits for room in the queue instead of failing.
+   */
+  async classifySliced(
+    texts: readonly string[],
+    sliceSize: number,
+    encode: (texts: readonly string[]) => Promise<PackedEncodings>,
+    read: (results: PackedResults, encodings: PackedEncodings) => Classified[],
+  ): Promise<Classified[]> {
+    const slices: Promise<Classified[]>[] = [];
+    let next = encode(texts.slice(0, sliceSize));
+    for (let at = 0; at < texts.length; at += sliceSize) {
+      const packed = await next;
+      const after = at + sliceSize;
+      if (after < texts.length) next = encode(texts.slice(after, after + sliceSize));
+      if (!this.batcher.hasCapacity) await this.batcher.room();
+      const slice = this.queuePacked(packed, undefined, true).then((results) => read(results, packed));
       slice.catch(() => {});
       slices.push(slice);
     }

@@ -86,20 +86,13 @@ export class ZeroShotClassifier {
    * Every text's result in order, scored by the candidate labels. The next slice's pairs are
    * tokenized while this slice's are queued.
    */
-  async classifyAll(texts: readonly string[]): Promise<Classified[]> {
-    const slices: Promise<Classified[]>[] = [];
-    let next = this.pairs.encodePairs(texts.slice(0, TOKENIZE_SLICE), this.hypotheses);
-    for (let at = 0; at < texts.length; at += TOKENIZE_SLICE) {
-      const packed = await next;
-      const after = at + TOKENIZE_SLICE;
-      if (after < texts.length)
-        next = this.pairs.encodePairs(texts.slice(after, after + TOKENIZE_SLICE), this.hypotheses);
-      if (!this.inner.hasCapacity) await this.inner.whenCapacity();
-      const slice = this.inner.classifyPacked(packed).then(({ scores: logits }) => this.results(logits, packed));
-      slice.catch(() => {});
-      slices.push(slice);
-    }
-    return (await Promise.all(slices)).flat();
+  classifyAll(texts: readonly string[]): Promise<Classified[]> {
+    return this.inner.classifySliced(
+      texts,
+      TOKENIZE_SLICE,
+      (slice) => this.pairs.encodePairs(slice, this.hypotheses),
+      ({ scores: logits }, pairs) => this.results(logits, pairs),
+    );
   }
 
   /**

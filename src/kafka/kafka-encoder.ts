@@ -13,9 +13,15 @@ export interface KafkaEncoder {
   offset: number;
   readonly buffer: Buffer;
   size(): number;
+  /** The one writer used here (record-encoder.ts: the 64-bit varint of an unusual timestamp delta). */
+  writeVarLong(value: unknown): KafkaEncoder;
 }
 
-const KafkaEncoderClass = require("kafkajs/src/protocol/encoder") as { prototype: KafkaEncoder };
+/** kafkajs's Encoder class itself. */
+export const KafkaEncoderClass = require("kafkajs/src/protocol/encoder") as {
+  new (): KafkaEncoder;
+  prototype: KafkaEncoder;
+};
 
 /** A kafkajs Encoder holding exactly `buf`, as kafkajs's encoders return (made without its zeroed 512 bytes). */
 export function encoderOf(buf: Buffer): KafkaEncoder {

@@ -17,18 +17,7 @@
  * records and whole produce requests), so it replaces it (see kafkajs.ts). What it returns also
  * behaves as a kafkajs Encoder (`buf`, `buffer`, `size()`), for code that expects one.
  */
-import { createRequire } from "node:module";
-
-const require = createRequire(import.meta.url);
-
-/** kafkajs's protocol encoder, the parts used here: the 64-bit varint of an unusual timestamp delta. */
-interface KafkaEncoder {
-  buf: Buffer;
-  offset: number;
-  buffer: Buffer;
-  writeVarLong(value: unknown): KafkaEncoder;
-}
-const KafkaEncoder = require("kafkajs/src/protocol/encoder") as new () => KafkaEncoder;
+import { KafkaEncoderClass } from "./kafka-encoder.js";
 
 type HeaderValue = Buffer | string | null | undefined;
 
@@ -67,14 +56,18 @@ const FAST_VARLONG_LIMIT = 2 ** 51;
 
 /** The zigzag varlong of `value` as bytes, by kafkajs's own (BigInt) encoder: for unusual deltas only. */
 function kafkajsVarLong(value: unknown): Buffer {
-  return new KafkaEncoder().writeVarLong(value).buffer;
+  return new KafkaEncoderClass().writeVarLong(value).buffer;
+}
+
+/** `value`'s zigzag as an exact number, or undefined when it must go kafkajs's way (not an integer below the limit). */
+function numberZigzag(value: unknown): number | undefined {
+  if (typeof value !== "number" || !Number.isInteger(value) || Math.abs(value) >= FAST_VARLONG_LIMIT) return undefined;
+  return value >= 0 ? value * 2 : -value * 2 - 1;
 }
 
 function sizeOfVarLong(value: unknown): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || Math.abs(value) >= FAST_VARLONG_LIMIT) {
-    return kafkajsVarLong(value).length;
-  }
-  let encoded = value >= 0 ? value * 2 : -value * 2 - 1;
+  let encoded = numberZigzag(value);
+  if (encoded === undefined) return kafkajsVarLong(value).length;
   let bytes = 1;
   while (encoded >= 0x80) {
     bytes++;
@@ -84,12 +77,12 @@ function sizeOfVarLong(value: unknown): number {
 }
 
 function writeVarLong(buf: Buffer, offset: number, value: unknown): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || Math.abs(value) >= FAST_VARLONG_LIMIT) {
+  let encoded = numberZigzag(value);
+  if (encoded === undefined) {
     const bytes = kafkajsVarLong(value);
     bytes.copy(buf, offset);
     return offset + bytes.length;
   }
-  let encoded = value >= 0 ? value * 2 : -value * 2 - 1;
   while (encoded >= 0x80) {
     buf[offset++] = (encoded % 0x80) | 0x80;
     encoded = Math.floor(encoded / 0x80);
