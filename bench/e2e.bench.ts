@@ -26,7 +26,8 @@
  * and the broker and Redis by process id. Replay needs its backlog first: its clock runs from its
  * start. Latency (`--rates`): the worker running, a producer paced at fractions of the measured
  * throughput; record timestamp → event read, p50/p95/p99. Inference only: `classifyAll` on the
- * same texts (what the inference benchmark calls "ours").
+ * same texts (what the inference benchmark calls "ours"), and its CPU a message beside end to
+ * end's (process, broker and Redis), whose ratio bounds end to end where the model uses every core.
  *
  * Flags (environment in brackets): --data FILE [SW_BENCH_DATA] JSONL with a "text" field (never
  * committed); --quick (12,000 messages, 2 repeats, no inference-only runs: under 3 minutes);
@@ -59,7 +60,7 @@ import { type BenchMode, MODES, type ModeContext, type RunTopics } from "./e2e/m
 import { servicePids } from "./e2e/pids.js";
 import { inputMessage, Probe, type ProbeJob, type ProbeResult } from "./e2e/probe.js";
 import { reportTables } from "./e2e/report.js";
-import type { Checked, LatencyRun, ModelChoice, Row, RowSpec, ThroughputRun } from "./e2e/rows.js";
+import type { Checked, InferenceOnlyRun, LatencyRun, ModelChoice, Row, RowSpec, ThroughputRun } from "./e2e/rows.js";
 import { type DeviceRun, sampleDevice, simulatedModelDir } from "./e2e/simulated.js";
 import { fmt, median, percentiles } from "./stats.js";
 
@@ -260,8 +261,11 @@ async function finish(probe: Probe, expected: number, timeoutMs: number, what: s
 
 // ---- measurements --------------------------------------------------------------------------
 
-/** `classifyAll` on the texts with the worker's own configuration: the most the worker could do. */
-async function inferenceOnly(model: ModelChoice, texts: string[]): Promise<number> {
+/**
+ * `classifyAll` on the texts with the worker's own configuration: the most the worker could do, and
+ * the CPU it took a message (this process's every thread: the inference and tokenizer threads).
+ */
+async function inferenceOnly(model: ModelChoice, texts: string[]): Promise<InferenceOnlyRun> {
   const config = loadConfig({
     env: {},
     flags: { "model.dir": model.dir, "runtime.intraOpThreads": String(threads), ...model.flags, ...extraFlags },
@@ -273,10 +277,12 @@ async function inferenceOnly(model: ModelChoice, texts: string[]): Promise<numbe
   });
   await classifier.classifyAll(texts.slice(0, 64));
   const start = performance.now();
+  const endCpu = cpuWindow();
   await classifier.classifyAll(texts);
+  const cpu = endCpu();
   const seconds = (performance.now() - start) / 1000;
   await classifier.close();
-  return texts.length / seconds;
+  return { messagesPerSecond: texts.length / seconds, cpuMicrosPerMessage: (1e6 * cpu.process) / texts.length };
 }
 
 /** One backlog run of a row (see the header). */
@@ -441,15 +447,17 @@ const textsForRow = (row: RowSpec) => {
   if (!textsOf.has(row.messages)) textsOf.set(row.messages, textsFor(all, row.messages));
   return textsOf.get(row.messages) as string[];
 };
-const inference = new Map<string, number[]>();
+const inference = new Map<string, InferenceOnlyRun[]>();
 const inferenceModels = withInferenceOnly ? models.filter((m) => m.key !== "sim") : [];
 
 // Interleaved: every row once per repeat, so drift on a shared machine spreads over every row.
 for (let r = 0; r < repeat; r++) {
   for (const model of inferenceModels) {
-    const rate = await inferenceOnly(model, textsFor(all, model.messages));
-    inference.set(model.key, [...(inference.get(model.key) ?? []), rate]);
-    log(`${model.key} inference only: ${rate.toFixed(1)} msg/s`);
+    const run = await inferenceOnly(model, textsFor(all, model.messages));
+    inference.set(model.key, [...(inference.get(model.key) ?? []), run]);
+    log(
+      `${model.key} inference only: ${run.messagesPerSecond.toFixed(1)} msg/s, ${run.cpuMicrosPerMessage.toFixed(0)} µs CPU a message`,
+    );
   }
   for (const row of rows) {
     const run = await throughput(row, textsForRow(row));

@@ -35,6 +35,12 @@ export interface ThroughputRun extends Checked {
   device?: DeviceRun;
 }
 
+/** `classifyAll` alone on a row's texts: its rate and the CPU it took a message (every thread of this process). */
+export interface InferenceOnlyRun {
+  messagesPerSecond: number;
+  cpuMicrosPerMessage: number;
+}
+
 export interface LatencyRun extends Checked {
   rate: number;
   producedRate: number;

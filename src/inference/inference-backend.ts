@@ -34,6 +34,12 @@ export interface InferenceBackend {
   readonly ready?: boolean;
   /** Above 1 when the backend queues batches itself (a thread running one at a time): how many to hand it at once. */
   readonly depth?: number;
+  /**
+   * The backend keeps a queue of its own (a device's stream): a batch handed to `run` while another
+   * runs waits there and starts the moment the one before ends, so its thread hands each batch over
+   * as it arrives instead of after answering the one before. Absent: one `run` at a time.
+   */
+  readonly queuesRuns?: boolean;
   close(): Promise<void>;
 }
 

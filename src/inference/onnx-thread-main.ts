@@ -8,7 +8,7 @@ import { serveRequests } from "../threads/worker-serve.js";
 import type { InferenceBackend } from "./inference-backend.js";
 import { OnnxBackend } from "./onnx-backend.js";
 import type { RunReply, RunRequest, ThreadInit } from "./onnx-thread.js";
-import { padPacked } from "./padded-batch.js";
+import { type PaddedBatch, padPacked } from "./padded-batch.js";
 import { softmaxRows } from "./postprocess.js";
 import { SimulatedDeviceBackend } from "./simulated-device.js";
 
@@ -20,13 +20,36 @@ void serveRequests<RunRequest, RunReply>(
     const backend: InferenceBackend = init.simulated
       ? new SimulatedDeviceBackend(init.numLabels, init.simulated)
       : await OnnxBackend.load(init.onnxPath, init.numLabels, init.runtime);
+    /**
+     * Batches padded (and, for a backend with a queue of its own, already running) as they arrived,
+     * before the batches ahead of them were answered: the device then waits neither for this
+     * thread's padding nor for its answer to the batch before.
+     */
+    const early = new WeakMap<RunRequest, { padded: PaddedBatch; run?: Promise<Float32Array>; started: number }>();
+    let lastEnd = 0;
     return {
+      arrived: (request) => {
+        if (request.kind !== "packed") return;
+        const padded = padPacked(request);
+        const started = performance.now();
+        if (!backend.queuesRuns) {
+          early.set(request, { padded, started });
+          return;
+        }
+        const run = backend.run(padded);
+        // Awaited by `handle`, in turn; a rejection before that is not unhandled.
+        run.catch(() => {});
+        early.set(request, { padded, run, started });
+      },
       handle: async (request) => {
         if (request.kind === "packed") {
-          const padded = padPacked(request);
-          const started = performance.now();
-          const logits = await backend.run(padded);
-          const runMs = performance.now() - started;
+          const ahead = early.get(request);
+          const padded = ahead?.padded ?? padPacked(request);
+          // A batch that waited on the device for the one before: its time counts from that one's end.
+          const started = ahead?.run ? Math.max(ahead.started, lastEnd) : performance.now();
+          const logits = await (ahead?.run ?? backend.run(padded));
+          lastEnd = performance.now();
+          const runMs = lastEnd - started;
           const scores = init.output === "logits" ? Float64Array.from(logits) : softmaxRows(logits, init.numLabels);
           return { result: { scores, runMs }, transfer: [scores.buffer as ArrayBuffer] };
         }

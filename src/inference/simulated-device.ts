@@ -75,6 +75,8 @@ export function simulatedDeviceTotals(now = performance.now()): SimulatedDeviceT
 
 export class SimulatedDeviceBackend implements InferenceBackend {
   private closed = false;
+  /** As a GPU's stream: batches handed over while one runs wait their turn on the device (`run`). */
+  readonly queuesRuns = true;
 
   constructor(
     readonly numLabels: number,

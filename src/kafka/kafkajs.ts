@@ -19,6 +19,11 @@
  *   frame (request-frame.ts): ours write a produce request into one buffer, records in place, with
  *   a native CRC-32C; kafkajs's copies every byte several times on the main thread. In the places
  *   the produce request, produce versions 4 to 7 and `network/connection.js` require them from.
+ * - The fetch loop (rolling-fetch.ts): kafkajs fetches a broker's partitions again only once every
+ *   batch of the last fetch is done, so partitions that finish early wait for the slowest and the
+ *   device runs half-empty batches at the end of every fetch; ours fetches a partition again as
+ *   soon as its own batch is done. Its fetch manager is put in the place `consumer/runner.js`
+ *   requires it from; the runner's and the consumer group's fetch are replaced on their classes.
  * - The partitioner (partitioner.ts) is no module swap: kafkajs-client.ts hands it to every producer.
  * - The request queue's throttle check (request-queue-timer.ts) handed setTimeout a negative delay,
  *   which Node 23 and later print a warning about; ours replaces the method on kafkajs's class.
@@ -37,6 +42,7 @@ import { decodeRecord } from "./record-decoder.js";
 import { encodeRecord } from "./record-encoder.js";
 import { createRequest } from "./request-frame.js";
 import { scheduleCheckPendingRequests } from "./request-queue-timer.js";
+import { consumerGroupFetch, createFetchManager, runnerFetch } from "./rolling-fetch.js";
 import { createSendMessages } from "./send-messages.js";
 
 const require = createRequire(import.meta.url);
@@ -78,6 +84,11 @@ export const REPLACED_MODULES = [
     replacement: produceRequest,
   },
   {
+    module: "kafkajs/src/consumer/fetchManager.js",
+    user: "kafkajs/src/consumer/runner.js",
+    replacement: createFetchManager,
+  },
+  {
     module: "kafkajs/src/protocol/request.js",
     user: "kafkajs/src/network/connection.js",
     replacement: createRequest,
@@ -88,6 +99,8 @@ export const REPLACED_MODULES = [
 const REPLACED_ELSEWHERE = [
   "kafkajs/src/producer/partitioners/default (createPartitioner)",
   "kafkajs/src/network/requestQueue/index.js (RequestQueue#scheduleCheckPendingRequests)",
+  "kafkajs/src/consumer/runner.js (Runner#fetch)",
+  "kafkajs/src/consumer/consumerGroup.js (ConsumerGroup#fetch)",
 ];
 
 /** Throws unless `installed` is the kafkajs release the replacements were written for. */
@@ -115,7 +128,7 @@ if (fixed.includes(false)) {
   // Too late: something loaded kafkajs first (an embedding program), and it keeps kafkajs's own
   // modules. Said once; the worker runs, with the flaws these fixes are for.
   process.emitWarning(
-    "kafkajs was loaded before sentiment-worker's src/kafka/kafkajs.js: its read_committed filter can let records of aborted transactions through, a produce retry after a broker restart can send records twice, and a record with thousands of headers can hold its partition for minutes, a header whose value is null cannot be written, and records are encoded slowly; import sentiment-worker first",
+    "kafkajs was loaded before sentiment-worker's src/kafka/kafkajs.js: its read_committed filter can let records of aborted transactions through, a produce retry after a broker restart can send records twice, and a record with thousands of headers can hold its partition for minutes, a header whose value is null cannot be written, records are encoded slowly, and each fetch waits for the slowest partition's batch; import sentiment-worker first",
   );
 }
 
@@ -125,6 +138,13 @@ if (fixed.includes(false)) {
     prototype: { scheduleCheckPendingRequests: typeof scheduleCheckPendingRequests };
   }
 ).prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;
+
+// The runner's fetch tells the consumer group's which partitions have a batch in flight (rolling-fetch.ts).
+(require("kafkajs/src/consumer/runner.js") as { prototype: { fetch: typeof runnerFetch } }).prototype.fetch =
+  runnerFetch;
+(
+  require("kafkajs/src/consumer/consumerGroup.js") as { prototype: { fetch: typeof consumerGroupFetch } }
+).prototype.fetch = consumerGroupFetch;
 
 const kafkajs = require("kafkajs") as typeof KafkaJS;
 

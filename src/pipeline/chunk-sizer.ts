@@ -14,8 +14,13 @@ export interface ChunkSizerOptions {
   initial: number;
 }
 
-/** A chunk at most grows this much at once: one fast chunk (a warm cache, a short fetch) is not a trend. */
-const MAX_GROWTH = 2;
+/**
+ * A chunk at most grows this much at once: one fast chunk (a warm cache, a short fetch) is not a
+ * trend. Four, not two: from the first 16 records a fast device is fed full batches after two
+ * rounds of chunks instead of four (with two, the e2e bench's 20 ms device idled through the
+ * first half second of a backlog: docs/benchmarks.md).
+ */
+const MAX_GROWTH = 4;
 
 export class ChunkSizer {
   private current: number;
@@ -31,7 +36,7 @@ export class ChunkSizer {
 
   /**
    * A chunk of `records` took `ms`. The next size is what would have taken the target at that
-   * pace, halfway there (geometric mean, so one odd chunk moves it little), never more than doubled.
+   * pace, halfway there (geometric mean, so one odd chunk moves it little), never more than quadrupled.
    */
   record(records: number, ms: number): void {
     if (records <= 0) return;

@@ -79,8 +79,8 @@ export const PARTITION_CONCURRENCY = 8;
 /**
  * Bounds of a chunk (records of one partition handed to the pipeline at once), and where it starts:
  * small, since nothing is known yet of the model (with the CPU model, 16 records on each of 6
- * partitions are 4 s of work); a chunk at most doubles, so a fast model reaches thousands within a
- * few chunks.
+ * partitions are 4 s of work); a chunk at most quadruples, so a fast model reaches thousands within
+ * a few chunks.
  */
 export const CHUNK_RECORDS = { min: 16, max: 8192, initial: 16 } as const;
 

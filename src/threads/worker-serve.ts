@@ -1,12 +1,18 @@
 /**
  * The thread's side of `worker-channel.ts`: load once, then answer requests one at a time in
- * arrival order, each with its result (and the buffers to transfer) or its error's message.
+ * arrival order, each with its result (and the buffers to transfer) or its error's message; what
+ * may start before the requests ahead are answered starts on arrival (`arrived`).
  */
 import type { MessagePort } from "node:worker_threads";
 import { errorMessageWithCauses } from "../errors/error-message.js";
 import type { WorkerReply, WorkerRequest } from "./worker-channel.js";
 
 export interface Served<Q, R> {
+  /**
+   * Called as a request arrives, before those ahead of it are answered: work that may start at
+   * once (a batch handed to a device with a queue of its own). Must not throw.
+   */
+  arrived?(request: Q): void;
   handle(request: Q): Promise<{ result: R; transfer?: ArrayBuffer[] }> | { result: R; transfer?: ArrayBuffer[] };
   close(): Promise<void> | void;
   /** Sent with "loaded": plain data about what was loaded. */
@@ -53,6 +59,7 @@ export async function serveRequests<Q, R>(
       return;
     }
     if (exitOnRequest !== undefined && message.type === "run") process.exit(exitOnRequest);
+    if (message.type === "run") served.arrived?.(message.request);
     queue = queue.then(() => handle(message));
   });
 }
