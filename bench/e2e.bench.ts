@@ -282,7 +282,12 @@ async function inferenceOnly(model: ModelChoice, texts: string[]): Promise<Infer
   const cpu = endCpu();
   const seconds = (performance.now() - start) / 1000;
   await classifier.close();
-  return { messagesPerSecond: texts.length / seconds, cpuMicrosPerMessage: (1e6 * cpu.process) / texts.length };
+  const perMessage = (cpuSeconds: number) => (1e6 * cpuSeconds) / texts.length;
+  return {
+    messagesPerSecond: texts.length / seconds,
+    cpuMicrosPerMessage: perMessage(cpu.process),
+    threads: Object.fromEntries(Object.entries(cpu.threads).map(([name, sec]) => [name, perMessage(sec)])),
+  };
 }
 
 /** One backlog run of a row (see the header). */
@@ -521,6 +526,13 @@ const lines = [
 ];
 if (report.device.length) lines.push("", ...report.device);
 if (report.inference.length) lines.push("", ...report.inference);
+if (report.threads.length)
+  lines.push(
+    "",
+    "CPU µs a message by thread (this process's threads by name; ONNX Runtime's own threads carry the inference thread's name; medians):",
+    "",
+    ...report.threads,
+  );
 if (report.latency.length)
   lines.push(
     "",

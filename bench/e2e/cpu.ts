@@ -5,7 +5,7 @@
  * machine, so "the rest of the machine" says nothing of the broker: it is read by its process id.
  * The figures come from /proc, so they are Linux only (NaN elsewhere, but for the process's own).
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
 /** USER_HZ: /proc's clock ticks per second (100 on Linux). */
@@ -37,6 +37,28 @@ export function processSeconds(pid: number): number {
   return statSeconds(`/proc/${pid}/stat`);
 }
 
+/** CPU seconds of this process's threads so far, added up by thread name (`comm`: "MainThread", "inference", …). */
+function threadsByName(): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync("/proc/self/task");
+  } catch {
+    return byName;
+  }
+  for (const task of tasks) {
+    let name: string;
+    try {
+      name = readFileSync(`/proc/self/task/${task}/comm`, "utf8").trim();
+    } catch {
+      continue; // ended meanwhile
+    }
+    const seconds = statSeconds(`/proc/self/task/${task}/stat`);
+    if (Number.isFinite(seconds)) byName.set(name, (byName.get(name) ?? 0) + seconds);
+  }
+  return byName;
+}
+
 export interface CpuSplit {
   /** CPU seconds over the window, every thread of this process. */
   process: number;
@@ -44,6 +66,12 @@ export interface CpuSplit {
   mainThread: number;
   /** Other processes by name (e.g. broker, redis). */
   others: Record<string, number>;
+  /**
+   * This process's CPU seconds by thread name (the worker's threads are named: "inference",
+   * "processing", "tokenizer", "language"; ONNX Runtime's own threads take the inference thread's
+   * name); a thread that ended within the window is missing.
+   */
+  threads: Record<string, number>;
   wallSeconds: number;
 }
 
@@ -51,6 +79,7 @@ export interface CpuSplit {
 export function cpuWindow(pids: Readonly<Record<string, number>> = {}): () => CpuSplit {
   const usage = process.cpuUsage();
   const main = mainThreadSeconds();
+  const threadsBefore = threadsByName();
   const others = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processSeconds(pid)]));
   const start = performance.now();
   return () => {
@@ -60,6 +89,9 @@ export function cpuWindow(pids: Readonly<Record<string, number>> = {}): () => Cp
       mainThread: mainThreadSeconds() - main,
       others: Object.fromEntries(
         Object.entries(pids).map(([name, pid]) => [name, processSeconds(pid) - (others[name] ?? Number.NaN)]),
+      ),
+      threads: Object.fromEntries(
+        [...threadsByName()].map(([name, seconds]) => [name, seconds - (threadsBefore.get(name) ?? 0)]),
       ),
       wallSeconds: (performance.now() - start) / 1000,
     };

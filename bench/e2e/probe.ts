@@ -69,7 +69,8 @@ export class Probe {
   private readonly thread: Worker;
 
   constructor(job: ProbeJob) {
-    this.thread = new Worker(new URL(import.meta.url), { workerData: job });
+    // Named, so the CPU by thread name can leave it out ("bench-reader").
+    this.thread = new Worker(new URL(import.meta.url), { workerData: job, name: "bench-reader" });
     let onReady: () => void = () => {};
     let onWarm: () => void = () => {};
     let onDone: (r: ProbeResult) => void = () => {};

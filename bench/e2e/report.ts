@@ -20,6 +20,7 @@ export interface Report {
   main: string[];
   device: string[];
   inference: string[];
+  threads: string[];
   latency: string[];
   targets: string[];
 }
@@ -151,6 +152,30 @@ export function reportTables(
     ["left", "left", "right", "right", "right", "right", "right", "right"],
   );
 
+  // Where inference only and end to end differ, thread by thread (the rows with an inference-only run).
+  const threadRows = inferenceRows.map((row) => {
+    const inf = inference.get(row.model?.key ?? "") ?? [];
+    const e2e = row.throughput.map((t) =>
+      Object.fromEntries(Object.entries(t.cpu.threads).map(([name, sec]) => [name, (1e6 * sec) / t.events])),
+    );
+    return { row, inf: inf.map((r) => r.threads), e2e };
+  });
+  const threadNames = [
+    ...new Set(threadRows.flatMap(({ inf, e2e }) => [...inf, ...e2e].flatMap((t) => Object.keys(t)))),
+  ].filter((name) => name !== "bench-reader");
+  const medianOf = (runs: readonly Record<string, number>[], name: string) => median(runs.map((t) => t[name] ?? 0));
+  const threadsTable = markdownTable(
+    ["row", "thread", "inference only (µs/msg)", "end to end (µs/msg)"],
+    threadRows.flatMap(({ row, inf, e2e }) =>
+      threadNames
+        .map((name) => ({ name, a: medianOf(inf, name), b: medianOf(e2e, name) }))
+        .filter(({ a, b }) => a >= 1 || b >= 1)
+        .sort((x, y) => y.b - x.b)
+        .map(({ name, a, b }) => [row.label, name, fmt(a), fmt(b)]),
+    ),
+    ["left", "left", "right", "right"],
+  );
+
   const latencyRows = workerRows.filter((r) => r.latency.size);
   const latencyTable = markdownTable(
     ["row", "paced at (msg/s)", "p50 / p95 / p99 (ms)"],
@@ -216,6 +241,7 @@ export function reportTables(
     main: mainTable,
     device: simRows.length ? deviceTable : [],
     inference: inferenceRows.length ? inferenceTable : [],
+    threads: inferenceRows.length && threadNames.length ? threadsTable : [],
     latency: latencyRows.length ? latencyTable : [],
     targets: targets.length ? targetsTable(targets) : [],
   };

@@ -39,6 +39,8 @@ export interface ThroughputRun extends Checked {
 export interface InferenceOnlyRun {
   messagesPerSecond: number;
   cpuMicrosPerMessage: number;
+  /** CPU µs a message by thread name. */
+  threads: Record<string, number>;
 }
 
 export interface LatencyRun extends Checked {

@@ -45,6 +45,11 @@ interface Pending<R> {
   reject(error: unknown): void;
 }
 
+/** A thread's short name from how messages name it: "the inference thread" → "inference". */
+export function threadLabel(name: string): string {
+  return name.replace(/^(the|a|an) /, "").replace(/ thread$/, "");
+}
+
 /** Threads still loading: settled (either way) once each loaded or could not. */
 const loading = new Set<Promise<void>>();
 
@@ -79,7 +84,8 @@ export class WorkerChannel<Q, R> {
 
   /** Starts the thread (`url`, with `workerData`) and waits until it loaded; rejects with `errors.load` when it cannot. */
   static async start<Q, R>(url: URL, workerData: unknown, errors: WorkerChannelErrors): Promise<WorkerChannel<Q, R>> {
-    const thread = new Worker(url, { workerData });
+    // Named for `top -H` and /proc (the e2e bench's CPU by thread): "inference", "processing", …
+    const thread = new Worker(url, { workerData, name: threadLabel(errors.name) });
     let onLoaded: (error?: Error) => void = () => {};
     const loaded = new Promise<void>((resolve, reject) => {
       onLoaded = (error) => (error ? reject(error) : resolve());

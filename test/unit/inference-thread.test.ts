@@ -4,7 +4,7 @@
  * changes an id. A thread that dies is replaced: the batches on it fail, the next ones are served.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -15,6 +15,7 @@ import { padBatch } from "../../src/inference/padded-batch.js";
 import { TextTokenizer } from "../../src/inference/tokenizer.js";
 import { ThreadedTokenizer } from "../../src/inference/tokenizer-thread.js";
 import { RestartingThread } from "../../src/threads/restarting-thread.js";
+import { threadLabel } from "../../src/threads/worker-channel.js";
 import { TINY_MODEL_DIR, tinyParity } from "../helpers/fixtures.js";
 import { tinyBackends } from "../helpers/onnx-backends.js";
 
@@ -62,6 +63,20 @@ describe("ONNX Runtime in its own thread", () => {
       return true;
     });
     await assert.rejects(ThreadedOnnxBackend.load(onnxPath, 5, runtime), /config\.json names 5 labels/);
+  });
+
+  it('runs as a thread named "inference" (top -H, /proc; the e2e bench\'s CPU by thread)', async () => {
+    const names = readdirSync("/proc/self/task").map((task) => {
+      try {
+        return readFileSync(`/proc/self/task/${task}/comm`, "utf8").trim();
+      } catch {
+        return "";
+      }
+    });
+    // The backends above started one; ONNX Runtime's own threads, made by it, carry its name too.
+    assert.ok(names.includes("inference"), `threads: ${names.join(", ")}`);
+    assert.equal(threadLabel("a processing thread"), "processing");
+    assert.equal(threadLabel("the tokenizer thread"), "tokenizer");
   });
 
   it("refuses work after close", async () => {
