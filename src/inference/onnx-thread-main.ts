@@ -25,29 +25,31 @@ void serveRequests<RunRequest, RunReply>(
      * before the batches ahead of them were answered: the device then waits neither for this
      * thread's padding nor for its answer to the batch before.
      */
-    const early = new WeakMap<RunRequest, { padded: PaddedBatch; run?: Promise<Float32Array>; started: number }>();
+    const early = new WeakMap<
+      RunRequest,
+      { padded: PaddedBatch; run?: { logits: Promise<Float32Array>; at: number } }
+    >();
     let lastEnd = 0;
     return {
       arrived: (request) => {
         if (request.kind !== "packed") return;
         const padded = padPacked(request);
-        const started = performance.now();
         if (!backend.queuesRuns) {
-          early.set(request, { padded, started });
+          early.set(request, { padded });
           return;
         }
-        const run = backend.run(padded);
+        const logits = backend.run(padded);
         // Awaited by `handle`, in turn; a rejection before that is not unhandled.
-        run.catch(() => {});
-        early.set(request, { padded, run, started });
+        logits.catch(() => {});
+        early.set(request, { padded, run: { logits, at: performance.now() } });
       },
       handle: async (request) => {
         if (request.kind === "packed") {
           const ahead = early.get(request);
           const padded = ahead?.padded ?? padPacked(request);
           // A batch that waited on the device for the one before: its time counts from that one's end.
-          const started = ahead?.run ? Math.max(ahead.started, lastEnd) : performance.now();
-          const logits = await (ahead?.run ?? backend.run(padded));
+          const started = ahead?.run ? Math.max(ahead.run.at, lastEnd) : performance.now();
+          const logits = await (ahead?.run?.logits ?? backend.run(padded));
           lastEnd = performance.now();
           const runMs = lastEnd - started;
           const scores = init.output === "logits" ? Float64Array.from(logits) : softmaxRows(logits, init.numLabels);

@@ -15,16 +15,15 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Message } from "kafkajs";
-import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
+import { TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
 import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";
-import { uniqueName } from "../helpers/names.js";
 import { binaryPath, DASHBOARD_FILE, helmPath, renderRules, skipWithout } from "../helpers/ops-tools.js";
 import { metricNames, withAllVariables } from "../helpers/promql.js";
 import { freePort } from "../helpers/redis-server.js";
 import type { TestServices } from "../helpers/services.js";
+import { CLI, workerSetup } from "../helpers/worker-setup.js";
 
-const cli = join(REPO_ROOT, "dist/src/cli/main.js");
 const prometheusBinary = binaryPath("prometheus");
 const texts = tinyTexts();
 
@@ -123,32 +122,21 @@ describe("the chart's rules and dashboard on a real Prometheus scraping a real w
   };
 
   it("evaluates every rule healthy, and every recording rule and panel returns data from the worker's metrics", async () => {
-    const input = await client.createTopic("posts", 2);
-    const output = await client.createTopic("sentiment", 1);
-    const dlq = await client.createTopic("dead-letters", 1);
-    const groupId = uniqueName("ops");
     const workerPort = await freePort();
+    const { input, flags } = await workerSetup(client, services, {
+      partitions: 2,
+      outputPartitions: 1,
+      flags: {
+        "rollout.shadow.enabled": "true",
+        "rollout.shadow.dir": TINY_MODEL_DIR,
+        "telemetry.httpPort": String(workerPort),
+        "telemetry.logLevel": "info",
+      },
+    });
+    const groupId = flags["kafka.groupId"] as string;
     const worker = spawnLogged(
       process.execPath,
-      [
-        cli,
-        "run",
-        ...Object.entries({
-          "input.source": "kafka",
-          "kafka.brokers": services.kafkaBrokers.join(","),
-          "kafka.inputTopics": input,
-          "kafka.outputTopic": output,
-          "kafka.deadLetterTopic": dlq,
-          "kafka.groupId": groupId,
-          "dedup.redisUrl": services.redisUrl,
-          "dedup.keyPrefix": `${uniqueName("ops")}:`,
-          "model.dir": TINY_MODEL_DIR,
-          "runtime.intraOpThreads": "1",
-          "rollout.shadow.enabled": "true",
-          "rollout.shadow.dir": TINY_MODEL_DIR,
-          "telemetry.httpPort": String(workerPort),
-        }).flatMap(([k, v]) => [`--${k}`, v]),
-      ],
+      [CLI, "run", ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])],
       "the worker",
     );
     await waitFor("the worker's /readyz", async () => (await fetch(`http://127.0.0.1:${workerPort}/readyz`)).ok);

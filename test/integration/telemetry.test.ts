@@ -6,27 +6,25 @@
  */
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Message } from "kafkajs";
 import type { SentimentEvent } from "../../src/events/sentiment-event.js";
 import { metricLanguage } from "../../src/language/languages.js";
 import { SPANS } from "../../src/telemetry/names.js";
-import { REPO_ROOT, TINY_MODEL_DIR, tinyTexts } from "../helpers/fixtures.js";
+import { tinyTexts } from "../helpers/fixtures.js";
 import { openForFile } from "../helpers/integration.js";
 import type { KafkaTestClient } from "../helpers/kafka.js";
-import { uniqueName } from "../helpers/names.js";
 import { parseMetrics } from "../helpers/prometheus.js";
 import { freePort, startRedis } from "../helpers/redis-server.js";
 import type { TestServices } from "../helpers/services.js";
+import { spawnWorker, workerSetup } from "../helpers/worker-setup.js";
 
-const cli = join(REPO_ROOT, "dist/src/cli/main.js");
 const texts = tinyTexts();
 
 let services: TestServices;
@@ -36,36 +34,28 @@ openForFile((opened) => {
   ({ services, client } = opened);
 });
 
-/** A CLI worker's topics and flags: Kafka in and out, Redis de-duplication, the tiny model, /metrics on a free port. */
+/** A CLI worker's topics and flags (the shared set-up): Redis de-duplication in `onRedisUnavailable` mode, /metrics on a free port, info logs (its summary line is read). */
 async function cliWorker(redisUrl: string, onRedisUnavailable: "fail" | "bypass") {
-  const input = await client.createTopic("posts", 2);
-  const output = await client.createTopic("sentiment", 1);
-  const dlq = await client.createTopic("dead-letters", 1);
-  const groupId = uniqueName("worker");
   const httpPort = await freePort();
-  const flags: Record<string, string> = {
-    "input.source": "kafka",
-    "kafka.brokers": services.kafkaBrokers.join(","),
-    "kafka.inputTopics": input,
-    "kafka.outputTopic": output,
-    "kafka.deadLetterTopic": dlq,
-    "kafka.groupId": groupId,
-    "dedup.redisUrl": redisUrl,
-    "dedup.keyPrefix": `${uniqueName("seen")}:`,
-    "dedup.onRedisUnavailable": onRedisUnavailable,
-    "model.dir": TINY_MODEL_DIR,
-    "runtime.intraOpThreads": "1",
-    "telemetry.httpPort": String(httpPort),
-  };
-  return { input, output, dlq, groupId, base: `http://127.0.0.1:${httpPort}`, flags };
+  const setup = await workerSetup(
+    client,
+    { kafkaBrokers: services.kafkaBrokers, redisUrl },
+    {
+      partitions: 2,
+      outputPartitions: 1,
+      flags: {
+        "dedup.onRedisUnavailable": onRedisUnavailable,
+        "telemetry.httpPort": String(httpPort),
+        "telemetry.logLevel": "info",
+      },
+    },
+  );
+  return { ...setup, groupId: setup.flags["kafka.groupId"] as string, base: `http://127.0.0.1:${httpPort}` };
 }
 
 /** `sentiment-worker run` with `flags`, its stderr to `onStderr`. */
 function startCliWorker(flags: Record<string, string>, onStderr: (text: string) => void): ChildProcess {
-  const worker = spawn(process.execPath, [cli, "run", ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { PATH: process.env.PATH ?? "" },
-  });
+  const worker = spawnWorker(flags);
   worker.stderr?.on("data", (d: Buffer) => onStderr(d.toString("utf8")));
   return worker;
 }
