@@ -27,7 +27,9 @@
  * start. Latency (`--rates`): the worker running, a producer paced at fractions of the measured
  * throughput; record timestamp → event read, p50/p95/p99. Inference only: `classifyAll` on the
  * same texts (what the inference benchmark calls "ours"), and its CPU a message beside end to
- * end's (process, broker and Redis), whose ratio bounds end to end where the model uses every core.
+ * end's (process, broker and Redis), whose ratio bounds end to end where the model uses every core;
+ * measured before each repeat and once after the last, each end-to-end run compared with the mean
+ * of the two around it; and the batches of both (how many, posts per batch, padded ÷ real tokens).
  *
  * Flags (environment in brackets): --data FILE [SW_BENCH_DATA] JSONL with a "text" field (never
  * committed); --quick (12,000 messages, 2 repeats, no inference-only runs: under 3 minutes);
@@ -53,6 +55,7 @@ import { Kafka, logLevel } from "../src/kafka/kafkajs.js";
 import { createTopics } from "../src/kafka/topics.js";
 import { nullModelDir } from "../test/helpers/model-graphs.js";
 import { seededShuffle } from "../test/helpers/random.js";
+import { BatchTally } from "./e2e/batches.js";
 import { ceilingModes } from "./e2e/ceilings.js";
 import { type CpuSplit, cpuWindow } from "./e2e/cpu.js";
 import { startMainProfile, summariseProfile, writeProfile } from "./e2e/main-profile.js";
@@ -270,21 +273,26 @@ async function inferenceOnly(model: ModelChoice, texts: string[]): Promise<Infer
     env: {},
     flags: { "model.dir": model.dir, "runtime.intraOpThreads": String(threads), ...model.flags, ...extraFlags },
   });
+  const batches = new BatchTally();
   const classifier = await SentimentClassifier.load({
     model: config.model,
     batching: config.batching,
     runtime: config.runtime,
+    onBatch: batches.add,
   });
   await classifier.classifyAll(texts.slice(0, 64));
+  batches.reset();
   const endCpu = cpuWindow();
   await classifier.classifyAll(texts);
   const cpu = endCpu();
+  const summary = batches.summary();
   await classifier.close();
   const perMessage = (cpuSeconds: number) => (1e6 * cpuSeconds) / texts.length;
   return {
     messagesPerSecond: texts.length / cpu.wallSeconds,
     cpuMicrosPerMessage: perMessage(cpu.process),
     threads: Object.fromEntries(Object.entries(cpu.threads).map(([name, sec]) => [name, perMessage(sec)])),
+    ...(summary ? { batches: summary } : {}),
   };
 }
 
@@ -317,6 +325,7 @@ async function throughput(row: RowSpec, texts: string[]): Promise<ThroughputRun>
     if (model?.key === "sim") endDevice = sampleDevice(texts.length);
     endCpu = cpuWindow(pids);
     if (args.profile) stopProfile = await startMainProfile();
+    running.batches?.reset();
     probe?.go();
     t0 = Date.now();
     await commit();
@@ -347,6 +356,7 @@ async function throughput(row: RowSpec, texts: string[]): Promise<ThroughputRun>
     );
   }
   const device = endDevice?.();
+  const batches = running.batches?.summary();
   await running.stop();
   await dropTopics(topics);
   const seconds = (lastAt - t0) / 1000;
@@ -358,6 +368,7 @@ async function throughput(row: RowSpec, texts: string[]): Promise<ThroughputRun>
     cpu,
     readerCpu,
     ...(device ? { device } : {}),
+    ...(batches ? { batches } : {}),
     ...checked,
   };
 }
@@ -453,8 +464,7 @@ const textsForRow = (row: RowSpec) => {
 const inference = new Map<string, InferenceOnlyRun[]>();
 const inferenceModels = withInferenceOnly ? models.filter((m) => m.key !== "sim") : [];
 
-// Interleaved: every row once per repeat, so drift on a shared machine spreads over every row.
-for (let r = 0; r < repeat; r++) {
+const measureInferenceOnly = async () => {
   for (const model of inferenceModels) {
     const run = await inferenceOnly(model, textsFor(all, model.messages));
     inference.set(model.key, [...(inference.get(model.key) ?? []), run]);
@@ -462,6 +472,12 @@ for (let r = 0; r < repeat; r++) {
       `${model.key} inference only: ${run.messagesPerSecond.toFixed(1)} msg/s, ${run.cpuMicrosPerMessage.toFixed(0)} µs CPU a message`,
     );
   }
+};
+// Interleaved: every row once per repeat, so drift on a shared machine spreads over every row.
+// Inference only before each repeat and once after the last: each end-to-end run is compared with
+// the mean of the two around it (this machine's speed moved by up to 30% within minutes).
+for (let r = 0; r < repeat; r++) {
+  await measureInferenceOnly();
   for (const row of rows) {
     const run = await throughput(row, textsForRow(row));
     row.throughput.push(run);
@@ -476,6 +492,7 @@ for (let r = 0; r < repeat; r++) {
     );
   }
 }
+await measureInferenceOnly();
 for (let r = 0; r < repeat; r++) {
   for (const row of workerRows) {
     if (!row.mode.live) continue;
@@ -531,6 +548,8 @@ if (report.threads.length)
     "",
     ...report.threads,
   );
+if (report.batches.length)
+  lines.push("", "The model's batches over the measured window (medians):", "", ...report.batches);
 if (report.latency.length)
   lines.push(
     "",

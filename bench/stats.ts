@@ -60,6 +60,16 @@ export function pairedRatios(a: readonly number[], b: readonly number[]): number
   return a.map((x, i) => x / (b[i] ?? Number.NaN));
 }
 
+/**
+ * References measured around `n` runs, one before each and one after the last: run i's reference
+ * is the mean of the one before and the one after it, so a machine slowing or speeding up over the
+ * repeats does not count for or against the runs. With no reference after the last, as measured.
+ */
+export function bracketed(references: readonly number[], n: number): number[] {
+  if (references.length <= n) return [...references];
+  return references.slice(0, n).map((x, i) => (x + (references[i + 1] as number)) / 2);
+}
+
 /** A number for a table: thousands separated, NaN (or undefined) as "–". */
 export function fmt(x: number | undefined, digits = 0): string {
   if (x === undefined || Number.isNaN(x)) return "–";

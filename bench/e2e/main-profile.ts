@@ -3,7 +3,7 @@
  * process, so the inspector here profiles its main thread only), written as a `.cpuprofile` (open
  * it in Chrome's DevTools) and summed by what the time went to.
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 
@@ -82,6 +82,7 @@ export function summariseProfile(profile: Profile): { category: string; share: n
 }
 
 export function writeProfile(dir: string, label: string, profile: Profile): string {
+  mkdirSync(dir, { recursive: true });
   const file = join(dir, `${label.replace(/[^a-z0-9]+/gi, "-")}.cpuprofile`);
   writeFileSync(file, JSON.stringify(profile));
   return file;

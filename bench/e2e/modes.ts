@@ -12,6 +12,8 @@ import { loadConfig } from "../../src/config/index.js";
 import { startWorker } from "../../src/pipeline/live-worker.js";
 import { startReplay } from "../../src/replay/replay.js";
 import { parseReplaySpec } from "../../src/replay/replay-spec.js";
+import { startTelemetry } from "../../src/telemetry/index.js";
+import { BatchTally } from "./batches.js";
 
 export interface RunTopics {
   input: string;
@@ -42,6 +44,8 @@ export interface RunningMode {
   stop(): Promise<void>;
   /** CPU seconds of the child processes the row runs (counted with this process's). */
   childCpuSeconds?(): number;
+  /** The model's batches, where the row runs the worker in this process. */
+  batches?: BatchTally;
 }
 
 export interface BenchMode {
@@ -92,8 +96,22 @@ function workerMode(delivery: "exactly-once" | "at-least-once"): BenchMode {
     output: true,
     async start(context) {
       const config = loadConfig({ env: {}, flags: workerFlags(context, delivery) });
-      const worker = await startWorker(config, { fromBeginning: true });
-      return { stop: () => worker.stop() };
+      const telemetry = await startTelemetry(config.telemetry, { version: "bench" });
+      // The batcher reports each batch to the metrics: counted here as well.
+      const batches = new BatchTally();
+      const record = telemetry.metrics.recordBatch.bind(telemetry.metrics);
+      telemetry.metrics.recordBatch = (stats) => {
+        batches.add(stats);
+        record(stats);
+      };
+      const worker = await startWorker(config, { fromBeginning: true, telemetry });
+      return {
+        batches,
+        async stop() {
+          await worker.stop();
+          await telemetry.shutdown();
+        },
+      };
     },
   };
 }

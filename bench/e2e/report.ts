@@ -4,6 +4,7 @@
  * range; ratios taken within a repeat.
  */
 import {
+  bracketed,
   fmt,
   fmtMedianRange,
   markdownTable,
@@ -14,6 +15,7 @@ import {
   targetsTable,
   verdict,
 } from "../stats.js";
+import type { BatchSummary } from "./batches.js";
 import type { Checked, InferenceOnlyRun, Row, ThroughputRun } from "./rows.js";
 
 export interface Report {
@@ -21,6 +23,7 @@ export interface Report {
   device: string[];
   inference: string[];
   threads: string[];
+  batches: string[];
   latency: string[];
   targets: string[];
 }
@@ -142,11 +145,11 @@ export function reportTables(
         row.mode.name,
         fmtMedianRange(inf, digitsOf(row)),
         fmtMedianRange(rateOf(row), digitsOf(row)),
-        fmtMedianRange(pairedRatios(rateOf(row), inf), 2),
+        fmtMedianRange(pairedRatios(rateOf(row), bracketed(inf, row.throughput.length)), 2),
         fmtMedianRange(infCpu),
         fmtMedianRange(machineCpu(row)),
         // Where the model's threads use every core, end to end cannot beat this share.
-        fmtMedianRange(pairedRatios(infCpu, machineCpu(row)), 2),
+        fmtMedianRange(pairedRatios(bracketed(infCpu, row.throughput.length), machineCpu(row)), 2),
       ];
     }),
     ["left", "left", "right", "right", "right", "right", "right", "right"],
@@ -176,6 +179,37 @@ export function reportTables(
     ["left", "left", "right", "right"],
   );
 
+  // The model's batches: the same work a message only if as full and as little padded.
+  const batchOf = (runs: readonly { batches?: BatchSummary }[], pick: (b: BatchSummary) => number, digits = 0) =>
+    fmtMedianRange(
+      runs.flatMap((r) => (r.batches ? [pick(r.batches)] : [])),
+      digits,
+    );
+  const batchesTable = markdownTable(
+    [
+      "row",
+      "batches: inference only",
+      "end to end",
+      "posts per batch: inference only",
+      "end to end",
+      "padded ÷ real tokens: inference only",
+      "end to end",
+    ],
+    inferenceRows.map((row) => {
+      const inf = inference.get(row.model?.key ?? "") ?? [];
+      return [
+        row.label,
+        batchOf(inf, (b) => b.batches),
+        batchOf(row.throughput, (b) => b.batches),
+        batchOf(inf, (b) => b.postsPerBatch, 1),
+        batchOf(row.throughput, (b) => b.postsPerBatch, 1),
+        batchOf(inf, (b) => b.padding, 2),
+        batchOf(row.throughput, (b) => b.padding, 2),
+      ];
+    }),
+    ["left", "right", "right", "right", "right", "right", "right"],
+  );
+
   const latencyRows = workerRows.filter((r) => r.latency.size);
   const latencyTable = markdownTable(
     ["row", "paced at (msg/s)", "p50 / p95 / p99 (ms)"],
@@ -195,7 +229,7 @@ export function reportTables(
   for (const row of workerRows) {
     const key = row.model?.key;
     if (key === "full") {
-      const ratio = median(pairedRatios(rateOf(row), inferenceRates("full")));
+      const ratio = median(pairedRatios(rateOf(row), bracketed(inferenceRates("full"), row.throughput.length)));
       targets.push({
         name: `end to end ÷ inference only, ${row.mode.name}`,
         got: ratio,
@@ -242,6 +276,7 @@ export function reportTables(
     device: simRows.length ? deviceTable : [],
     inference: inferenceRows.length ? inferenceTable : [],
     threads: inferenceRows.length && threadNames.length ? threadsTable : [],
+    batches: inferenceRows.length ? batchesTable : [],
     latency: latencyRows.length ? latencyTable : [],
     targets: targets.length ? targetsTable(targets) : [],
   };

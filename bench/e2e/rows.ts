@@ -1,4 +1,5 @@
 /** The end-to-end benchmark's rows and what each run of one records. */
+import type { BatchSummary } from "./batches.js";
 import type { CpuSplit } from "./cpu.js";
 import type { BenchMode } from "./modes.js";
 import type { DeviceRun } from "./simulated.js";
@@ -33,6 +34,8 @@ export interface ThroughputRun extends Checked {
   /** The reader thread's CPU over the window, left out of the process's. */
   readerCpu: number;
   device?: DeviceRun;
+  /** The model's batches over the window (the worker rows). */
+  batches?: BatchSummary;
 }
 
 /** `classifyAll` alone on a row's texts: its rate and the CPU it took a message (every thread of this process). */
@@ -41,6 +44,7 @@ export interface InferenceOnlyRun {
   cpuMicrosPerMessage: number;
   /** CPU µs a message by thread name. */
   threads: Record<string, number>;
+  batches?: BatchSummary;
 }
 
 export interface LatencyRun extends Checked {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  bracketed,
   fmt,
   fmtMedianRange,
   fmtRange,
@@ -44,6 +45,14 @@ describe("bench statistics", () => {
   it("pairs ratios by repeat", () => {
     assert.deepEqual(pairedRatios([10, 30], [5, 10]), [2, 3]);
     assert.ok(Number.isNaN(pairedRatios([1, 2], [1])[1] as number));
+  });
+
+  it("compares each run with the mean of the references measured before and after it", () => {
+    // Three runs between four references: a machine slowing down does not count against the last run.
+    assert.deepEqual(bracketed([100, 90, 80, 70], 3), [95, 85, 75]);
+    assert.deepEqual(pairedRatios([95, 85, 75], bracketed([100, 90, 80, 70], 3)), [1, 1, 1]);
+    // No reference after the last run: the references as measured.
+    assert.deepEqual(bracketed([100, 90], 2), [100, 90]);
   });
 
   it("formats figures, ranges and verdicts", () => {
