@@ -126,6 +126,8 @@ export function reportTables(
   /** The whole machine's CPU a message end to end: the process (less the bench's reader), the broker and Redis. */
   const machineCpu = (row: Row) =>
     perMessage(row, (t) => t.cpu.process - t.readerCpu + (t.cpu.others.broker ?? 0) + (t.cpu.others.redis ?? 0));
+  /** The worker's process alone (the broker and Redis share this machine's cores here, not a user's). */
+  const workerCpu = (row: Row) => perMessage(row, (t) => t.cpu.process - t.readerCpu);
   const inferenceTable = markdownTable(
     [
       "model",
@@ -136,23 +138,27 @@ export function reportTables(
       "CPU µs/msg: inference only",
       "end to end (process, broker, Redis)",
       "inference only ÷ end to end",
+      "… the worker's process alone",
     ],
     inferenceRows.map((row) => {
       const inf = inferenceRates(row.model?.key);
-      const infCpu = (inference.get(row.model?.key ?? "") ?? []).map((r) => r.cpuMicrosPerMessage);
+      const infCpuRuns = (inference.get(row.model?.key ?? "") ?? []).map((r) => r.cpuMicrosPerMessage);
+      // Each end-to-end run against the inference-only runs around it.
+      const infCpu = bracketed(infCpuRuns, row.throughput.length);
       return [
         row.model?.label ?? "",
         row.mode.name,
         fmtMedianRange(inf, digitsOf(row)),
         fmtMedianRange(rateOf(row), digitsOf(row)),
         fmtMedianRange(pairedRatios(rateOf(row), bracketed(inf, row.throughput.length)), 2),
-        fmtMedianRange(infCpu),
+        fmtMedianRange(infCpuRuns),
         fmtMedianRange(machineCpu(row)),
         // Where the model's threads use every core, end to end cannot beat this share.
-        fmtMedianRange(pairedRatios(bracketed(infCpu, row.throughput.length), machineCpu(row)), 2),
+        fmtMedianRange(pairedRatios(infCpu, machineCpu(row)), 2),
+        fmtMedianRange(pairedRatios(infCpu, workerCpu(row)), 2),
       ];
     }),
-    ["left", "left", "right", "right", "right", "right", "right", "right"],
+    ["left", "left", "right", "right", "right", "right", "right", "right", "right"],
   );
 
   // Where inference only and end to end differ, thread by thread (the rows with an inference-only run).

@@ -359,9 +359,9 @@ const batching = z
       .number()
       .min(0)
       .max(1)
-      .default(0.75)
+      .default(0.5)
       .describe(
-        "Least (shortest ÷ longest text) in one batch, so padding costs a text at most 1/ratio of its length. On a CPU a batch costs its padded tokens, so a little smaller and less padded batches are cheaper (docs/model.md). 0 fills batches as the size and token limits allow: for a GPU, where the count of batches matters more than padding.",
+        "Least (shortest ÷ longest text) in one batch, so padding costs a text at most 1/ratio of its length. 0 fills batches as the size and token limits allow: for a GPU, where the count of batches matters more than padding.",
       ),
     chunkTargetMs: positiveInt
       .default(1000)

@@ -24,8 +24,8 @@ export interface BatchLimits {
   queueCapacity: number;
   /**
    * Least (shortest item ÷ longest item) within one batch, so an item is never padded to more than
-   * 1/minFillRatio of its length. Default 0.75 (a CPU, where a batch costs its padded tokens); 0
-   * packs batches as full as the limits allow (a GPU, where the batch count matters more than padding).
+   * 1/minFillRatio of its length. Default 0.5; 0 packs batches as full as the limits allow (a GPU,
+   * where the batch count matters more than padding).
    */
   minFillRatio?: number | undefined;
 }
@@ -104,7 +104,7 @@ interface Batch<C, P> {
   readonly prepared: P;
 }
 
-export const DEFAULT_MIN_FILL_RATIO = 0.75;
+export const DEFAULT_MIN_FILL_RATIO = 0.5;
 
 export class ChunkBatcher<C, P> {
   private readonly runner: ChunkRunner<C, P>;
