@@ -59,7 +59,12 @@ const repeat = Number(args.repeat);
 const threads = Number(args.threads);
 const batchSizes = (args["batch-sizes"] as string).split(",").map(Number);
 const peers = new Set((args.peers as string).split(",").filter((p) => p && p !== "none"));
-const runtime = { executionProviders: ["cpu" as const], intraOpThreads: threads, interOpThreads: 1 };
+const runtime = {
+  executionProviders: ["cpu" as const],
+  intraOpThreads: threads,
+  interOpThreads: 1,
+  inferenceThreads: 1,
+};
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 // ---- helpers -------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ export interface RuntimeOptions {
   executionProviders: readonly string[];
   intraOpThreads: number;
   interOpThreads: number;
+  /** Sessions, each on a thread of its own (default 1). */
+  inferenceThreads?: number;
 }
 
 /** The tiny boundary the batcher needs from a model runtime (after text-embeddings-inference). */

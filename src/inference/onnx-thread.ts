@@ -37,16 +37,25 @@ export type RunRequest = ({ kind: "padded" } & PaddedBatch) | ({ kind: "packed" 
 export type RunReply = Float32Array | PackedScores;
 
 export class ThreadedOnnxBackend implements InferenceBackend {
-  /** The next batch waits in the thread while one runs, so the model never waits for this thread. */
-  readonly depth = 2;
+  /**
+   * One thread: the next batch waits in it while one runs, so the model never waits for this
+   * thread. Several (`runtime.inferenceThreads`): a batch each, handed to the first one free; a
+   * batch waiting at a busy thread would wait there while another thread is free.
+   */
+  readonly depth: number;
+  /** Batches each thread has, running or waiting. */
+  private readonly busy: number[];
 
   private constructor(
-    private readonly channel: RestartingThread<RunRequest, RunReply>,
+    private readonly channels: readonly RestartingThread<RunRequest, RunReply>[],
     readonly numLabels: number,
     private readonly simulated: SimulatedDeviceSpec | undefined,
-  ) {}
+  ) {
+    this.depth = channels.length === 1 ? 2 : channels.length;
+    this.busy = channels.map(() => 0);
+  }
 
-  /** Starts the thread and loads the model there; rejects with the thread's ModelError when it cannot. */
+  /** Starts the threads and loads the model in each; rejects with a thread's ModelError when it cannot. */
   static async load(
     onnxPath: string,
     numLabels: number,
@@ -55,32 +64,55 @@ export class ThreadedOnnxBackend implements InferenceBackend {
     options: RestartOptions & { threadUrl?: URL; output?: ThreadInit["output"] } = {},
   ): Promise<ThreadedOnnxBackend> {
     const { threadUrl, output = "probabilities", ...restart } = options;
-    const channel = await RestartingThread.start<RunRequest, RunReply>(
-      threadUrl ?? new URL("./onnx-thread-main.js", import.meta.url),
-      { onnxPath, numLabels, runtime: { ...runtime }, simulated, output } satisfies ThreadInit,
-      {
-        name: "the inference thread",
-        load: (message) => new ModelError(message),
-        run: (message, options) => new InferenceError(message, options),
-      },
-      restart,
-    );
-    return new ThreadedOnnxBackend(channel, numLabels, simulated);
+    const start = () =>
+      RestartingThread.start<RunRequest, RunReply>(
+        threadUrl ?? new URL("./onnx-thread-main.js", import.meta.url),
+        { onnxPath, numLabels, runtime: { ...runtime }, simulated, output } satisfies ThreadInit,
+        {
+          name: "the inference thread",
+          load: (message) => new ModelError(message),
+          run: (message, options) => new InferenceError(message, options),
+        },
+        restart,
+      );
+    const started = await Promise.allSettled(Array.from({ length: Math.max(1, runtime.inferenceThreads ?? 1) }, start));
+    const channels = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+    const failed = started.find((s) => s.status === "rejected");
+    if (failed) {
+      await Promise.all(channels.map((c) => c.close()));
+      throw failed.reason;
+    }
+    return new ThreadedOnnxBackend(channels, numLabels, simulated);
   }
 
-  /** False from the thread's death until a new one loaded the model. */
+  /** False while no thread has the model loaded (from a thread's death until a new one loaded it). */
   get ready(): boolean {
-    return this.channel.ready;
+    return this.channels.some((c) => c.ready);
   }
 
   get providers(): ProviderChoice {
-    return this.channel.info as ProviderChoice;
+    return (this.channels[0] as RestartingThread<RunRequest, RunReply>).info as ProviderChoice;
+  }
+
+  /** To the thread with the fewest batches, of those ready (a dead one's replacement may still be loading). */
+  private async request(message: RunRequest, transfer: ArrayBuffer[]): Promise<RunReply> {
+    let pick = 0;
+    for (let i = 1; i < this.channels.length; i++) {
+      const better = (this.channels[i]?.ready ? 0 : 1) - (this.channels[pick]?.ready ? 0 : 1);
+      if (better < 0 || (better === 0 && (this.busy[i] as number) < (this.busy[pick] as number))) pick = i;
+    }
+    this.busy[pick] = (this.busy[pick] as number) + 1;
+    try {
+      return await (this.channels[pick] as RestartingThread<RunRequest, RunReply>).request(message, transfer);
+    } finally {
+      this.busy[pick] = (this.busy[pick] as number) - 1;
+    }
   }
 
   async run(batch: PaddedBatch): Promise<Float32Array> {
     const { size, length, inputIds, attentionMask, realTokens } = batch;
     // Transferred: the batch is the batcher's to drop once it runs, never read again on this side.
-    const logits = (await this.channel.request({ kind: "padded", size, length, inputIds, attentionMask, realTokens }, [
+    const logits = (await this.request({ kind: "padded", size, length, inputIds, attentionMask, realTokens }, [
       inputIds.buffer,
       attentionMask.buffer,
     ] as ArrayBuffer[])) as Float32Array;
@@ -92,7 +124,7 @@ export class ThreadedOnnxBackend implements InferenceBackend {
     const { ids, starts } = batch;
     const size = starts.length - 1; // read before the transfer empties it
     // Transferred, as above: the caller built them for this batch alone.
-    const scored = (await this.channel.request({ kind: "packed", ids, starts }, [
+    const scored = (await this.request({ kind: "packed", ids, starts }, [
       ids.buffer,
       starts.buffer,
     ] as ArrayBuffer[])) as PackedScores;
@@ -100,7 +132,7 @@ export class ThreadedOnnxBackend implements InferenceBackend {
     return scored;
   }
 
-  close(): Promise<void> {
-    return this.channel.close();
+  async close(): Promise<void> {
+    await Promise.all(this.channels.map((c) => c.close()));
   }
 }

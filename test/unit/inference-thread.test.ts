@@ -1,7 +1,8 @@
 /**
  * The session in its own thread answers exactly as on the calling thread, reports loading and
  * run failures with our errors, and does not outlive `close()`; the tokenizer's word cache never
- * changes an id. A thread that dies is replaced: the batches on it fail, the next ones are served.
+ * changes an id. A thread that dies is replaced: the batches on it fail, the next ones are served;
+ * with two inference threads, the other one's are not touched.
  */
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -129,6 +130,30 @@ describe("an inference or tokenizer thread that dies", () => {
       await backend.close();
     }
     await assert.rejects(backend.scorePacked(packed(GOOD)), /inference thread is closed/);
+  });
+
+  it("with two inference threads (runtime.inferenceThreads), batches in flight together run on both; one dying fails only its own", async () => {
+    const logged: string[] = [];
+    const before = RestartingThread.running.size;
+    const backend = await ThreadedOnnxBackend.load(onnxPath, 3, { ...runtime, inferenceThreads: 2 }, undefined, {
+      threadUrl: new URL("../helpers/dying-onnx-thread.js", import.meta.url),
+      log: (message) => void logged.push(message),
+    });
+    try {
+      assert.equal(RestartingThread.running.size, before + 2, "a thread and a session each");
+      assert.equal(backend.depth, 2, "a batch for each thread, none waiting behind another");
+      const good = await backend.scorePacked(packed(GOOD));
+      // The second goes to the other thread, not behind the first (one thread: both fail, above).
+      const [dying, beside] = [backend.scorePacked(packed(POISON)), backend.scorePacked(packed(GOOD))];
+      await assert.rejects(dying, /inference thread exited \(code 7\)/);
+      assert.deepEqual((await beside).scores, good.scores);
+      assert.equal(backend.ready, true, "the other thread serves while the dead one is replaced");
+      assert.deepEqual((await backend.scorePacked(packed(GOOD))).scores, good.scores);
+      assert.deepEqual(logged, ["the inference thread stopped; starting another in its place"]);
+    } finally {
+      await backend.close();
+    }
+    assert.equal(RestartingThread.running.size, before, "both closed");
   });
 
   it("a new thread that cannot load the model: not ready, batches fail at once, tried again with backoff until it loads", async () => {
