@@ -123,6 +123,9 @@ export function reportTables(
 
   const inferenceRows = workerRows.filter((r) => r.model && inference.has(r.model.key));
   const inferenceRates = (key: string | undefined) => (inference.get(key ?? "") ?? []).map((r) => r.messagesPerSecond);
+  /** Each end-to-end run against the inference-only runs just before and after it. */
+  const e2eOverInference = (row: Row) =>
+    pairedRatios(rateOf(row), bracketed(inferenceRates(row.model?.key), row.throughput.length));
   /** The whole machine's CPU a message end to end: the process (less the bench's reader), the broker and Redis. */
   const machineCpu = (row: Row) =>
     perMessage(row, (t) => t.cpu.process - t.readerCpu + (t.cpu.others.broker ?? 0) + (t.cpu.others.redis ?? 0));
@@ -143,14 +146,13 @@ export function reportTables(
     inferenceRows.map((row) => {
       const inf = inferenceRates(row.model?.key);
       const infCpuRuns = (inference.get(row.model?.key ?? "") ?? []).map((r) => r.cpuMicrosPerMessage);
-      // Each end-to-end run against the inference-only runs around it.
       const infCpu = bracketed(infCpuRuns, row.throughput.length);
       return [
         row.model?.label ?? "",
         row.mode.name,
         fmtMedianRange(inf, digitsOf(row)),
         fmtMedianRange(rateOf(row), digitsOf(row)),
-        fmtMedianRange(pairedRatios(rateOf(row), bracketed(inf, row.throughput.length)), 2),
+        fmtMedianRange(e2eOverInference(row), 2),
         fmtMedianRange(infCpuRuns),
         fmtMedianRange(machineCpu(row)),
         // Where the model's threads use every core, end to end cannot beat this share.
@@ -235,7 +237,7 @@ export function reportTables(
   for (const row of workerRows) {
     const key = row.model?.key;
     if (key === "full") {
-      const ratio = median(pairedRatios(rateOf(row), bracketed(inferenceRates("full"), row.throughput.length)));
+      const ratio = median(e2eOverInference(row));
       targets.push({
         name: `end to end ÷ inference only, ${row.mode.name}`,
         got: ratio,

@@ -96,11 +96,13 @@ export class ThreadedOnnxBackend implements InferenceBackend {
 
   /** To the thread with the fewest batches, of those ready (a dead one's replacement may still be loading). */
   private async request(message: RunRequest, transfer: ArrayBuffer[]): Promise<RunReply> {
+    // None ready: the first, whose request waits for its thread like any other.
     let pick = 0;
-    for (let i = 1; i < this.channels.length; i++) {
-      const better = (this.channels[i]?.ready ? 0 : 1) - (this.channels[pick]?.ready ? 0 : 1);
-      if (better < 0 || (better === 0 && (this.busy[i] as number) < (this.busy[pick] as number))) pick = i;
-    }
+    let fewest = Number.POSITIVE_INFINITY;
+    this.channels.forEach((channel, i) => {
+      const busy = this.busy[i] as number;
+      if (channel.ready && busy < fewest) [pick, fewest] = [i, busy];
+    });
     this.busy[pick] = (this.busy[pick] as number) + 1;
     try {
       return await (this.channels[pick] as RestartingThread<RunRequest, RunReply>).request(message, transfer);
