@@ -132,6 +132,7 @@ async function runReplay(config: Config, spec: ReplaySpec, opts: ReplayOptions):
         complete,
         done: final.done,
         total: final.total,
+        deleted: final.deleted,
         process: final.process,
       },
     };

@@ -13,6 +13,12 @@
  * A partition is past its end when a record at or after `end` was fetched (the batch's last offset
  * counts transaction markers and aborted records, which are never delivered), or when the client
  * skipped such records by itself (a fetch with no message).
+ *
+ * Records of the range the topic no longer has (retention, or a deleteRecords, took them before the
+ * replay read them; the client then reads on from the log's start by itself) are reported through
+ * `onDeleted`, never passed over in silence: looked for at start (a resumed replay) and whenever a
+ * fetch begins past the offset the reader expected (a gap is usually transaction markers or aborted
+ * records; the log's start tells which). A range the log has lost entirely is committed as ended.
  */
 import type {
   ConsumedRecord,
@@ -68,10 +74,16 @@ export interface ReplaySourceOptions extends MemberSourceOptions {
   onOwnCommit?: (partition: number, offsets: bigint) => void;
   /** The planned partitions this process was given in a new group generation. */
   onAssigned?: (partitions: readonly number[]) => void;
+  /** Offsets `[from, to)` of a partition's range were deleted from the topic before this replay read them. */
+  onDeleted?: (partition: number, from: bigint, to: bigint) => void;
 }
 
 interface RangeState extends ReplayRange {
   done: boolean;
+  /** The offset the next fetch of this partition should begin at, as far as this process read it. */
+  expected: bigint;
+  /** The log's start, as last looked up (a range it passed is reported deleted up to it). */
+  logStart: bigint;
 }
 
 export class ReplaySource extends MemberSource {
@@ -81,13 +93,15 @@ export class ReplaySource extends MemberSource {
   /** Every partition is at its end in the group's committed offsets (resolves), or the replay cannot go on (rejects). */
   readonly finished: Promise<void>;
   private watchTimer: NodeJS.Timeout | undefined;
+  private readonly topicEnds: Pick<KafkaAdmin, "partitionEnds">;
 
   constructor(
     member: GroupMember,
-    admin: Pick<KafkaAdmin, "committedOffsets">,
+    admin: Pick<KafkaAdmin, "committedOffsets" | "partitionEnds">,
     private readonly options: ReplaySourceOptions,
   ) {
     super(member, admin, options);
+    this.topicEnds = admin;
     const completed = new Promise<void>((resolve) => {
       this.complete = resolve;
     });
@@ -104,8 +118,16 @@ export class ReplaySource extends MemberSource {
   override async start(handler: ChunkHandler): Promise<void> {
     const ranges = await this.options.plan();
     this.ranges = new Map(
-      ranges.map((r) => [r.partition, { ...r, done: r.position >= r.end }] as [number, RangeState]),
+      ranges.map(
+        (r) => [r.partition, { ...r, done: r.position >= r.end, expected: r.position, logStart: 0n }] as const,
+      ),
     );
+    // A resumed replay: what the log lost since its last run.
+    const starts = await this.logStarts();
+    for (const range of this.ranges.values()) {
+      const low = starts?.get(range.partition);
+      if (!range.done && low !== undefined) this.noteLogStart(range, range.position, low);
+    }
     this.planned = true;
     this.checkFinished();
     this.watch();
@@ -145,12 +167,18 @@ export class ReplaySource extends MemberSource {
     // Fetch nothing for partitions outside the plan or already past their end.
     const idle = mine.filter((p) => this.ranges.get(p)?.done !== false);
     if (idle.length > 0) this.member.pause(topic, idle);
+    for (const p of mine) {
+      const range = this.ranges.get(p);
+      // The log lost the whole rest of the range: no fetch would ever reach its end.
+      if (range && !range.done && range.logStart >= range.end) void this.commitEnd(range);
+    }
   }
 
   protected override skipped({ topic, partition }: TopicPartition, lastOffset: string): void {
     // A fetch of only transaction markers or aborted records may be all that is left of a range.
     if (topic !== this.options.topic) return;
     const range = this.ranges.get(partition);
+    if (range) range.expected = BigInt(lastOffset) + 1n;
     if (range && !range.done && BigInt(lastOffset) + 1n >= range.end) {
       void this.commitEnd(range);
     }
@@ -183,6 +211,10 @@ export class ReplaySource extends MemberSource {
       this.seek(batch, range.position.toString());
       return;
     }
+    // What this process read, or what the group committed since (another process's work).
+    const expected = later(range.expected, range.position);
+    if (BigInt(first.offset) > expected) await this.lookForDeleted(range, expected, BigInt(first.offset));
+    range.expected = BigInt(batch.lastOffset()) + 1n;
     const inRange = batch.records.filter((m) => BigInt(m.offset) < range.end);
     const reachesEnd = BigInt(batch.lastOffset()) >= range.end - 1n;
     await this.process(handler, range, batch, inRange, reachesEnd, this.controlsOf(batch));
@@ -258,6 +290,35 @@ export class ReplaySource extends MemberSource {
     this.advance(range, range.end);
   }
 
+  /** Each partition's log start offset now, or undefined when the broker could not say this time. */
+  private async logStarts(): Promise<Map<number, bigint> | undefined> {
+    try {
+      const ends = await this.topicEnds.partitionEnds(this.options.topic);
+      return new Map(ends.map((e) => [e.partition, BigInt(e.low)]));
+    } catch (error) {
+      this.options.log?.("could not read the log start of the replayed topic", {
+        topic: this.options.topic,
+        reason: (error as Error).message,
+      });
+      return undefined;
+    }
+  }
+
+  /** A fetch began at `to`, past `from`: markers and aborted records, or records deleted meanwhile? */
+  private async lookForDeleted(range: RangeState, from: bigint, to: bigint): Promise<void> {
+    const low = (await this.logStarts())?.get(range.partition);
+    if (low !== undefined) this.noteLogStart(range, from, earlier(low, to));
+  }
+
+  /** The log begins at `low`: the range's offsets from `from` up to it are gone. */
+  private noteLogStart(range: RangeState, from: bigint, low: bigint): void {
+    if (low > range.logStart) range.logStart = low;
+    // The client reads on from the log's start by itself: the gap up to it is reported once, here.
+    if (low > range.expected) range.expected = low;
+    const gone = { from: later(from, range.start), to: earlier(low, range.end) };
+    if (gone.to > gone.from) this.options.onDeleted?.(range.partition, gone.from, gone.to);
+  }
+
   /** The partition was read up to `position` (committed, or only markers and aborted records before it). */
   private advance(range: RangeState, position: bigint): void {
     const next = position > range.end ? range.end : position;
@@ -287,3 +348,7 @@ export class ReplaySource extends MemberSource {
     return this.planned && [...this.ranges.values()].every((r) => r.done);
   }
 }
+
+/** The later and the earlier of two offsets (`Math.max` and `Math.min` take no bigint). */
+const later = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+const earlier = (a: bigint, b: bigint): bigint => (a < b ? a : b);

@@ -22,6 +22,11 @@ export interface ProgressSnapshot {
   elapsedSeconds: number;
   /** This process's share: records (offsets) of the chunks it committed, and the partitions it holds now. */
   process: { done: number; partitions: number[] };
+  /**
+   * Offsets of the range the topic no longer had when this process came to read them (retention or
+   * a deleteRecords took them): counted in `done`, never tagged.
+   */
+  deleted: number;
 }
 
 interface Sample {
@@ -37,6 +42,7 @@ export class ReplayProgress {
   private readonly startedAt = performance.now();
   private samples: Sample[] = [];
   private own = 0n;
+  private gone = 0n;
   private holding: number[] = [];
 
   constructor(planned: readonly PlannedPartition[]) {
@@ -58,6 +64,11 @@ export class ReplayProgress {
   /** This process committed `offsets` more of a partition. */
   ownCommit(_partition: number, offsets: bigint): void {
     if (offsets > 0n) this.own += offsets;
+  }
+
+  /** Offsets `[from, to)` of a partition's range were deleted before this process read them. */
+  deleted(_partition: number, from: bigint, to: bigint): void {
+    if (to > from) this.gone += to - from;
   }
 
   /** The planned partitions this process holds now (a new group generation). */
@@ -104,6 +115,7 @@ export class ReplayProgress {
       slowest,
       elapsedSeconds: round1((now - this.startedAt) / 1000),
       process: { done: Number(this.own), partitions: [...this.holding] },
+      deleted: Number(this.gone),
     };
   }
 }

@@ -173,6 +173,16 @@ async function startReplayOnce(config: Config, spec: ReplaySpec, options: Replay
           onPosition: (partition, position) => agreed?.progress.advance(partition, position),
           onOwnCommit: (partition, offsets) => agreed?.progress.ownCommit(partition, offsets),
           onAssigned: (partitions) => agreed?.progress.assigned(partitions),
+          onDeleted: (partition, from, to) => {
+            agreed?.progress.deleted(partition, from, to);
+            log("records of the replay's range were deleted from the topic before it read them: they are not tagged", {
+              topic: spec.topic,
+              partition,
+              offsets: `${from}-${to - 1n}`,
+              count: (to - from).toString(),
+              cause: "the topic's retention (retention.ms, retention.bytes) or a deleteRecords",
+            });
+          },
           log,
           drainTimeoutMs: config.kafka.drainTimeoutMs,
           heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,

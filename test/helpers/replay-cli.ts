@@ -14,7 +14,7 @@ export interface ReplaySummary {
   events: number;
   deadLetters: number;
   duplicatesSkipped: number;
-  replay?: { group: string; plan?: string; complete: boolean; done: number; total: number };
+  replay?: { group: string; plan?: string; complete: boolean; done: number; total: number; deleted?: number };
 }
 
 export interface ReplayRun {

@@ -138,6 +138,17 @@ async function committedIfKnown(groupId: string, topic: string): Promise<Record<
   }
 }
 
+/** A progress watcher that sends SIGTERM, once, when the replay has done `percent`. */
+function sigtermAt(percent: number): (p: ProgressSnapshot, child: ChildProcess) => void {
+  let signalled = false;
+  return (p, child) => {
+    if (p.percent >= percent && !signalled) {
+      signalled = true;
+      child.kill("SIGTERM");
+    }
+  };
+}
+
 function assertDone(run: ReplayRun, total: number, partitions = PARTITIONS): void {
   assert.equal(run.code, 0, `exit status 0, stderr:\n${run.stderr}`);
   const last = run.progress[run.progress.length - 1];
@@ -225,13 +236,7 @@ describe("sentiment-worker replay", () => {
     const s = await setup({ "dedup.enabled": "false", "batching.maxBatchSize": "8" });
     await produceTimed(s.input, 0, 300);
     const args = ["--topic", s.input, "--from", "earliest", "--to", "now", "--rate", "100"];
-    let signalled = false;
-    const first = await startReplay(s, args, {}, (p, child) => {
-      if (p.percent >= 20 && !signalled) {
-        signalled = true;
-        child.kill("SIGTERM");
-      }
-    });
+    const first = await startReplay(s, args, {}, sigtermAt(20));
     assert.equal(first.code, 143, `exit status of a stopped replay, stderr:\n${first.stderr}`);
     assert.equal((first.summary as { replay?: { complete: boolean } } | undefined)?.replay?.complete, false);
     assert.match(first.stderr, /finishing the batches in flight; the same command resumes/);
@@ -239,6 +244,44 @@ describe("sentiment-worker replay", () => {
     assertDone(second, 300);
     const found = events(await client.readAll(s.output, { count: 300 })).map((e) => e.id);
     assertExactlyOnce(found, ids(0, 300), `first run:\n${first.stderr}\nsecond run:\n${second.stderr}`);
+  });
+
+  it("resumed after the topic's retention took part of its range: says which offsets are gone and how many, tags the rest once, and ends", async () => {
+    const s = await setup({ "dedup.enabled": "false", "batching.maxBatchSize": "8" });
+    await produceTimed(s.input, 0, 300);
+    const args = ["--topic", s.input, "--from", "earliest", "--to", "now", "--rate", "100"];
+    const first = await startReplay(s, args, {}, sigtermAt(20));
+    assert.equal(first.code, 143, `stopped part-way, stderr:\n${first.stderr}`);
+    const group = first.summary?.replay?.group as string;
+    let committed: Record<number, string> | undefined;
+    while (committed === undefined || Object.keys(committed).length < PARTITIONS) {
+      committed = await committedIfKnown(group, s.input);
+      if (committed === undefined) await sleep(100);
+    }
+    // Partition p holds record i (i mod 3 = p) at offset i div 3: 100 a partition.
+    const position = (p: number) => Math.max(0, Number(committed?.[p] ?? "0"));
+    // What retention does to a topic: its log start moves on. Partition 0 loses offsets below 80,
+    // partition 1 everything (a range no fetch can reach the end of any more).
+    await client.admin.deleteTopicRecords({
+      topic: s.input,
+      partitions: [
+        { partition: 0, offset: "80" },
+        { partition: 1, offset: "-1" },
+      ],
+    });
+    const lost = (i: number) =>
+      (i % 3 === 0 && Math.floor(i / 3) >= position(0) && Math.floor(i / 3) < 80) ||
+      (i % 3 === 1 && Math.floor(i / 3) >= position(1));
+    const expectedLost = Math.max(0, 80 - position(0)) + (100 - position(1));
+    assert.ok(expectedLost > 0, `the first run stopped at ${JSON.stringify(committed)}`);
+
+    const second = await startReplay(s, args);
+    assertDone(second, 300);
+    assert.equal(second.summary?.replay?.deleted, expectedLost, `stderr:\n${second.stderr}`);
+    assert.match(second.stderr, /deleted from the topic before it read them/);
+    const kept = ids(0, 300, new Set(Array.from({ length: 300 }, (_, i) => i).filter(lost)));
+    const found = events(await client.readAll(s.output, { count: kept.length })).map((e) => e.id);
+    assertExactlyOnce(found, kept, `first run:\n${first.stderr}\nsecond run:\n${second.stderr}`);
   });
 
   it("ends on its own when the range ends in transaction markers and aborted records (a transactional input)", async () => {

@@ -78,7 +78,11 @@ class FakeMember implements GroupMember {
   }
 }
 
-const admin = (offsets: GroupOffset[] = []) => ({ committedOffsets: async () => offsets });
+/** The group's committed offsets, and the topic's partition 0 beginning at `logStart()`. */
+const admin = (offsets: GroupOffset[] = [], logStart = () => 0n) => ({
+  committedOffsets: async () => offsets,
+  partitionEnds: async () => [{ partition: 0, low: String(logStart()), high: "1000" }],
+});
 
 /** Records each batch's offsets, answering with `outcomes` in turn (then `processed`). */
 function recorder(outcomes: Array<"processed" | "abandoned"> = []) {
@@ -359,13 +363,15 @@ describe("the replay reader", () => {
       handler?: ChunkHandler;
       chunksInFlight?: number;
       admission?: Admission;
+      logStart?: () => bigint;
     } = {},
   ) {
     const member = new FakeMember();
     const positions: bigint[] = [];
     const own: bigint[] = [];
+    const deleted: string[] = [];
     const group = options.group ?? new Map<number, bigint>();
-    const source = new ReplaySource(member, admin(), {
+    const source = new ReplaySource(member, admin([], options.logStart), {
       groupId: "g-replay",
       topic: "posts",
       plan: async () => ranges,
@@ -379,14 +385,52 @@ describe("the replay reader", () => {
       onOwnCommit: (_, offsets) => own.push(offsets),
       chunksInFlight: options.chunksInFlight,
       admission: options.admission,
+      onDeleted: (partition, from, to) => deleted.push(`${partition}:${from}-${to}`),
     });
     const seen = recorder();
     const started = source.start(options.handler ?? seen.handler);
     for (let i = 0; i < 5; i++) await Promise.resolve();
     member.join((options.assigned ?? [0]).map((partition) => ({ topic: "posts", partition })));
     await started;
-    return { member, source, positions, own, group, ...seen };
+    return { member, source, positions, own, group, deleted, ...seen };
   }
+
+  it("says which offsets of its range the log lost before a resumed run read them, once, and reads on from the log's start", async () => {
+    const { member, batches, deleted } = await startedReplay([range(2, 12, 4)], { logStart: () => 7n });
+    assert.deepEqual(deleted, ["0:4-7"]);
+    // The client, finding offset 4 gone, reads on from the log's start by itself.
+    await member.fetch("posts", [7, 8]);
+    assert.deepEqual(batches, [["7", "8"]]);
+    assert.deepEqual(deleted, ["0:4-7"], "reported once");
+  });
+
+  it("tells records deleted while it runs from transaction markers: only the log's start moving counts", async () => {
+    let logStart = 0n;
+    const { member, batches, deleted } = await startedReplay([range(0, 40)], { logStart: () => logStart });
+    await member.fetch("posts", [0, 1]);
+    // Offset 2 a transaction marker: a gap, but the log still begins at 0.
+    await member.fetch("posts", [3, 4]);
+    assert.deepEqual(deleted, []);
+    // The reader fell behind the retention: the next fetch begins at the new log start.
+    logStart = 20n;
+    await member.fetch("posts", [20, 21]);
+    assert.deepEqual(batches, [
+      ["0", "1"],
+      ["3", "4"],
+      ["20", "21"],
+    ]);
+    assert.deepEqual(deleted, ["0:5-20"]);
+  });
+
+  it("ends a range the log lost entirely (no fetch would reach its end): committed as ended, finished", async () => {
+    const { member, source, deleted } = await startedReplay([range(2, 6, 3)], { logStart: () => 9n });
+    await source.finished;
+    assert.deepEqual(deleted, ["0:3-6"]);
+    assert.deepEqual(
+      member.commits.map((c) => c.map((o) => o.offset)),
+      [["6"]],
+    );
+  });
 
   it("hands over only the range, counts its own share, and finishes at its end", async () => {
     const { member, source, batches, positions, own } = await startedReplay([range(2, 6)]);
