@@ -16,9 +16,11 @@
  *
  * Records of the range the topic no longer has (retention, or a deleteRecords, took them before the
  * replay read them; the client then reads on from the log's start by itself) are reported through
- * `onDeleted`, never passed over in silence: looked for at start (a resumed replay) and whenever a
+ * `onDeleted`, never passed over in silence: looked for at start (a resumed replay), whenever a
  * fetch begins past the offset the reader expected (a gap is usually transaction markers or aborted
- * records; the log's start tells which). A range the log has lost entirely is committed as ended.
+ * records; the log's start tells which), and by the watch on partitions held with nothing in flight
+ * (no fetch comes once the log lost the rest of the range). A range the log lost entirely is
+ * committed as ended.
  */
 import type {
   ConsumedRecord,
@@ -94,6 +96,8 @@ export class ReplaySource extends MemberSource {
   readonly finished: Promise<void>;
   private watchTimer: NodeJS.Timeout | undefined;
   private readonly topicEnds: Pick<KafkaAdmin, "partitionEnds">;
+  /** The topic's partitions this process holds in the current generation. */
+  private mine = new Set<number>();
 
   constructor(
     member: GroupMember,
@@ -150,6 +154,7 @@ export class ReplaySource extends MemberSource {
           const range = this.ranges.get(partition);
           if (range) this.advance(range, position);
         }
+        await this.endRangesGone();
       } catch (error) {
         this.fail(error as Error);
         return;
@@ -160,9 +165,30 @@ export class ReplaySource extends MemberSource {
     this.watchTimer = setTimeout(tick, interval).unref();
   }
 
+  /**
+   * A partition of this process that receives nothing newer sends no fetch once the log lost the
+   * rest of its range while the replay ran: ended here, when nothing of it is in flight.
+   */
+  private async endRangesGone(): Promise<void> {
+    const waiting = [...this.mine]
+      .map((p) => this.ranges.get(p))
+      .filter((r): r is RangeState => r !== undefined && !r.done && r.expected <= r.position);
+    if (waiting.length === 0) return;
+    // Quiet: a broker away would say so every second; the next look tells.
+    const starts = await this.logStarts({ quiet: true });
+    for (const range of waiting) {
+      const low = starts?.get(range.partition);
+      if (low === undefined || low < range.end || range.done || range.expected > range.position) continue;
+      // Said once (at start, or here); the end is committed until it holds.
+      if (range.logStart < range.end) this.noteLogStart(range, range.position, low);
+      await this.commitEnd(range);
+    }
+  }
+
   protected override afterJoin(assigned: TopicPartition[]): void {
     const { topic } = this.options;
     const mine = assigned.filter((tp) => tp.topic === topic).map((tp) => tp.partition);
+    this.mine = new Set(mine);
     this.options.onAssigned?.(mine.filter((p) => this.ranges.has(p)).sort((a, b) => a - b));
     // Fetch nothing for partitions outside the plan or already past their end.
     const idle = mine.filter((p) => this.ranges.get(p)?.done !== false);
@@ -291,15 +317,17 @@ export class ReplaySource extends MemberSource {
   }
 
   /** Each partition's log start offset now, or undefined when the broker could not say this time. */
-  private async logStarts(): Promise<Map<number, bigint> | undefined> {
+  private async logStarts({ quiet = false } = {}): Promise<Map<number, bigint> | undefined> {
     try {
       const ends = await this.topicEnds.partitionEnds(this.options.topic);
       return new Map(ends.map((e) => [e.partition, BigInt(e.low)]));
     } catch (error) {
-      this.options.log?.("could not read the log start of the replayed topic", {
-        topic: this.options.topic,
-        reason: (error as Error).message,
-      });
+      if (!quiet) {
+        this.options.log?.("could not read the log start of the replayed topic", {
+          topic: this.options.topic,
+          reason: (error as Error).message,
+        });
+      }
       return undefined;
     }
   }

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ChunkHandler, PartitionChunk } from "../../src/consumers/chunk-source.js";
 import { GroupSource } from "../../src/consumers/group-source.js";
 import { type Admission, ReplaySource } from "../../src/consumers/replay-source.js";
@@ -395,6 +396,20 @@ describe("the replay reader", () => {
     return { member, source, positions, own, group, deleted, ...seen };
   }
 
+  /** The replay finished, having reported `span` deleted and committed the range's `end` as such, alone. */
+  async function assertEndedGone(
+    { member, source, deleted }: { member: FakeMember; source: ReplaySource; deleted: string[] },
+    span: string,
+    end: string,
+  ): Promise<void> {
+    await source.finished;
+    assert.deepEqual(deleted, [span]);
+    assert.deepEqual(
+      member.commits.map((c) => c.map((o) => o.offset)),
+      [[end]],
+    );
+  }
+
   it("says which offsets of its range the log lost before a resumed run read them, once, and reads on from the log's start", async () => {
     const { member, batches, deleted } = await startedReplay([range(2, 12, 4)], { logStart: () => 7n });
     assert.deepEqual(deleted, ["0:4-7"]);
@@ -422,14 +437,21 @@ describe("the replay reader", () => {
     assert.deepEqual(deleted, ["0:5-20"]);
   });
 
+  it("ends a range the log lost entirely while it ran, on a partition that gets nothing newer (so no fetch comes)", async () => {
+    let logStart = 0n;
+    const group = new Map<number, bigint>();
+    const { member, source, deleted } = await startedReplay([range(0, 10)], { logStart: () => logStart, group });
+    await member.fetch("posts", [0, 1, 2, 3]);
+    group.set(0, 4n);
+    await sleep(30);
+    assert.equal(member.commits.length, 0, "the log still holds the rest");
+    logStart = 12n;
+    await assertEndedGone({ member, source, deleted }, "0:4-10", "10");
+  });
+
   it("ends a range the log lost entirely (no fetch would reach its end): committed as ended, finished", async () => {
-    const { member, source, deleted } = await startedReplay([range(2, 6, 3)], { logStart: () => 9n });
-    await source.finished;
-    assert.deepEqual(deleted, ["0:3-6"]);
-    assert.deepEqual(
-      member.commits.map((c) => c.map((o) => o.offset)),
-      [["6"]],
-    );
+    const started = await startedReplay([range(2, 6, 3)], { logStart: () => 9n });
+    await assertEndedGone(started, "0:3-6", "6");
   });
 
   it("hands over only the range, counts its own share, and finishes at its end", async () => {
