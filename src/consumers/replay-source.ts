@@ -170,15 +170,17 @@ export class ReplaySource extends MemberSource {
    * rest of its range while the replay ran: ended here, when nothing of it is in flight.
    */
   private async endRangesGone(): Promise<void> {
+    // Nothing in flight: all read is committed, or the range is known gone (nothing left to read).
+    const idle = (r: RangeState) => !r.done && (r.expected <= r.position || r.logStart >= r.end);
     const waiting = [...this.mine]
       .map((p) => this.ranges.get(p))
-      .filter((r): r is RangeState => r !== undefined && !r.done && r.expected <= r.position);
+      .filter((r): r is RangeState => r !== undefined && idle(r));
     if (waiting.length === 0) return;
     // Quiet: a broker away would say so every second; the next look tells.
     const starts = await this.logStarts({ quiet: true });
     for (const range of waiting) {
       const low = starts?.get(range.partition);
-      if (low === undefined || low < range.end || range.done || range.expected > range.position) continue;
+      if (low === undefined || low < range.end || !idle(range)) continue;
       // Said once (at start, or here); the end is committed until it holds.
       if (range.logStart < range.end) this.noteLogStart(range, range.position, low);
       await this.commitEnd(range);
