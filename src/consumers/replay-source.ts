@@ -166,8 +166,9 @@ export class ReplaySource extends MemberSource {
   }
 
   /**
-   * A partition of this process that receives nothing newer sends no fetch once the log lost the
-   * rest of its range while the replay ran: ended here, when nothing of it is in flight.
+   * A partition of this process whose log lost the rest of its range (before this start, or while
+   * it ran) may send no fetch to end it by (one that receives nothing newer): ended here, when
+   * nothing of it is in flight.
    */
   private async endRangesGone(): Promise<void> {
     // Nothing in flight: all read is committed, or the range is known gone (nothing left to read).
@@ -195,11 +196,6 @@ export class ReplaySource extends MemberSource {
     // Fetch nothing for partitions outside the plan or already past their end.
     const idle = mine.filter((p) => this.ranges.get(p)?.done !== false);
     if (idle.length > 0) this.member.pause(topic, idle);
-    for (const p of mine) {
-      const range = this.ranges.get(p);
-      // The log lost the whole rest of the range: no fetch would ever reach its end.
-      if (range && !range.done && range.logStart >= range.end) void this.commitEnd(range);
-    }
   }
 
   protected override skipped({ topic, partition }: TopicPartition, lastOffset: string): void {
